@@ -1,0 +1,224 @@
+//! Stride's database: one `Store` over SQLite or PostgreSQL through sqlx's `Any` driver, so every
+//! portable query has a single code path. Patient data enters and leaves this crate only through
+//! the encrypting helpers in each feature module; nothing here logs a decrypted value.
+
+pub mod accounts;
+pub mod audit;
+pub mod crypto;
+pub mod error;
+pub mod jobs;
+pub mod messages;
+pub mod patients;
+pub mod tenancy;
+
+use std::borrow::Cow;
+use std::path::Path;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::{AnyPool, Executor, Row};
+
+pub use crypto::Keyring;
+pub use error::{StoreError, StoreResult};
+
+/// Which database engine a `Store` talks to. Only job claiming and administrative statements differ.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn from_url(url: &str) -> Result<Backend, StoreError> {
+        if url.starts_with("sqlite:") {
+            Ok(Backend::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Backend::Postgres)
+        } else {
+            Err(StoreError::Invalid(
+                "the database URL must start with sqlite:, postgres:// or postgresql://".into(),
+            ))
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+    keys: Arc<Keyring>,
+}
+
+/// The URL of the embedded database inside a data directory.
+pub fn sqlite_url(data_dir: &Path) -> String {
+    format!("sqlite://{}?mode=rwc", data_dir.join("stride.db").display())
+}
+
+/// Milliseconds since the Unix epoch, the unit of every stored instant.
+pub fn now_ms() -> i64 {
+    jiff::Timestamp::now().as_millisecond()
+}
+
+impl Store {
+    /// Connects without running migrations.
+    pub async fn connect(url: &str, keys: Keyring) -> StoreResult<Store> {
+        sqlx::any::install_default_drivers();
+        let backend = Backend::from_url(url)?;
+        let options = sqlx::any::AnyConnectOptions::from_str(url)?;
+        let mut pool = AnyPoolOptions::new()
+            .acquire_timeout(Duration::from_secs(10))
+            .max_connections(match backend {
+                Backend::Sqlite => 8,
+                Backend::Postgres => 16,
+            });
+        if backend == Backend::Sqlite {
+            pool = pool.after_connect(|conn, _meta| {
+                Box::pin(async move {
+                    conn.execute(
+                        "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; \
+                         PRAGMA busy_timeout = 10000; PRAGMA synchronous = NORMAL;",
+                    )
+                    .await?;
+                    Ok(())
+                })
+            });
+        }
+        let pool = pool.connect_with(options).await?;
+        Ok(Store {
+            pool,
+            backend,
+            keys: Arc::new(keys),
+        })
+    }
+
+    /// Connects and brings the schema up to date.
+    pub async fn open(url: &str, keys: Keyring) -> StoreResult<Store> {
+        let store = Store::connect(url, keys).await?;
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    pub async fn migrate(&self) -> StoreResult<()> {
+        migrator(self.backend).run(&self.pool).await?;
+        Ok(())
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    pub fn keys(&self) -> &Keyring {
+        &self.keys
+    }
+
+    /// Starts a transaction that writes. SQLite takes the write lock up front (`BEGIN IMMEDIATE`) so
+    /// concurrent writers wait on the busy timeout instead of failing mid-transaction.
+    pub async fn begin(&self) -> StoreResult<sqlx::Transaction<'static, sqlx::Any>> {
+        let tx = match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        };
+        Ok(tx)
+    }
+
+    /// A cheap round trip for `/readyz`.
+    pub async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Writes a consistent copy of the SQLite database while it is in use (`VACUUM INTO`).
+    pub async fn backup_sqlite(&self, dest: &Path) -> StoreResult<()> {
+        if self.backend != Backend::Sqlite {
+            return Err(StoreError::Invalid(
+                "stride backup copies the embedded SQLite database; back up PostgreSQL with pg_dump".into(),
+            ));
+        }
+        if dest.exists() {
+            return Err(StoreError::Conflict(format!(
+                "{} already exists; choose a new file name",
+                dest.display()
+            )));
+        }
+        let dest = dest
+            .to_str()
+            .ok_or_else(|| StoreError::Invalid("the backup path must be valid UTF-8".into()))?;
+        sqlx::query("VACUUM INTO $1")
+            .bind(dest.to_string())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+fn migrator(backend: Backend) -> Migrator {
+    let files: &[(i64, &str, &'static str)] = match backend {
+        Backend::Sqlite => &[(
+            1,
+            "platform",
+            include_str!("../migrations/sqlite/0001_platform.sql"),
+        )],
+        Backend::Postgres => &[(
+            1,
+            "platform",
+            include_str!("../migrations/postgres/0001_platform.sql"),
+        )],
+    };
+    let migrations: Vec<Migration> = files
+        .iter()
+        .map(|(version, name, sql)| {
+            Migration::new(
+                *version,
+                Cow::Borrowed(*name),
+                MigrationType::Simple,
+                sqlx::SqlStr::from_static(sql),
+                false,
+            )
+        })
+        .collect();
+    Migrator {
+        migrations: Cow::Owned(migrations),
+        ..Migrator::DEFAULT
+    }
+}
+
+/// Reads an optional ciphertext column.
+pub(crate) fn opt_bytes(row: &AnyRow, col: &str) -> StoreResult<Option<Vec<u8>>> {
+    Ok(row.try_get::<Option<Vec<u8>>, _>(col)?)
+}
+
+impl Store {
+    /// The same database seen through another keyring (key rotation).
+    pub fn with_keys(&self, keys: Keyring) -> Store {
+        Store {
+            pool: self.pool.clone(),
+            backend: self.backend,
+            keys: Arc::new(keys),
+        }
+    }
+
+    /// Rewrites every encrypted value under the keyring's current key and recomputes blind indexes.
+    /// Returns the number of rows rewritten. Run with `serve` stopped: a server still holding the old
+    /// keyring would go on encrypting under the old key.
+    pub async fn reencrypt_all(&self) -> StoreResult<u64> {
+        Ok(self.reencrypt_patients().await? + self.reencrypt_messages().await?)
+    }
+}

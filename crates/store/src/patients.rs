@@ -1,0 +1,417 @@
+//! Patient identity records. Every identifier is encrypted at rest under the practice-bound AAD
+//! "patients.<column>:<practice id>"; exact lookups by phone, email or last name go through keyed
+//! blind indexes. Every read and change writes an audit entry in the same breath.
+
+use serde::Serialize;
+use sqlx::Row;
+use sqlx::any::AnyRow;
+use stride_core::email::EmailAddress;
+use stride_core::phone::PhoneE164;
+
+use crate::audit::{self, Actor};
+use crate::error::{StoreError, StoreResult};
+use crate::{Store, now_ms, opt_bytes};
+
+#[derive(Debug, Clone)]
+pub struct PatientInput {
+    pub first_name: String,
+    pub last_name: String,
+    pub phone: Option<PhoneE164>,
+    pub email: Option<EmailAddress>,
+    pub birth_date: Option<jiff::civil::Date>,
+    pub address: Option<String>,
+    pub member_id: Option<String>,
+    pub sms_consent: bool,
+    pub email_consent: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Patient {
+    pub id: i64,
+    pub practice_id: i64,
+    pub first_name: String,
+    pub last_name: String,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub birth_date: Option<String>,
+    pub address: Option<String>,
+    pub member_id: Option<String>,
+    pub sms_consent: bool,
+    pub email_consent: bool,
+    pub status: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// What a patient search looks for; each is an exact match through a blind index.
+#[derive(Debug, Clone)]
+pub enum PatientQuery {
+    All,
+    Phone(PhoneE164),
+    Email(EmailAddress),
+    LastName(String),
+}
+
+const COLS: &str = "id, practice_id, first_name_enc, last_name_enc, phone_enc, email_enc, birth_date_enc, \
+                    address_enc, member_id_enc, sms_consent, email_consent, status, created_at, updated_at";
+
+fn aad(column: &str, practice_id: i64) -> Vec<u8> {
+    format!("patients.{column}:{practice_id}").into_bytes()
+}
+
+fn normalize_name(name: &str) -> String {
+    name.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_lowercase()
+}
+
+fn check(input: &PatientInput) -> StoreResult<()> {
+    for (label, value) in [
+        ("first name", &input.first_name),
+        ("last name", &input.last_name),
+    ] {
+        if value.trim().is_empty() {
+            return Err(StoreError::Invalid(format!(
+                "the patient's {label} is required"
+            )));
+        }
+        if value.chars().count() > 100 {
+            return Err(StoreError::Invalid(format!(
+                "the patient's {label} is longer than 100 characters"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The encrypted form of a patient's identifiers, ready to bind.
+struct Sealed {
+    first: Vec<u8>,
+    last: Vec<u8>,
+    phone: Option<Vec<u8>>,
+    email: Option<Vec<u8>>,
+    birth: Option<Vec<u8>>,
+    address: Option<Vec<u8>>,
+    member: Option<Vec<u8>>,
+    phone_bidx: Option<String>,
+    email_bidx: Option<String>,
+    name_bidx: String,
+}
+
+impl Store {
+    fn seal(&self, practice_id: i64, p: &PatientFields<'_>) -> Sealed {
+        let k = self.keys();
+        Sealed {
+            first: k.encrypt_str(p.first_name.trim(), &aad("first_name", practice_id)),
+            last: k.encrypt_str(p.last_name.trim(), &aad("last_name", practice_id)),
+            phone: k.encrypt_opt(p.phone, &aad("phone", practice_id)),
+            email: k.encrypt_opt(p.email, &aad("email", practice_id)),
+            birth: k.encrypt_opt(p.birth_date, &aad("birth_date", practice_id)),
+            address: k.encrypt_opt(p.address, &aad("address", practice_id)),
+            member: k.encrypt_opt(p.member_id, &aad("member_id", practice_id)),
+            phone_bidx: p.phone.map(|v| k.blind_index("phone", v)),
+            email_bidx: p.email.map(|v| k.blind_index("email", v)),
+            name_bidx: k.blind_index("last_name", &normalize_name(p.last_name)),
+        }
+    }
+
+    fn open_patient(&self, row: &AnyRow) -> StoreResult<Patient> {
+        let k = self.keys();
+        let practice_id: i64 = row.try_get("practice_id")?;
+        let first: Vec<u8> = row.try_get("first_name_enc")?;
+        let last: Vec<u8> = row.try_get("last_name_enc")?;
+        Ok(Patient {
+            id: row.try_get("id")?,
+            practice_id,
+            first_name: k.decrypt_string(&first, &aad("first_name", practice_id))?,
+            last_name: k.decrypt_string(&last, &aad("last_name", practice_id))?,
+            phone: k.decrypt_opt(
+                opt_bytes(row, "phone_enc")?.as_deref(),
+                &aad("phone", practice_id),
+            )?,
+            email: k.decrypt_opt(
+                opt_bytes(row, "email_enc")?.as_deref(),
+                &aad("email", practice_id),
+            )?,
+            birth_date: k.decrypt_opt(
+                opt_bytes(row, "birth_date_enc")?.as_deref(),
+                &aad("birth_date", practice_id),
+            )?,
+            address: k.decrypt_opt(
+                opt_bytes(row, "address_enc")?.as_deref(),
+                &aad("address", practice_id),
+            )?,
+            member_id: k.decrypt_opt(
+                opt_bytes(row, "member_id_enc")?.as_deref(),
+                &aad("member_id", practice_id),
+            )?,
+            sms_consent: row.try_get::<i64, _>("sms_consent")? != 0,
+            email_consent: row.try_get::<i64, _>("email_consent")? != 0,
+            status: row.try_get("status")?,
+            created_at: row.try_get("created_at")?,
+            updated_at: row.try_get("updated_at")?,
+        })
+    }
+
+    pub async fn create_patient(
+        &self,
+        practice_id: i64,
+        input: &PatientInput,
+        actor: &Actor,
+    ) -> StoreResult<Patient> {
+        check(input)?;
+        let birth = input.birth_date.map(|d| d.to_string());
+        let s = self.seal(
+            practice_id,
+            &PatientFields::from_input(input, birth.as_deref()),
+        );
+        let now = now_ms();
+        let mut tx = self.begin().await?;
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "INSERT INTO patients (practice_id, first_name_enc, last_name_enc, phone_enc, email_enc, birth_date_enc, \
+             address_enc, member_id_enc, phone_bidx, email_bidx, name_bidx, sms_consent, email_consent, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING {COLS}"
+        )))
+        .bind(practice_id)
+        .bind(s.first)
+        .bind(s.last)
+        .bind(s.phone)
+        .bind(s.email)
+        .bind(s.birth)
+        .bind(s.address)
+        .bind(s.member)
+        .bind(s.phone_bidx)
+        .bind(s.email_bidx)
+        .bind(s.name_bidx)
+        .bind(i64::from(input.sms_consent))
+        .bind(i64::from(input.email_consent))
+        .bind(now)
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await?;
+        let patient = self.open_patient(&row)?;
+        audit::record(
+            &mut *tx,
+            Some(practice_id),
+            actor,
+            "create",
+            "patient",
+            Some(patient.id),
+            "",
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(patient)
+    }
+
+    pub async fn update_patient(
+        &self,
+        practice_id: i64,
+        id: i64,
+        input: &PatientInput,
+        actor: &Actor,
+    ) -> StoreResult<Patient> {
+        check(input)?;
+        let birth = input.birth_date.map(|d| d.to_string());
+        let s = self.seal(
+            practice_id,
+            &PatientFields::from_input(input, birth.as_deref()),
+        );
+        let mut tx = self.begin().await?;
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "UPDATE patients SET first_name_enc = $1, last_name_enc = $2, phone_enc = $3, email_enc = $4, \
+             birth_date_enc = $5, address_enc = $6, member_id_enc = $7, phone_bidx = $8, email_bidx = $9, \
+             name_bidx = $10, sms_consent = $11, email_consent = $12, updated_at = $13 \
+             WHERE id = $14 AND practice_id = $15 RETURNING {COLS}"
+        )))
+        .bind(s.first)
+        .bind(s.last)
+        .bind(s.phone)
+        .bind(s.email)
+        .bind(s.birth)
+        .bind(s.address)
+        .bind(s.member)
+        .bind(s.phone_bidx)
+        .bind(s.email_bidx)
+        .bind(s.name_bidx)
+        .bind(i64::from(input.sms_consent))
+        .bind(i64::from(input.email_consent))
+        .bind(now_ms())
+        .bind(id)
+        .bind(practice_id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        let patient = self.open_patient(&row)?;
+        audit::record(
+            &mut *tx,
+            Some(practice_id),
+            actor,
+            "update",
+            "patient",
+            Some(id),
+            "",
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(patient)
+    }
+
+    /// Reads one patient and records the read.
+    pub async fn patient(&self, practice_id: i64, id: i64, actor: &Actor) -> StoreResult<Patient> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {COLS} FROM patients WHERE id = $1 AND practice_id = $2"
+        )))
+        .bind(id)
+        .bind(practice_id)
+        .fetch_optional(self.pool())
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        let patient = self.open_patient(&row)?;
+        self.audit(Some(practice_id), actor, "read", "patient", Some(id), "")
+            .await?;
+        Ok(patient)
+    }
+
+    /// Lists patients (newest first) and records which records were shown.
+    pub async fn patients(
+        &self,
+        practice_id: i64,
+        query: &PatientQuery,
+        limit: i64,
+        actor: &Actor,
+    ) -> StoreResult<Vec<Patient>> {
+        let k = self.keys();
+        let (filter, value) = match query {
+            PatientQuery::All => ("", None),
+            PatientQuery::Phone(p) => (
+                " AND phone_bidx = $2",
+                Some(k.blind_index("phone", p.as_str())),
+            ),
+            PatientQuery::Email(e) => (
+                " AND email_bidx = $2",
+                Some(k.blind_index("email", e.as_str())),
+            ),
+            PatientQuery::LastName(n) => (
+                " AND name_bidx = $2",
+                Some(k.blind_index("last_name", &normalize_name(n))),
+            ),
+        };
+        let limit_param = if value.is_some() { "$3" } else { "$2" };
+        let sql = format!(
+            "SELECT {COLS} FROM patients WHERE practice_id = $1{filter} ORDER BY id DESC LIMIT {limit_param}"
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(practice_id);
+        if let Some(v) = value {
+            q = q.bind(v);
+        }
+        let rows = q.bind(limit.clamp(1, 1000)).fetch_all(self.pool()).await?;
+        let patients = rows
+            .iter()
+            .map(|r| self.open_patient(r))
+            .collect::<StoreResult<Vec<_>>>()?;
+        if !patients.is_empty() {
+            let ids: Vec<String> = patients.iter().map(|p| p.id.to_string()).collect();
+            self.audit(
+                Some(practice_id),
+                actor,
+                "list",
+                "patient",
+                None,
+                &format!("ids {}", ids.join(",")),
+            )
+            .await?;
+        }
+        Ok(patients)
+    }
+
+    pub async fn patient_count(&self, practice_id: i64) -> StoreResult<i64> {
+        Ok(
+            sqlx::query("SELECT COUNT(*) AS n FROM patients WHERE practice_id = $1")
+                .bind(practice_id)
+                .fetch_one(self.pool())
+                .await?
+                .try_get("n")?,
+        )
+    }
+
+    /// Re-encrypts every patient under the current key and recomputes the blind indexes; returns
+    /// how many rows were rewritten. Used by key rotation.
+    pub(crate) async fn reencrypt_patients(&self) -> StoreResult<u64> {
+        let ids: Vec<(i64, i64)> = sqlx::query("SELECT id, practice_id FROM patients ORDER BY id")
+            .fetch_all(self.pool())
+            .await?
+            .iter()
+            .map(|r| Ok((r.try_get("id")?, r.try_get("practice_id")?)))
+            .collect::<StoreResult<_>>()?;
+        let mut n = 0;
+        for (id, practice_id) in ids {
+            let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "SELECT {COLS} FROM patients WHERE id = $1"
+            )))
+            .bind(id)
+            .fetch_one(self.pool())
+            .await?;
+            let p = self.open_patient(&row)?;
+            let s = self.seal(practice_id, &PatientFields::from_patient(&p));
+            sqlx::query(
+                "UPDATE patients SET first_name_enc = $1, last_name_enc = $2, phone_enc = $3, email_enc = $4, \
+                 birth_date_enc = $5, address_enc = $6, member_id_enc = $7, phone_bidx = $8, email_bidx = $9, \
+                 name_bidx = $10 WHERE id = $11",
+            )
+            .bind(s.first)
+            .bind(s.last)
+            .bind(s.phone)
+            .bind(s.email)
+            .bind(s.birth)
+            .bind(s.address)
+            .bind(s.member)
+            .bind(s.phone_bidx)
+            .bind(s.email_bidx)
+            .bind(s.name_bidx)
+            .bind(id)
+            .execute(self.pool())
+            .await?;
+            n += 1;
+        }
+        Ok(n)
+    }
+}
+
+/// The plaintext identifiers to seal, borrowed from either an input or a decrypted patient.
+struct PatientFields<'a> {
+    first_name: &'a str,
+    last_name: &'a str,
+    phone: Option<&'a str>,
+    email: Option<&'a str>,
+    birth_date: Option<&'a str>,
+    address: Option<&'a str>,
+    member_id: Option<&'a str>,
+}
+
+impl<'a> PatientFields<'a> {
+    fn from_input(i: &'a PatientInput, birth: Option<&'a str>) -> Self {
+        PatientFields {
+            first_name: &i.first_name,
+            last_name: &i.last_name,
+            phone: i.phone.as_ref().map(|p| p.as_str()),
+            email: i.email.as_ref().map(|e| e.as_str()),
+            birth_date: birth,
+            address: i.address.as_deref().filter(|s| !s.trim().is_empty()),
+            member_id: i.member_id.as_deref().filter(|s| !s.trim().is_empty()),
+        }
+    }
+
+    fn from_patient(p: &'a Patient) -> Self {
+        PatientFields {
+            first_name: &p.first_name,
+            last_name: &p.last_name,
+            phone: p.phone.as_deref(),
+            email: p.email.as_deref(),
+            birth_date: p.birth_date.as_deref(),
+            address: p.address.as_deref(),
+            member_id: p.member_id.as_deref(),
+        }
+    }
+}
