@@ -374,3 +374,18 @@ impl Store {
         Ok(n)
     }
 }
+
+impl Store {
+    /// (waiting to send, failed) for a practice's outbox.
+    pub async fn practice_message_stats(&self, practice_id: i64) -> StoreResult<(i64, i64)> {
+        let row = sqlx::query(
+            "SELECT COUNT(CASE WHEN status = 'queued' THEN 1 END) AS queued, \
+                    COUNT(CASE WHEN status = 'failed' THEN 1 END) AS failed \
+             FROM messages WHERE practice_id = $1",
+        )
+        .bind(practice_id)
+        .fetch_one(self.pool())
+        .await?;
+        Ok((row.try_get("queued")?, row.try_get("failed")?))
+    }
+}

@@ -1,1 +1,264 @@
+//! Stride's HTTP surface: the router, shared state, and the cross-cutting layers (body limits,
+//! timeouts, metrics, request logs without patient data). Feature handlers live in `pages` and `api`.
 
+pub mod api;
+pub mod auth;
+pub mod error;
+pub mod openapi;
+pub mod pages;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use metrics_exporter_prometheus::PrometheusHandle;
+use stride_store::Store;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::TimeoutLayer;
+
+/// Settings the web layer reads; built by the binary from flags and environment.
+#[derive(Debug, Clone)]
+pub struct WebConfig {
+    /// Set `Secure` on cookies (the public URL is https).
+    pub secure_cookies: bool,
+    /// Read the client address from `X-Forwarded-For` (only behind a proxy you run).
+    pub trust_proxy: bool,
+    pub request_timeout: Duration,
+    pub max_body_bytes: usize,
+}
+
+impl Default for WebConfig {
+    fn default() -> Self {
+        WebConfig {
+            secure_cookies: false,
+            trust_proxy: false,
+            request_timeout: Duration::from_secs(30),
+            max_body_bytes: 1024 * 1024,
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub config: Arc<WebConfig>,
+    pub metrics: Option<PrometheusHandle>,
+}
+
+pub fn router(state: AppState) -> Router {
+    use pages::{overview, patients, settings};
+
+    let app = Router::new()
+        .route("/app", get(overview::overview))
+        .route("/app/website", get(pages::website))
+        .route("/app/leads", get(pages::leads))
+        .route("/app/calls", get(pages::calls))
+        .route("/app/schedule", get(pages::schedule))
+        .route("/app/patients", get(patients::index).post(patients::create))
+        .route("/app/patients/new", get(patients::new_form))
+        .route("/app/patients/search", post(patients::search))
+        .route(
+            "/app/patients/{id}",
+            get(patients::show).post(patients::update),
+        )
+        .route("/app/settings", get(settings::practice))
+        .route("/app/settings/practice", post(settings::save_practice))
+        .route(
+            "/app/settings/locations",
+            get(settings::locations).post(settings::create_location),
+        )
+        .route(
+            "/app/settings/locations/{id}",
+            get(settings::location).post(settings::update_location),
+        )
+        .route(
+            "/app/settings/locations/{id}/holidays",
+            post(settings::add_holiday),
+        )
+        .route(
+            "/app/settings/locations/{id}/holidays/{hid}/delete",
+            post(settings::delete_holiday),
+        )
+        .route(
+            "/app/settings/clinicians",
+            get(settings::clinicians).post(settings::create_clinician),
+        )
+        .route(
+            "/app/settings/clinicians/{id}",
+            post(settings::update_clinician),
+        )
+        .route(
+            "/app/settings/users",
+            get(settings::users).post(settings::add_user),
+        )
+        .route("/app/settings/users/{id}/role", post(settings::change_role))
+        .route(
+            "/app/settings/users/{id}/remove",
+            post(settings::remove_user),
+        )
+        .route(
+            "/app/settings/tokens",
+            get(settings::tokens).post(settings::create_token),
+        )
+        .route(
+            "/app/settings/tokens/{id}/revoke",
+            post(settings::revoke_token),
+        )
+        .route("/app/settings/messages", get(settings::messages))
+        .route(
+            "/app/settings/messages/providers",
+            post(settings::save_providers),
+        )
+        .route("/app/settings/messages/test", post(settings::send_test))
+        .route("/app/settings/audit", get(settings::audit))
+        .route("/app/settings/audit.csv", get(settings::audit_csv))
+        .route("/app/switch-practice", post(pages::switch_practice))
+        .route("/logout", post(pages::auth::logout))
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::require_session,
+        ));
+
+    let api_routes = Router::new()
+        .route("/api/v1/practices", get(api::practices))
+        .route(
+            "/api/v1/practices/{id}",
+            get(api::practice).patch(api::update_practice),
+        )
+        .route(
+            "/api/v1/locations",
+            get(api::locations).post(api::create_location),
+        )
+        .route(
+            "/api/v1/locations/{id}",
+            get(api::location).patch(api::update_location),
+        )
+        .route(
+            "/api/v1/clinicians",
+            get(api::clinicians).post(api::create_clinician),
+        )
+        .route(
+            "/api/v1/clinicians/{id}",
+            get(api::clinician).patch(api::update_clinician),
+        )
+        .route("/api/v1/users", get(api::users).post(api::create_user))
+        .route(
+            "/api/v1/patients",
+            get(api::patients).post(api::create_patient),
+        )
+        .route("/api/v1/patients/search", post(api::search_patients))
+        .route(
+            "/api/v1/patients/{id}",
+            get(api::patient).patch(api::update_patient),
+        )
+        .route(
+            "/api/v1/messages",
+            get(api::messages).post(api::send_message),
+        )
+        .route("/api/v1/audit-log", get(api::audit_log))
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::require_api_caller,
+        ));
+
+    let public = Router::new()
+        .route("/", get(|| async { Redirect::to("/app") }))
+        .route(
+            "/login",
+            get(pages::auth::login_form).post(pages::auth::login),
+        )
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .route("/static/app.css", get(stylesheet))
+        .route(
+            "/api/v1/openapi.json",
+            get(|| async { Json(openapi::document()) }),
+        );
+
+    let config = state.config.clone();
+    Router::new()
+        .merge(public)
+        .merge(app)
+        .merge(api_routes)
+        .nest("/api/v1", Router::new().fallback(api::not_found))
+        .fallback(|| async { error::AppError::NotFound })
+        .layer(middleware::from_fn(observe))
+        .layer(SetResponseHeaderLayer::if_not_present(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
+        .layer(SetResponseHeaderLayer::if_not_present(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
+        .layer(SetResponseHeaderLayer::if_not_present(header::REFERRER_POLICY, HeaderValue::from_static("same-origin")))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, config.request_timeout))
+        .layer(RequestBodyLimitLayer::new(config.max_body_bytes))
+        .with_state(state)
+}
+
+/// Counts and times every request by its route pattern (never the concrete path, which could carry
+/// ids) and logs one line per request without query strings or bodies.
+async fn observe(req: Request, next: Next) -> Response {
+    let start = Instant::now();
+    let method = req.method().clone();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|m| m.as_str().to_string())
+        .unwrap_or_else(|| "unmatched".into());
+    let resp = next.run(req).await;
+    let status = resp.status().as_u16();
+    let elapsed = start.elapsed();
+    metrics::counter!("stride_http_requests_total", "method" => method.to_string(), "route" => route.clone(), "status" => status.to_string()).increment(1);
+    metrics::histogram!("stride_http_request_duration_seconds", "method" => method.to_string(), "route" => route.clone()).record(elapsed.as_secs_f64());
+    tracing::info!(target: "stride::http", %method, route = %route, status, ms = elapsed.as_millis() as u64, "request");
+    resp
+}
+
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+async fn readyz(State(state): State<AppState>) -> Response {
+    match state.store.ping().await {
+        Ok(()) => (StatusCode::OK, "ready").into_response(),
+        Err(e) => {
+            tracing::warn!(error = %e, "database not ready");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response()
+        }
+    }
+}
+
+async fn metrics(State(state): State<AppState>) -> Response {
+    if let Ok(stats) = state.store.queue_stats().await {
+        metrics::gauge!("stride_jobs", "status" => "queued").set(stats.queued as f64);
+        metrics::gauge!("stride_jobs", "status" => "running").set(stats.running as f64);
+        metrics::gauge!("stride_jobs", "status" => "failed").set(stats.failed as f64);
+    }
+    match &state.metrics {
+        Some(handle) => (
+            [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+            handle.render(),
+        )
+            .into_response(),
+        None => (StatusCode::NOT_FOUND, "metrics are off").into_response(),
+    }
+}
+
+async fn stylesheet() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        include_str!("../assets/app.css"),
+    )
+        .into_response()
+}

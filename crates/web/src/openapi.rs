@@ -1,0 +1,228 @@
+//! The OpenAPI 3.1 document for `/api/v1`, written as data next to the router that serves it; a test
+//! checks that every documented path answers and that every API route is documented.
+
+use serde_json::{Value, json};
+
+/// (method, path, summary, permission needed, request schema, success status)
+pub const OPERATIONS: &[(&str, &str, &str, &str, Option<&str>, u16)] = &[
+    (
+        "get",
+        "/api/v1/practices",
+        "Practices the caller can work in",
+        "any",
+        None,
+        200,
+    ),
+    (
+        "get",
+        "/api/v1/practices/{id}",
+        "One practice",
+        "any",
+        None,
+        200,
+    ),
+    (
+        "patch",
+        "/api/v1/practices/{id}",
+        "Change practice settings",
+        "manage_practice",
+        Some("PracticePatch"),
+        200,
+    ),
+    (
+        "get",
+        "/api/v1/locations",
+        "Locations of the practice",
+        "any",
+        None,
+        200,
+    ),
+    (
+        "post",
+        "/api/v1/locations",
+        "Add a location",
+        "manage_practice",
+        Some("Location"),
+        201,
+    ),
+    (
+        "get",
+        "/api/v1/locations/{id}",
+        "One location",
+        "any",
+        None,
+        200,
+    ),
+    (
+        "patch",
+        "/api/v1/locations/{id}",
+        "Change a location",
+        "manage_practice",
+        Some("Location"),
+        200,
+    ),
+    (
+        "get",
+        "/api/v1/clinicians",
+        "Clinicians of the practice",
+        "any",
+        None,
+        200,
+    ),
+    (
+        "post",
+        "/api/v1/clinicians",
+        "Add a clinician",
+        "manage_practice",
+        Some("Clinician"),
+        201,
+    ),
+    (
+        "get",
+        "/api/v1/clinicians/{id}",
+        "One clinician",
+        "any",
+        None,
+        200,
+    ),
+    (
+        "patch",
+        "/api/v1/clinicians/{id}",
+        "Change a clinician",
+        "manage_practice",
+        Some("Clinician"),
+        200,
+    ),
+    (
+        "get",
+        "/api/v1/users",
+        "Users with a role in the practice",
+        "manage_users",
+        None,
+        200,
+    ),
+    (
+        "post",
+        "/api/v1/users",
+        "Give a user a role (creating the account if new)",
+        "manage_users",
+        Some("UserGrant"),
+        201,
+    ),
+    (
+        "get",
+        "/api/v1/patients",
+        "Patients, newest first (audited)",
+        "view_patients",
+        None,
+        200,
+    ),
+    (
+        "post",
+        "/api/v1/patients",
+        "Add a patient",
+        "edit_patients",
+        Some("Patient"),
+        201,
+    ),
+    (
+        "post",
+        "/api/v1/patients/search",
+        "Find patients by exact last name, phone or email (audited)",
+        "view_patients",
+        Some("PatientSearch"),
+        200,
+    ),
+    (
+        "get",
+        "/api/v1/patients/{id}",
+        "One patient (audited)",
+        "view_patients",
+        None,
+        200,
+    ),
+    (
+        "patch",
+        "/api/v1/patients/{id}",
+        "Change a patient",
+        "edit_patients",
+        Some("Patient"),
+        200,
+    ),
+    (
+        "get",
+        "/api/v1/messages",
+        "The message log (audited)",
+        "view_message_log",
+        None,
+        200,
+    ),
+    (
+        "post",
+        "/api/v1/messages",
+        "Queue an SMS or email",
+        "edit_patients",
+        Some("MessageRequest"),
+        202,
+    ),
+    (
+        "get",
+        "/api/v1/audit-log",
+        "Audit entries, newest first; page with ?before=ID&limit=N",
+        "view_audit_log",
+        None,
+        200,
+    ),
+];
+
+pub fn document() -> Value {
+    let mut paths = serde_json::Map::new();
+    for (method, path, summary, permission, body, status) in OPERATIONS {
+        let mut op = json!({
+            "summary": summary,
+            "description": format!("Requires the permission `{permission}`."),
+            "security": [{"bearer": []}],
+            "responses": {
+                status.to_string(): {"description": "Success", "content": {"application/json": {"schema": {"type": "object", "properties": {"data": {}}}}}},
+                "400": {"$ref": "#/components/responses/Error"},
+                "401": {"$ref": "#/components/responses/Error"},
+                "403": {"$ref": "#/components/responses/Error"},
+                "404": {"$ref": "#/components/responses/Error"},
+                "409": {"$ref": "#/components/responses/Error"},
+                "422": {"$ref": "#/components/responses/Error"}
+            }
+        });
+        if path.contains("{id}") {
+            op["parameters"] = json!([{"name": "id", "in": "path", "required": true, "schema": {"type": "integer"}}]);
+        }
+        if let Some(schema) = body {
+            op["requestBody"] = json!({"required": true, "content": {"application/json": {"schema": {"$ref": format!("#/components/schemas/{schema}")}}}});
+        }
+        let entry = paths.entry(path.to_string()).or_insert_with(|| json!({}));
+        entry[*method] = op;
+    }
+    let s = |t: &str| json!({"type": t});
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Stride API",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "Practice data for one practice per token. Create tokens under Settings → API tokens or with `stride token create`. Errors are {\"error\":{\"code\",\"message\"}}."
+        },
+        "paths": paths,
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "responses": {"Error": {"description": "An error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}},
+            "schemas": {
+                "Error": {"type": "object", "required": ["error"], "properties": {"error": {"type": "object", "required": ["code", "message"], "properties": {"code": s("string"), "message": s("string")}}}},
+                "PracticePatch": {"type": "object", "additionalProperties": false, "properties": {"name": s("string"), "website": {"type": ["string", "null"]}, "idle_timeout_minutes": {"type": "integer", "minimum": 1, "maximum": 720}}},
+                "Location": {"type": "object", "additionalProperties": false, "properties": {"name": s("string"), "address": s("string"), "main_phone": s("string"), "time_zone": {"type": "string", "description": "IANA time zone, e.g. America/Chicago"}, "hours": {"type": "string", "description": "e.g. Mon-Fri 07:00-19:00; Sat 08:00-12:00"}}},
+                "Clinician": {"type": "object", "additionalProperties": false, "properties": {"name": s("string"), "credentials": s("string"), "location_id": {"type": ["integer", "null"]}, "active": s("boolean")}},
+                "UserGrant": {"type": "object", "additionalProperties": false, "required": ["email", "role"], "properties": {"email": s("string"), "name": s("string"), "password": {"type": "string", "minLength": 10}, "role": {"enum": ["owner", "front_desk", "clinician", "marketer"]}}},
+                "Patient": {"type": "object", "additionalProperties": false, "properties": {"first_name": s("string"), "last_name": s("string"), "phone": s("string"), "email": s("string"), "birth_date": {"type": "string", "format": "date"}, "address": s("string"), "member_id": s("string"), "sms_consent": s("boolean"), "email_consent": s("boolean")}},
+                "PatientSearch": {"type": "object", "additionalProperties": false, "required": ["q"], "properties": {"q": {"type": "string", "description": "an exact last name, phone number or email address"}}},
+                "MessageRequest": {"type": "object", "additionalProperties": false, "required": ["channel", "to", "body"], "properties": {"channel": {"enum": ["sms", "email"]}, "to": s("string"), "subject": s("string"), "body": s("string"), "idempotency_key": s("string")}}
+            }
+        }
+    })
+}

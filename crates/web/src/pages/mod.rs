@@ -1,0 +1,270 @@
+//! Server-rendered pages under `/app`: the shared layout (navigation by role, practice switcher,
+//! flash messages) and one module per section. Handlers parse, authorize, call the store, render.
+
+pub mod auth;
+pub mod overview;
+pub mod patients;
+pub mod settings;
+
+use askama::Template;
+use axum::extract::State;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::{Extension, Form};
+use serde::Deserialize;
+use stride_core::role::Permission;
+
+use crate::AppState;
+use crate::auth::Principal;
+use crate::error::{AppError, PageResult};
+
+pub struct NavItem {
+    pub key: &'static str,
+    pub label: &'static str,
+    pub href: &'static str,
+}
+
+/// What every page's frame needs.
+pub struct Layout {
+    pub practice_id: i64,
+    pub practice_name: String,
+    pub practices: Vec<(i64, String)>,
+    pub user_name: String,
+    pub role_label: &'static str,
+    pub csrf: String,
+    pub section: &'static str,
+    pub nav: Vec<NavItem>,
+    pub flash: Option<&'static str>,
+}
+
+/// Query parameters a page accepts after a redirect: a key naming a fixed message, never data.
+#[derive(Debug, Default, Deserialize)]
+pub struct Done {
+    pub done: Option<String>,
+}
+
+fn flash_message(key: Option<&str>) -> Option<&'static str> {
+    Some(match key? {
+        "practice" => "Practice settings saved.",
+        "location" => "Location saved.",
+        "holiday" => "Holiday list updated.",
+        "clinician" => "Clinician saved.",
+        "user" => "User saved.",
+        "user_removed" => "User removed from this practice.",
+        "token_revoked" => "Token revoked. Anything using it can no longer sign in.",
+        "providers" => "Message providers saved.",
+        "test_sent" => "Test message queued. It appears in the message log below.",
+        "patient" => "Patient saved.",
+        _ => return None,
+    })
+}
+
+pub async fn layout(
+    state: &AppState,
+    p: &Principal,
+    section: &'static str,
+    done: &Done,
+) -> PageResult<Layout> {
+    let practice = state.store.practice(p.practice_id).await?;
+    let practices = match &p.user {
+        Some(u) => state
+            .store
+            .practices_of(u.id)
+            .await?
+            .into_iter()
+            .map(|(pr, _)| (pr.id, pr.name))
+            .collect(),
+        None => vec![(practice.id, practice.name.clone())],
+    };
+    let mut nav = vec![NavItem {
+        key: "overview",
+        label: "Overview",
+        href: "/app",
+    }];
+    if p.can(Permission::ViewAggregates) || p.can(Permission::ManageWebsite) {
+        nav.push(NavItem {
+            key: "website",
+            label: "Website",
+            href: "/app/website",
+        });
+    }
+    if p.can(Permission::ViewAggregates) || p.can(Permission::ViewLeads) {
+        nav.push(NavItem {
+            key: "leads",
+            label: "Leads",
+            href: "/app/leads",
+        });
+        nav.push(NavItem {
+            key: "calls",
+            label: "Calls",
+            href: "/app/calls",
+        });
+    }
+    if p.can(Permission::ViewSchedule) {
+        nav.push(NavItem {
+            key: "schedule",
+            label: "Schedule",
+            href: "/app/schedule",
+        });
+    }
+    if p.can(Permission::ViewPatients) {
+        nav.push(NavItem {
+            key: "patients",
+            label: "Patients",
+            href: "/app/patients",
+        });
+    }
+    nav.push(NavItem {
+        key: "settings",
+        label: "Settings",
+        href: "/app/settings",
+    });
+    Ok(Layout {
+        practice_id: practice.id,
+        practice_name: practice.name,
+        practices,
+        user_name: p.user.as_ref().map(|u| u.name.clone()).unwrap_or_default(),
+        role_label: p.role.label(),
+        csrf: p.csrf.clone(),
+        section,
+        nav,
+        flash: flash_message(done.done.as_deref()),
+    })
+}
+
+pub fn render(t: &impl Template) -> PageResult {
+    Ok(Html(t.render()?).into_response())
+}
+
+/// After a successful POST: back to a page, naming a fixed confirmation.
+pub fn redirect_done(path: &str, key: &str) -> Response {
+    Redirect::to(&format!("{path}?done={key}")).into_response()
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage<'a> {
+    status: u16,
+    title: &'a str,
+    message: &'a str,
+}
+
+pub fn error_page(status: u16, title: &str, message: &str) -> String {
+    ErrorPage {
+        status,
+        title,
+        message,
+    }
+    .render()
+    .unwrap_or_else(|_| format!("{status} {title}"))
+}
+
+#[derive(Template)]
+#[template(path = "coming.html")]
+struct Coming {
+    l: Layout,
+    title: &'static str,
+    what: &'static str,
+    step: &'static str,
+}
+
+async fn coming(
+    state: &AppState,
+    p: &Principal,
+    section: &'static str,
+    title: &'static str,
+    step: &'static str,
+    what: &'static str,
+) -> PageResult {
+    let l = layout(state, p, section, &Done::default()).await?;
+    render(&Coming {
+        l,
+        title,
+        what,
+        step,
+    })
+}
+
+pub async fn website(
+    State(state): State<AppState>,
+    Extension(p): Extension<Principal>,
+) -> PageResult {
+    coming(&state, &p, "website", "Website", "Step 1 of the funnel: visits and conversions",
+        "Cookieless tracking of visits, calls taps, form submits and booking pages, with conversion rates per page, source and campaign against industry benchmarks.").await
+}
+
+pub async fn leads(
+    State(state): State<AppState>,
+    Extension(p): Extension<Principal>,
+) -> PageResult {
+    coming(&state, &p, "leads", "Leads", "Step 2 of the funnel: inquiries, qualified and followed up",
+        "Every form, call, chat and booking becomes a lead with its source; qualification from MQL to SQL; cost per lead and per new patient by campaign.").await
+}
+
+pub async fn calls(
+    State(state): State<AppState>,
+    Extension(p): Extension<Principal>,
+) -> PageResult {
+    coming(&state, &p, "calls", "Calls", "Step 2 of the funnel: phone inquiries",
+        "Tracking numbers per source, each call attributed and classified: new patient, existing patient, lead follow-up or general question.").await
+}
+
+pub async fn schedule(
+    State(state): State<AppState>,
+    Extension(p): Extension<Principal>,
+) -> PageResult {
+    coming(&state, &p, "schedule", "Schedule", "Step 3 of the funnel: evaluations booked and attended",
+        "Online booking with a deposit disclosed to every patient alike, 48/24/2-hour reminders and no-show tracking.").await
+}
+
+#[derive(Deserialize)]
+pub struct SwitchForm {
+    practice_id: i64,
+}
+
+pub async fn switch_practice(
+    State(state): State<AppState>,
+    Extension(p): Extension<Principal>,
+    headers: axum::http::HeaderMap,
+    Form(form): Form<SwitchForm>,
+) -> PageResult {
+    let token = crate::auth::cookie_value(&headers, crate::auth::SESSION_COOKIE)
+        .ok_or(AppError::Unauthorized)?;
+    let crate::auth::Principal { user, .. } = p;
+    let user = user.ok_or(AppError::Forbidden)?;
+    if state
+        .store
+        .role_in(user.id, form.practice_id)
+        .await?
+        .is_none()
+    {
+        return Err(AppError::NotFound);
+    }
+    if let stride_store::accounts::SessionLookup::Active(s) = state.store.session(&token).await? {
+        state
+            .store
+            .switch_session_practice(&s, form.practice_id)
+            .await?;
+    }
+    Ok(Redirect::to("/app").into_response())
+}
+
+/// Formats a stored instant in a practice's time zone, or UTC when it has no location yet.
+pub fn local_time(ms: i64, tz: &Option<stride_core::tz::TimeZoneName>) -> String {
+    match tz {
+        Some(tz) => stride_core::time::format_local(ms, tz),
+        None => jiff::Timestamp::from_millisecond(ms)
+            .map(|t| t.strftime("%a %b %-d, %Y %-I:%M %p UTC").to_string())
+            .unwrap_or_default(),
+    }
+}
+
+/// The practice's display time zone: its first location's.
+pub async fn practice_tz(
+    state: &AppState,
+    practice_id: i64,
+) -> PageResult<Option<stride_core::tz::TimeZoneName>> {
+    let locations = state.store.locations(practice_id).await?;
+    Ok(locations
+        .first()
+        .and_then(|l| stride_core::tz::TimeZoneName::parse(&l.time_zone).ok()))
+}

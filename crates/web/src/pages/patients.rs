@@ -1,0 +1,329 @@
+//! Patient pages: list, search, create and edit. Searches are POSTed so a name, phone or email never
+//! lands in a URL, a browser history or an access log; every view is written to the audit log.
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::{Extension, Form};
+use serde::Deserialize;
+use stride_core::email::EmailAddress;
+use stride_core::phone::PhoneE164;
+use stride_core::role::Permission;
+use stride_store::patients::{Patient, PatientInput, PatientQuery};
+
+use super::{Done, Layout, layout, redirect_done, render};
+use crate::AppState;
+use crate::auth::Principal;
+use crate::error::{AppError, PageResult};
+
+#[derive(Debug, Default, Deserialize, Clone)]
+#[serde(default)]
+pub struct PatientForm {
+    pub first_name: String,
+    pub last_name: String,
+    pub phone: String,
+    pub email: String,
+    pub birth_date: String,
+    pub address: String,
+    pub member_id: String,
+    pub sms_consent: Option<String>,
+    pub email_consent: Option<String>,
+}
+
+impl PatientForm {
+    pub fn from_patient(p: &Patient) -> PatientForm {
+        PatientForm {
+            first_name: p.first_name.clone(),
+            last_name: p.last_name.clone(),
+            phone: p
+                .phone
+                .as_deref()
+                .and_then(|s| PhoneE164::parse(s).ok())
+                .map(|p| p.national_display())
+                .unwrap_or_default(),
+            email: p.email.clone().unwrap_or_default(),
+            birth_date: p.birth_date.clone().unwrap_or_default(),
+            address: p.address.clone().unwrap_or_default(),
+            member_id: p.member_id.clone().unwrap_or_default(),
+            sms_consent: p.sms_consent.then(|| "on".into()),
+            email_consent: p.email_consent.then(|| "on".into()),
+        }
+    }
+
+    /// Parses every field, reporting the first problem in words a front desk understands.
+    pub fn parse(&self) -> Result<PatientInput, AppError> {
+        let phone = match self.phone.trim() {
+            "" => None,
+            s => Some(PhoneE164::parse(s).map_err(AppError::invalid)?),
+        };
+        let email = match self.email.trim() {
+            "" => None,
+            s => Some(EmailAddress::parse(s).map_err(AppError::invalid)?),
+        };
+        let birth_date = match self.birth_date.trim() {
+            "" => None,
+            s => {
+                let d: jiff::civil::Date = s
+                    .parse()
+                    .map_err(|_| AppError::invalid("the birth date must look like 1984-03-27"))?;
+                if d > jiff::Timestamp::now()
+                    .to_zoned_datetime(jiff::tz::TimeZone::UTC)
+                    .date()
+                    || d.year() < 1900
+                {
+                    return Err(AppError::invalid(
+                        "the birth date must be in the past and after 1900",
+                    ));
+                }
+                Some(d)
+            }
+        };
+        Ok(PatientInput {
+            first_name: self.first_name.trim().to_string(),
+            last_name: self.last_name.trim().to_string(),
+            phone,
+            email,
+            birth_date,
+            address: Some(self.address.trim().to_string()).filter(|s| !s.is_empty()),
+            member_id: Some(self.member_id.trim().to_string()).filter(|s| !s.is_empty()),
+            sms_consent: self.sms_consent.is_some(),
+            email_consent: self.email_consent.is_some(),
+        })
+    }
+}
+
+pub struct PatientRow {
+    pub id: i64,
+    pub name: String,
+    pub phone: String,
+    pub email: String,
+    pub status: String,
+}
+
+fn row(p: &Patient) -> PatientRow {
+    PatientRow {
+        id: p.id,
+        name: format!("{} {}", p.first_name, p.last_name),
+        phone: p
+            .phone
+            .as_deref()
+            .and_then(|s| PhoneE164::parse(s).ok())
+            .map(|p| p.national_display())
+            .unwrap_or_default(),
+        email: p.email.clone().unwrap_or_default(),
+        status: p.status.clone(),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "patients.html")]
+struct PatientsPage {
+    l: Layout,
+    rows: Vec<PatientRow>,
+    q: String,
+    searched: bool,
+    error: Option<String>,
+    can_edit: bool,
+}
+
+async fn list_page(
+    state: &AppState,
+    p: &Principal,
+    done: &Done,
+    q: String,
+    query: PatientQuery,
+    error: Option<String>,
+) -> PageResult {
+    p.require(Permission::ViewPatients)?;
+    let l = layout(state, p, "patients", done).await?;
+    let searched = !matches!(query, PatientQuery::All);
+    let rows = if error.is_some() {
+        Vec::new()
+    } else {
+        state
+            .store
+            .patients(p.practice_id, &query, 100, &p.actor)
+            .await?
+            .iter()
+            .map(row)
+            .collect()
+    };
+    render(&PatientsPage {
+        l,
+        rows,
+        q,
+        searched,
+        error,
+        can_edit: p.can(Permission::EditPatients),
+    })
+}
+
+pub async fn index(
+    State(state): State<AppState>,
+    Extension(p): Extension<Principal>,
+    Query(done): Query<Done>,
+) -> PageResult {
+    list_page(&state, &p, &done, String::new(), PatientQuery::All, None).await
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct SearchForm {
+    q: String,
+}
+
+/// Reads a search box: a phone number, an email address, or a last name.
+pub fn parse_search(q: &str) -> Result<PatientQuery, String> {
+    let q = q.trim();
+    if q.is_empty() {
+        return Ok(PatientQuery::All);
+    }
+    if q.contains('@') {
+        return EmailAddress::parse(q)
+            .map(PatientQuery::Email)
+            .map_err(|e| e.to_string());
+    }
+    if q.chars().filter(|c| c.is_ascii_digit()).count() >= 7 {
+        return PhoneE164::parse(q)
+            .map(PatientQuery::Phone)
+            .map_err(|e| e.to_string());
+    }
+    Ok(PatientQuery::LastName(q.to_string()))
+}
+
+pub async fn search(
+    State(state): State<AppState>,
+    Extension(p): Extension<Principal>,
+    Form(form): Form<SearchForm>,
+) -> PageResult {
+    match parse_search(&form.q) {
+        Ok(query) => list_page(&state, &p, &Done::default(), form.q, query, None).await,
+        Err(e) => {
+            list_page(
+                &state,
+                &p,
+                &Done::default(),
+                form.q,
+                PatientQuery::All,
+                Some(e),
+            )
+            .await
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "patient_form.html")]
+struct PatientFormPage {
+    l: Layout,
+    id: Option<i64>,
+    f: PatientForm,
+    error: Option<String>,
+    created: String,
+    can_edit: bool,
+}
+
+pub async fn new_form(
+    State(state): State<AppState>,
+    Extension(p): Extension<Principal>,
+) -> PageResult {
+    p.require(Permission::EditPatients)?;
+    let l = layout(&state, &p, "patients", &Done::default()).await?;
+    render(&PatientFormPage {
+        l,
+        id: None,
+        f: PatientForm::default(),
+        error: None,
+        created: String::new(),
+        can_edit: true,
+    })
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    Extension(p): Extension<Principal>,
+    Form(f): Form<PatientForm>,
+) -> PageResult {
+    p.require(Permission::EditPatients)?;
+    let result = match f.parse() {
+        Ok(input) => state
+            .store
+            .create_patient(p.practice_id, &input, &p.actor)
+            .await
+            .map_err(AppError::from),
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(patient) => Ok(redirect_done(
+            &format!("/app/patients/{}", patient.id),
+            "patient",
+        )),
+        Err(AppError::Unprocessable(msg) | AppError::Conflict(msg)) => {
+            let l = layout(&state, &p, "patients", &Done::default()).await?;
+            let mut resp = render(&PatientFormPage {
+                l,
+                id: None,
+                f,
+                error: Some(msg),
+                created: String::new(),
+                can_edit: true,
+            })?;
+            *resp.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
+            Ok(resp)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    Extension(p): Extension<Principal>,
+    Path(id): Path<i64>,
+    Query(done): Query<Done>,
+) -> PageResult {
+    p.require(Permission::ViewPatients)?;
+    let patient = state.store.patient(p.practice_id, id, &p.actor).await?;
+    let l = layout(&state, &p, "patients", &done).await?;
+    let tz = super::practice_tz(&state, p.practice_id).await?;
+    render(&PatientFormPage {
+        l,
+        id: Some(id),
+        f: PatientForm::from_patient(&patient),
+        error: None,
+        created: super::local_time(patient.created_at, &tz),
+        can_edit: p.can(Permission::EditPatients),
+    })
+}
+
+pub async fn update(
+    State(state): State<AppState>,
+    Extension(p): Extension<Principal>,
+    Path(id): Path<i64>,
+    Form(f): Form<PatientForm>,
+) -> PageResult {
+    p.require(Permission::EditPatients)?;
+    let result = match f.parse() {
+        Ok(input) => state
+            .store
+            .update_patient(p.practice_id, id, &input, &p.actor)
+            .await
+            .map_err(AppError::from),
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(_) => Ok(redirect_done(&format!("/app/patients/{id}"), "patient")),
+        Err(AppError::Unprocessable(msg) | AppError::Conflict(msg)) => {
+            let l = layout(&state, &p, "patients", &Done::default()).await?;
+            let mut resp = render(&PatientFormPage {
+                l,
+                id: Some(id),
+                f,
+                error: Some(msg),
+                created: String::new(),
+                can_edit: true,
+            })?;
+            *resp.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
+            Ok(resp)
+        }
+        Err(e) => Err(e),
+    }
+}
