@@ -219,6 +219,48 @@ impl Store {
     /// Returns the number of rows rewritten. Run with `serve` stopped: a server still holding the old
     /// keyring would go on encrypting under the old key.
     pub async fn reencrypt_all(&self) -> StoreResult<u64> {
-        Ok(self.reencrypt_patients().await? + self.reencrypt_messages().await?)
+        let n = self.reencrypt_patients().await? + self.reencrypt_messages().await?;
+        self.write_key_check().await?;
+        Ok(n)
+    }
+}
+
+const KEY_CHECK_AAD: &[u8] = b"instance_settings.key_check";
+const KEY_CHECK_TEXT: &str = "stride key check";
+
+impl Store {
+    /// Proves the keyring can read this database before anything is served: the first start writes a
+    /// small ciphertext, every later start must decrypt it. A wrong or lost key fails here, loudly,
+    /// instead of on the first patient record.
+    pub async fn verify_keys(&self) -> StoreResult<()> {
+        let row = sqlx::query("SELECT value FROM instance_settings WHERE name = 'key_check'")
+            .fetch_optional(&self.pool)
+            .await?;
+        match row {
+            Some(row) => {
+                let blob: Vec<u8> = row.try_get("value")?;
+                self.keys.decrypt(&blob, KEY_CHECK_AAD).map_err(|e| {
+                    StoreError::Invalid(format!(
+                        "the encryption key does not match this database ({e}); start Stride with the key it was created with"
+                    ))
+                })?;
+                if self.keys.needs_reencrypt(&blob) {
+                    self.write_key_check().await?;
+                }
+            }
+            None => self.write_key_check().await?,
+        }
+        Ok(())
+    }
+
+    async fn write_key_check(&self) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO instance_settings (name, value) VALUES ('key_check', $1) \
+             ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+        )
+        .bind(self.keys.encrypt_str(KEY_CHECK_TEXT, KEY_CHECK_AAD))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
     }
 }

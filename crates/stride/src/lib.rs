@@ -1,1 +1,159 @@
+//! The `stride` program: configuration, start-up and shutdown, background workers, the demo practice
+//! and the command-line tools. `Application::build` binds the listener (port 0 in tests) and
+//! `run_until_stopped` serves until a shutdown signal, finishing in-flight requests and jobs.
 
+pub mod config;
+pub mod demo;
+pub mod providers;
+pub mod worker;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use anyhow::Context;
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use stride_store::Store;
+use stride_web::{AppState, WebConfig};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::config::{Common, ServeArgs};
+
+/// Opens the database named by the flags, runs migrations and checks the key matches.
+pub async fn open_store(common: &Common) -> anyhow::Result<Store> {
+    let url = common.database_url();
+    if url.starts_with("sqlite:") {
+        common.ensure_data_dir()?;
+    }
+    let (keys, _) = common.keyring()?;
+    let store = Store::open(&url, keys)
+        .await
+        .context("opening the database")?;
+    store.verify_keys().await?;
+    Ok(store)
+}
+
+/// TLS for outgoing connections uses rustls with the ring provider; installed once per process.
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+/// The Prometheus recorder is process-wide; tests start many applications in one process.
+fn metrics_handle() -> Option<PrometheusHandle> {
+    static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            let recorder = PrometheusBuilder::new().build_recorder();
+            let handle = recorder.handle();
+            metrics::set_global_recorder(recorder).ok().map(|_| handle)
+        })
+        .clone()
+}
+
+pub struct Application {
+    listener: TcpListener,
+    store: Store,
+    state: AppState,
+    serve: ServeArgs,
+}
+
+impl Application {
+    pub async fn build(store: Store, serve: ServeArgs) -> anyhow::Result<Application> {
+        install_crypto_provider();
+        let listener = TcpListener::bind(serve.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", serve.listen))?;
+        let config = WebConfig {
+            secure_cookies: serve
+                .public_url
+                .as_deref()
+                .is_some_and(|u| u.starts_with("https://")),
+            trust_proxy: serve.trust_proxy,
+            request_timeout: Duration::from_secs(serve.request_timeout.max(1)),
+            ..WebConfig::default()
+        };
+        let state = AppState {
+            store: store.clone(),
+            config: Arc::new(config),
+            metrics: metrics_handle(),
+        };
+        Ok(Application {
+            listener,
+            store,
+            state,
+            serve,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .expect("bound listener has an address")
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Serves HTTP and runs the job workers until `shutdown` resolves; then stops accepting, lets
+    /// in-flight requests finish, and waits for each worker to finish its current job.
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let delivery = providers::Delivery::new(&self.serve.twilio_api_base)?;
+        let instance = format!("{}-{}", std::process::id(), self.local_addr().port());
+        let workers: Vec<_> = (0..self.serve.workers)
+            .map(|i| {
+                tokio::spawn(worker::run(
+                    self.store.clone(),
+                    delivery.clone(),
+                    format!("{instance}-{i}"),
+                    stop_rx.clone(),
+                ))
+            })
+            .collect();
+        let app = stride_web::router(self.state.clone());
+        let server = axum::serve(
+            self.listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            tracing::info!("shutting down: finishing in-flight requests and jobs");
+            let _ = stop_tx.send(true);
+        });
+        server.await.context("the HTTP server failed")?;
+        for w in workers {
+            let _ = w.await;
+        }
+        self.store.close().await;
+        tracing::info!("stopped");
+        Ok(())
+    }
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}

@@ -1,1 +1,302 @@
-fn main() {}
+//! `stride`: serve clinics, run the demo, and administer an instance from the command line.
+
+use std::io::Read;
+use std::path::PathBuf;
+
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand};
+use stride::config::{Common, KeySource, ServeArgs, write_private};
+use stride::{Application, demo, open_store, shutdown_signal};
+use stride_core::email::EmailAddress;
+use stride_core::role::Role;
+use stride_core::slug::Slug;
+
+#[derive(Parser)]
+#[command(
+    name = "stride",
+    version,
+    about = "Stride: grow a physical-therapy practice, from website visit to completed plan of care"
+)]
+struct Cli {
+    #[command(flatten)]
+    common: Common,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the web application and run background jobs.
+    Serve(ServeArgs),
+    /// Create or refresh the demo practice "Riverside Physical Therapy", then serve it.
+    Demo(ServeArgs),
+    /// Bring the database schema up to date and exit.
+    Migrate,
+    /// Manage practices.
+    #[command(subcommand)]
+    Practice(PracticeCmd),
+    /// Manage users.
+    #[command(subcommand)]
+    User(UserCmd),
+    /// Manage API tokens.
+    #[command(subcommand)]
+    Token(TokenCmd),
+    /// Write a consistent copy of the embedded SQLite database, even while Stride is serving.
+    Backup {
+        /// The file to write (must not exist); default: DATA_DIR/backups/stride-<time>.db
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Re-encrypt all patient data under a new key. Stop `stride serve` first.
+    RotateKey,
+}
+
+#[derive(Subcommand)]
+enum PracticeCmd {
+    /// Add a practice (and its organization if new).
+    Add {
+        /// Short name used in public addresses, e.g. riverside
+        #[arg(long)]
+        slug: String,
+        #[arg(long)]
+        name: String,
+        /// The practice group or agency it belongs to (default: the practice name).
+        #[arg(long)]
+        organization: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCmd {
+    /// Add a user with a role in a practice (or give an existing user a role there).
+    Add {
+        #[arg(long)]
+        email: String,
+        #[arg(long, default_value = "")]
+        name: String,
+        /// The practice's slug.
+        #[arg(long)]
+        practice: String,
+        /// owner, front_desk, clinician or marketer
+        #[arg(long)]
+        role: String,
+        /// Read the password from standard input instead of generating one.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum TokenCmd {
+    /// Create an API token and print it on standard output.
+    Create {
+        /// The practice's slug.
+        #[arg(long)]
+        practice: String,
+        /// owner, front_desk, clinician or marketer
+        #[arg(long)]
+        role: String,
+        #[arg(long, default_value = "command line")]
+        name: String,
+    },
+}
+
+fn init_logging(format: &str) {
+    use tracing_subscriber::EnvFilter;
+    let filter =
+        EnvFilter::try_from_env("STRIDE_LOG").unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if format == "json" {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+#[tokio::main]
+async fn main() {
+    let cli = Cli::parse();
+    init_logging(&cli.common.log_format);
+    if let Err(e) = run(cli).await {
+        eprintln!("error: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+async fn practice_id(store: &stride_store::Store, slug: &str) -> anyhow::Result<i64> {
+    match store.practice_by_slug(slug).await {
+        Ok(p) => Ok(p.id),
+        Err(stride_store::StoreError::NotFound) => {
+            bail!("no practice has the slug “{slug}”; see `stride practice add`")
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let common = cli.common;
+    match cli.command {
+        Command::Serve(args) => {
+            let store = open_store(&common).await?;
+            let app = Application::build(store, args).await?;
+            tracing::info!(address = %app.local_addr(), "Stride is serving");
+            app.run_until_stopped(shutdown_signal()).await
+        }
+        Command::Demo(args) => {
+            let store = open_store(&common).await?;
+            let summary = demo::seed(&store)
+                .await
+                .context("creating the demo practice")?;
+            let app = Application::build(store, args).await?;
+            let addr = app.local_addr();
+            println!();
+            println!(
+                "Stride demo: Riverside Physical Therapy {}",
+                if summary.created {
+                    "(created)"
+                } else {
+                    "(refreshed)"
+                }
+            );
+            println!("  Open http://{addr}/login and sign in as one of:");
+            for (role, email, _) in demo::LOGINS {
+                println!(
+                    "    {:<11} {email:<34} password: {}",
+                    role.label(),
+                    demo::PASSWORD
+                );
+            }
+            println!("  Data directory: {}", common.data_dir.display());
+            println!("  Stop with Ctrl-C.");
+            println!();
+            app.run_until_stopped(shutdown_signal()).await
+        }
+        Command::Migrate => {
+            open_store(&common).await?;
+            println!("The database schema is up to date.");
+            Ok(())
+        }
+        Command::Practice(PracticeCmd::Add {
+            slug,
+            name,
+            organization,
+        }) => {
+            let store = open_store(&common).await?;
+            let slug = Slug::parse(&slug)?;
+            let org_name = organization.unwrap_or_else(|| name.clone());
+            let org = match store.find_organization_by_name(&org_name).await? {
+                Some(o) => o,
+                None => store.create_organization(&org_name, "group").await?,
+            };
+            let practice = store.create_practice(org.id, &slug, &name).await?;
+            println!("Added practice {} ({}).", practice.name, practice.slug);
+            Ok(())
+        }
+        Command::User(UserCmd::Add {
+            email,
+            name,
+            practice,
+            role,
+            password_stdin,
+        }) => {
+            let store = open_store(&common).await?;
+            let practice_id = practice_id(&store, &practice).await?;
+            let email = EmailAddress::parse(&email)?;
+            let role: Role = role.parse()?;
+            let (user, password) = match store.user_by_email(&email).await? {
+                Some(u) => (u, None),
+                None => {
+                    let password = if password_stdin {
+                        let mut s = String::new();
+                        std::io::stdin().read_to_string(&mut s)?;
+                        s.trim_end_matches(['\n', '\r']).to_string()
+                    } else {
+                        stride_store::crypto::random_token(15)
+                    };
+                    let display = if name.trim().is_empty() {
+                        email.local_part().to_string()
+                    } else {
+                        name.clone()
+                    };
+                    (
+                        store.create_user(&email, &display, &password).await?,
+                        (!password_stdin).then_some(password),
+                    )
+                }
+            };
+            store.grant_role(user.id, practice_id, role).await?;
+            println!("{} is now {} of {}.", user.email, role.label(), practice);
+            if let Some(p) = password {
+                println!("First password: {p}");
+            }
+            Ok(())
+        }
+        Command::Token(TokenCmd::Create {
+            practice,
+            role,
+            name,
+        }) => {
+            let store = open_store(&common).await?;
+            let practice_id = practice_id(&store, &practice).await?;
+            let role: Role = role.parse()?;
+            let (_, secret) = store
+                .create_api_token(practice_id, &name, role, None)
+                .await?;
+            println!("{secret}");
+            Ok(())
+        }
+        Command::Backup { out } => {
+            let store = open_store(&common).await?;
+            let out = match out {
+                Some(p) => p,
+                None => {
+                    let dir = common.data_dir.join("backups");
+                    std::fs::create_dir_all(&dir)?;
+                    let stamp = jiff::Timestamp::now()
+                        .strftime("%Y%m%dT%H%M%SZ")
+                        .to_string();
+                    dir.join(format!("stride-{stamp}.db"))
+                }
+            };
+            store.backup_sqlite(&out).await?;
+            println!("Wrote {}", out.display());
+            println!(
+                "Keep the encryption key with it: without the key the patient data in the copy cannot be read."
+            );
+            Ok(())
+        }
+        Command::RotateKey => rotate_key(&common).await,
+    }
+}
+
+/// With the generated key file: adds a new key, re-encrypts everything, then drops the old key.
+/// With a key from the environment or a named file: re-encrypts under the first key listed, after
+/// which the operator removes the old keys.
+async fn rotate_key(common: &Common) -> anyhow::Result<()> {
+    let store = open_store(common).await?;
+    let (keys, source) = common.keyring()?;
+    match source {
+        KeySource::Generated(path) => {
+            let next = keys.with_new_current();
+            // The file holds both keys until every row is rewritten, so a crash loses nothing.
+            write_private(&path, &next.to_text(), true)?;
+            let n = store.with_keys(next.clone()).reencrypt_all().await?;
+            write_private(&path, &next.only_current().to_text(), true)?;
+            println!(
+                "Re-encrypted {n} records under key {}. The old key was removed from {}.",
+                next.current_id(),
+                path.display()
+            );
+        }
+        KeySource::Environment | KeySource::File(_) => {
+            let n = store.with_keys(keys.clone()).reencrypt_all().await?;
+            println!(
+                "Re-encrypted {n} records under key {} (the first key given). Older keys are no longer needed and can be removed.",
+                keys.current_id()
+            );
+        }
+    }
+    Ok(())
+}

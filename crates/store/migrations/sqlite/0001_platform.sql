@@ -192,3 +192,9 @@ CREATE TABLE messages (
     updated_at           INTEGER NOT NULL
 );
 CREATE INDEX messages_practice ON messages(practice_id, created_at);
+
+-- Instance-wide values, such as the ciphertext that proves the configured key matches this database.
+CREATE TABLE instance_settings (
+    name   TEXT PRIMARY KEY,
+    value  BLOB NOT NULL
+);
