@@ -264,3 +264,8 @@ impl Store {
         Ok(())
     }
 }
+
+/// The URL of a SQLite database file at an arbitrary path (backups, tests).
+pub fn sqlite_url_for_file(path: &Path) -> String {
+    format!("sqlite://{}?mode=rwc", path.display())
+}

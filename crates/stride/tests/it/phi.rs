@@ -1,0 +1,232 @@
+//! Patient data at rest: encrypted in the database file and dumps, absent from logs, every access
+//! audited in a log nothing can change, and key rotation that loses nothing.
+
+use stride_core::role::Role;
+use stride_store::Keyring;
+use stride_store::audit::Actor;
+use stride_store::patients::PatientQuery;
+
+use crate::helpers::*;
+
+const NAME: &str = "Zebulon";
+const SURNAME: &str = "Quackenbush";
+const PHONE_DIGITS: &str = "7735550123";
+const EMAIL: &str = "zebulon.quackenbush@phi-test.example";
+const MEMBER: &str = "ZQ99887766";
+
+async fn create_patient_via_api(app: &TestApp) -> (i64, Api) {
+    let practice = app.practice("alpha").await;
+    let api = Api::new(app, &app.token(&practice, Role::FrontDesk).await);
+    let (status, body) = api
+        .call(
+            "POST",
+            "/api/v1/patients",
+            Some(serde_json::json!({
+                "first_name": NAME, "last_name": SURNAME, "phone": "(773) 555-0123", "email": EMAIL,
+                "birth_date": "1977-08-09", "member_id": MEMBER, "address": "99 Unusual Lane", "sms_consent": true
+            })),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["data"]["phone"], "+17735550123");
+    let id = body["data"]["id"].as_i64().unwrap();
+    let (status, got) = api.get(&format!("/api/v1/patients/{id}")).await;
+    assert_eq!(status, 200);
+    assert_eq!(got["data"]["last_name"], SURNAME);
+    let (_, found) = api
+        .call(
+            "POST",
+            "/api/v1/patients/search",
+            Some(serde_json::json!({"q": EMAIL})),
+        )
+        .await;
+    assert_eq!(
+        found["data"][0]["id"], id,
+        "exact lookup by email through the blind index"
+    );
+    let (_, found) = api
+        .call(
+            "POST",
+            "/api/v1/patients/search",
+            Some(serde_json::json!({"q": "773.555.0123"})),
+        )
+        .await;
+    assert_eq!(
+        found["data"][0]["id"], id,
+        "exact lookup by phone through the blind index"
+    );
+    (id, api)
+}
+
+fn assert_absent(haystack: &[u8], where_: &str) {
+    let text = String::from_utf8_lossy(haystack);
+    for needle in [
+        NAME,
+        SURNAME,
+        PHONE_DIGITS,
+        "555-0123",
+        EMAIL,
+        MEMBER,
+        "Unusual Lane",
+        "1977-08-09",
+    ] {
+        assert!(!text.contains(needle), "{needle} appears in {where_}");
+    }
+}
+
+#[tokio::test]
+async fn patient_identifiers_never_reach_the_database_file_a_dump_or_the_logs() {
+    let app = TestApp::spawn().await;
+    let (_id, _api) = create_patient_via_api(&app).await;
+    if app.db.postgres {
+        let out = std::process::Command::new("pg_dump")
+            .arg("--data-only")
+            .arg(&app.db.url)
+            .output()
+            .expect("pg_dump runs");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(out.stdout.len() > 1000, "the dump has content");
+        assert_absent(&out.stdout, "the PostgreSQL dump");
+    } else {
+        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+            .execute(app.store.pool())
+            .await
+            .unwrap();
+        for file in ["stride.db", "stride.db-wal"] {
+            if let Ok(bytes) = std::fs::read(app.db.dir.path().join(file)) {
+                assert_absent(&bytes, file);
+            }
+        }
+    }
+    let logs = captured_logs();
+    assert!(logs.contains("/api/v1/patients"), "requests were logged");
+    assert_absent(logs.as_bytes(), "the logs");
+}
+
+#[tokio::test]
+async fn every_read_and_change_is_audited_and_the_log_cannot_be_altered() {
+    let app = TestApp::spawn().await;
+    let (id, api) = create_patient_via_api(&app).await;
+    let (status, _) = api
+        .call(
+            "PATCH",
+            &format!("/api/v1/patients/{id}"),
+            Some(serde_json::json!({"email_consent": true})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let practice = app.store.practice_by_slug("alpha").await.unwrap();
+    let entries = app
+        .store
+        .audit_entries(practice.id, None, 100)
+        .await
+        .unwrap();
+    let actions: Vec<(String, Option<i64>)> = entries
+        .iter()
+        .filter(|e| e.entity == "patient")
+        .map(|e| (e.action.clone(), e.entity_id))
+        .collect();
+    assert!(actions.contains(&("create".into(), Some(id))));
+    assert!(actions.contains(&("read".into(), Some(id))));
+    assert!(actions.contains(&("update".into(), Some(id))));
+    assert!(
+        actions.iter().any(|(a, _)| a == "list"),
+        "searches are audited"
+    );
+    let create = entries
+        .iter()
+        .find(|e| e.action == "create" && e.entity == "patient")
+        .unwrap();
+    assert!(create.actor.contains("API token"), "who: {}", create.actor);
+    assert_eq!(create.ip, "127.0.0.1", "from where");
+    assert!(create.at > 0, "when");
+    assert_absent(
+        serde_json::to_string(&entries).unwrap().as_bytes(),
+        "the audit log",
+    );
+
+    // Nothing can edit or delete it, not even SQL.
+    let edit = sqlx::query("UPDATE audit_log SET actor = 'someone else'")
+        .execute(app.store.pool())
+        .await;
+    assert!(edit.is_err(), "UPDATE refused");
+    let delete = sqlx::query("DELETE FROM audit_log")
+        .execute(app.store.pool())
+        .await;
+    assert!(delete.is_err(), "DELETE refused");
+    assert_eq!(
+        app.store
+            .audit_entries(practice.id, None, 1000)
+            .await
+            .unwrap()
+            .len(),
+        entries.len()
+    );
+
+    // Owners view and export it.
+    let owner = app.user(&practice, Role::Owner).await;
+    let b = app.login(&owner).await;
+    let (status, page) = b.text("/app/settings/audit").await;
+    assert_eq!(status, 200);
+    assert!(page.contains("API token"));
+    let resp = b.get("/app/settings/audit.csv").await;
+    assert_eq!(resp.status(), 200);
+    assert!(
+        resp.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/csv")
+    );
+    let csv = resp.text().await.unwrap();
+    assert!(csv.starts_with("id,at_utc,actor,action,entity,entity_id,ip,detail"));
+    assert!(
+        csv.lines().count() > entries.len(),
+        "every entry, plus the header"
+    );
+}
+
+#[tokio::test]
+async fn rotating_the_key_re_encrypts_everything_and_keeps_lookups_working() {
+    let app = TestApp::spawn().await;
+    let (id, _api) = create_patient_via_api(&app).await;
+    let practice = app.store.practice_by_slug("alpha").await.unwrap();
+    let next: Keyring = app.keys.with_new_current();
+    let rotated = app.store.with_keys(next.clone());
+    let n = rotated.reencrypt_all().await.unwrap();
+    assert!(n >= 1);
+    // Only the new key is needed now.
+    let only_new = stride_store::Store::connect(&app.db.url, next.only_current())
+        .await
+        .unwrap();
+    only_new.verify_keys().await.unwrap();
+    let actor = Actor::system("test");
+    let p = only_new.patient(practice.id, id, &actor).await.unwrap();
+    assert_eq!(
+        (p.first_name.as_str(), p.email.as_deref()),
+        (NAME, Some(EMAIL))
+    );
+    let found = only_new
+        .patients(
+            practice.id,
+            &PatientQuery::Phone(stride_core::phone::PhoneE164::parse("7735550123").unwrap()),
+            10,
+            &actor,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        found.len(),
+        1,
+        "blind indexes were recomputed under the new key"
+    );
+    // The old key alone can no longer read anything.
+    let old_only = stride_store::Store::connect(&app.db.url, app.keys.only_current())
+        .await
+        .unwrap();
+    assert!(old_only.verify_keys().await.is_err());
+    assert!(old_only.patient(practice.id, id, &actor).await.is_err());
+}
