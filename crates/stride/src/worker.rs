@@ -92,14 +92,12 @@ async fn run_job(store: &Store, delivery: &Delivery, job: &Job) -> anyhow::Resul
 
 /// After the last attempt, the thing the job was for is marked failed where people can see it.
 async fn on_final_failure(store: &Store, job: &Job, error: &str) {
-    if job.kind == SEND_MESSAGE_JOB {
-        if let Some(id) = job.payload["message_id"].as_i64() {
-            if let Err(e) = store
-                .set_message_status(id, "", "failed", None, Some(error))
-                .await
-            {
-                tracing::error!(error = %e, "could not mark the message failed");
-            }
-        }
+    if job.kind == SEND_MESSAGE_JOB
+        && let Some(id) = job.payload["message_id"].as_i64()
+        && let Err(e) = store
+            .set_message_status(id, "", "failed", None, Some(error))
+            .await
+    {
+        tracing::error!(error = %e, "could not mark the message failed");
     }
 }

@@ -72,15 +72,14 @@ pub fn cookie(name: &str, value: &str, max_age_secs: Option<i64>, secure: bool) 
 
 /// The client address: the socket peer, or with a trusted proxy the last `X-Forwarded-For` hop.
 pub fn client_ip(state: &AppState, req: &Request) -> String {
-    if state.config.trust_proxy {
-        if let Some(ip) = req
+    if state.config.trust_proxy
+        && let Some(ip) = req
             .headers()
             .get("x-forwarded-for")
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.rsplit(',').next())
-        {
-            return ip.trim().to_string();
-        }
+    {
+        return ip.trim().to_string();
     }
     req.extensions()
         .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()

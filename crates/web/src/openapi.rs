@@ -3,9 +3,38 @@
 
 use serde_json::{Value, json};
 
-/// (method, path, summary, permission needed, request schema, success status)
-pub const OPERATIONS: &[(&str, &str, &str, &str, Option<&str>, u16)] = &[
-    (
+/// One documented operation.
+pub struct Operation {
+    pub method: &'static str,
+    pub path: &'static str,
+    pub summary: &'static str,
+    /// The permission the caller's role needs ("any" for every role).
+    pub permission: &'static str,
+    /// The request body's schema name, if any.
+    pub body: Option<&'static str>,
+    pub status: u16,
+}
+
+const fn op(
+    method: &'static str,
+    path: &'static str,
+    summary: &'static str,
+    permission: &'static str,
+    body: Option<&'static str>,
+    status: u16,
+) -> Operation {
+    Operation {
+        method,
+        path,
+        summary,
+        permission,
+        body,
+        status,
+    }
+}
+
+pub const OPERATIONS: &[Operation] = &[
+    op(
         "get",
         "/api/v1/practices",
         "Practices the caller can work in",
@@ -13,7 +42,7 @@ pub const OPERATIONS: &[(&str, &str, &str, &str, Option<&str>, u16)] = &[
         None,
         200,
     ),
-    (
+    op(
         "get",
         "/api/v1/practices/{id}",
         "One practice",
@@ -21,7 +50,7 @@ pub const OPERATIONS: &[(&str, &str, &str, &str, Option<&str>, u16)] = &[
         None,
         200,
     ),
-    (
+    op(
         "patch",
         "/api/v1/practices/{id}",
         "Change practice settings",
@@ -29,7 +58,7 @@ pub const OPERATIONS: &[(&str, &str, &str, &str, Option<&str>, u16)] = &[
         Some("PracticePatch"),
         200,
     ),
-    (
+    op(
         "get",
         "/api/v1/locations",
         "Locations of the practice",
@@ -37,7 +66,7 @@ pub const OPERATIONS: &[(&str, &str, &str, &str, Option<&str>, u16)] = &[
         None,
         200,
     ),
-    (
+    op(
         "post",
         "/api/v1/locations",
         "Add a location",
@@ -45,7 +74,7 @@ pub const OPERATIONS: &[(&str, &str, &str, &str, Option<&str>, u16)] = &[
         Some("Location"),
         201,
     ),
-    (
+    op(
         "get",
         "/api/v1/locations/{id}",
         "One location",
@@ -53,7 +82,7 @@ pub const OPERATIONS: &[(&str, &str, &str, &str, Option<&str>, u16)] = &[
         None,
         200,
     ),
-    (
+    op(
         "patch",
         "/api/v1/locations/{id}",
         "Change a location",
@@ -61,7 +90,7 @@ pub const OPERATIONS: &[(&str, &str, &str, &str, Option<&str>, u16)] = &[
         Some("Location"),
         200,
     ),
-    (
+    op(
         "get",
         "/api/v1/clinicians",
         "Clinicians of the practice",
@@ -69,7 +98,7 @@ pub const OPERATIONS: &[(&str, &str, &str, &str, Option<&str>, u16)] = &[
         None,
         200,
     ),
-    (
+    op(
         "post",
         "/api/v1/clinicians",
         "Add a clinician",
@@ -77,7 +106,7 @@ pub const OPERATIONS: &[(&str, &str, &str, &str, Option<&str>, u16)] = &[
         Some("Clinician"),
         201,
     ),
-    (
+    op(
         "get",
         "/api/v1/clinicians/{id}",
         "One clinician",
@@ -85,7 +114,7 @@ pub const OPERATIONS: &[(&str, &str, &str, &str, Option<&str>, u16)] = &[
         None,
         200,
     ),
-    (
+    op(
         "patch",
         "/api/v1/clinicians/{id}",
         "Change a clinician",
@@ -93,7 +122,7 @@ pub const OPERATIONS: &[(&str, &str, &str, &str, Option<&str>, u16)] = &[
         Some("Clinician"),
         200,
     ),
-    (
+    op(
         "get",
         "/api/v1/users",
         "Users with a role in the practice",
@@ -101,7 +130,7 @@ pub const OPERATIONS: &[(&str, &str, &str, &str, Option<&str>, u16)] = &[
         None,
         200,
     ),
-    (
+    op(
         "post",
         "/api/v1/users",
         "Give a user a role (creating the account if new)",
@@ -109,7 +138,7 @@ pub const OPERATIONS: &[(&str, &str, &str, &str, Option<&str>, u16)] = &[
         Some("UserGrant"),
         201,
     ),
-    (
+    op(
         "get",
         "/api/v1/patients",
         "Patients, newest first (audited)",
@@ -117,7 +146,7 @@ pub const OPERATIONS: &[(&str, &str, &str, &str, Option<&str>, u16)] = &[
         None,
         200,
     ),
-    (
+    op(
         "post",
         "/api/v1/patients",
         "Add a patient",
@@ -125,7 +154,7 @@ pub const OPERATIONS: &[(&str, &str, &str, &str, Option<&str>, u16)] = &[
         Some("Patient"),
         201,
     ),
-    (
+    op(
         "post",
         "/api/v1/patients/search",
         "Find patients by exact last name, phone or email (audited)",
@@ -133,7 +162,7 @@ pub const OPERATIONS: &[(&str, &str, &str, &str, Option<&str>, u16)] = &[
         Some("PatientSearch"),
         200,
     ),
-    (
+    op(
         "get",
         "/api/v1/patients/{id}",
         "One patient (audited)",
@@ -141,7 +170,7 @@ pub const OPERATIONS: &[(&str, &str, &str, &str, Option<&str>, u16)] = &[
         None,
         200,
     ),
-    (
+    op(
         "patch",
         "/api/v1/patients/{id}",
         "Change a patient",
@@ -149,7 +178,7 @@ pub const OPERATIONS: &[(&str, &str, &str, &str, Option<&str>, u16)] = &[
         Some("Patient"),
         200,
     ),
-    (
+    op(
         "get",
         "/api/v1/messages",
         "The message log (audited)",
@@ -157,7 +186,7 @@ pub const OPERATIONS: &[(&str, &str, &str, &str, Option<&str>, u16)] = &[
         None,
         200,
     ),
-    (
+    op(
         "post",
         "/api/v1/messages",
         "Queue an SMS or email",
@@ -165,7 +194,7 @@ pub const OPERATIONS: &[(&str, &str, &str, &str, Option<&str>, u16)] = &[
         Some("MessageRequest"),
         202,
     ),
-    (
+    op(
         "get",
         "/api/v1/audit-log",
         "Audit entries, newest first; page with ?before=ID&limit=N",
@@ -177,7 +206,15 @@ pub const OPERATIONS: &[(&str, &str, &str, &str, Option<&str>, u16)] = &[
 
 pub fn document() -> Value {
     let mut paths = serde_json::Map::new();
-    for (method, path, summary, permission, body, status) in OPERATIONS {
+    for Operation {
+        method,
+        path,
+        summary,
+        permission,
+        body,
+        status,
+    } in OPERATIONS
+    {
         let mut op = json!({
             "summary": summary,
             "description": format!("Requires the permission `{permission}`."),

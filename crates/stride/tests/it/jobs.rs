@@ -192,8 +192,10 @@ async fn queued_jobs_survive_a_restart() {
     app.shutdown().await;
     // A new process on the same database, now with workers, delivers it.
     let store = Store::open(&app.db.url, app.keys.clone()).await.unwrap();
-    let mut args = stride::config::ServeArgs::default();
-    args.listen = "127.0.0.1:0".parse().unwrap();
+    let args = stride::config::ServeArgs {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        ..Default::default()
+    };
     let next = stride::Application::build(store.clone(), args)
         .await
         .unwrap();

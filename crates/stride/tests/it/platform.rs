@@ -175,7 +175,7 @@ async fn every_documented_api_operation_is_served() {
             .sum::<usize>(),
         stride_web::openapi::OPERATIONS.len()
     );
-    for (method, path, ..) in stride_web::openapi::OPERATIONS {
+    for stride_web::openapi::Operation { method, path, .. } in stride_web::openapi::OPERATIONS {
         let concrete = path.replace("{id}", &practice.id.to_string());
         let (status, body) = api
             .call(
