@@ -132,11 +132,12 @@ test('the keyboard reaches the skip link first, and forms work without a mouse',
   const context = await browser.newContext();
   const page = await context.newPage();
   await page.goto(`${base}/login`);
+  // The email field has focus on arrival, so typing goes straight into it.
+  await page.waitForFunction(() => document.activeElement && document.activeElement.name === 'email');
   await page.keyboard.type(LOGINS.front_desk);
   await page.keyboard.press('Tab');
   await page.keyboard.type(PASSWORD);
-  await page.keyboard.press('Enter');
-  await page.waitForURL(`${base}/app`);
+  await Promise.all([page.waitForURL(`${base}/app`), page.keyboard.press('Enter')]);
   await page.keyboard.press('Tab');
   const focused = await page.evaluate(() => document.activeElement.textContent.trim());
   assert.equal(focused, 'Skip to content');
