@@ -110,6 +110,21 @@ for (const role of Object.keys(PAGES)) {
   });
 }
 
+test('the sign-in page passes WCAG 2.1 AA checks and says why a sign-in failed', async () => {
+  const context = await browser.newContext({ viewport: { width: 375, height: 800 } });
+  const page = await context.newPage();
+  await page.goto(`${base}/login`);
+  assert.deepEqual(await axeViolations(page), []);
+  await page.getByLabel('Email').fill(LOGINS.owner);
+  await page.getByLabel('Password').fill('not the password');
+  await Promise.all([page.waitForURL(`${base}/login`), page.getByRole('button', { name: 'Sign in' }).click()]);
+  assert.match(await page.getByRole('alert').innerText(), /wrong email or password/);
+  assert.equal(await page.getByLabel('Email').inputValue(), LOGINS.owner, 'the email is kept');
+  assert.deepEqual(await axeViolations(page), []);
+  await page.screenshot({ path: join(SHOTS, 'login-error-phone.png') });
+  await context.close();
+});
+
 test('a marketer sees no patient names anywhere they can go', async () => {
   const context = await browser.newContext();
   const page = await context.newPage();

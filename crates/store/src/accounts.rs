@@ -2,18 +2,17 @@
 //! argon2id hashes; session ids and API tokens are stored only as SHA-256 hashes, so a database dump
 //! cannot be replayed as a login.
 
-use argon2::Argon2;
-use argon2::password_hash::phc::PasswordHash;
-use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+use argon2::password_hash::phc::{Output, ParamsString, PasswordHash, Salt};
+use argon2::{Algorithm, Argon2, Params, Version};
 use serde::Serialize;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 use stride_core::email::EmailAddress;
 use stride_core::role::Role;
 
-use crate::crypto::{random_token, sha256_hex};
+use crate::crypto::{constant_time_eq, random_token, sha256_hex};
 use crate::error::{OrNotFound, StoreError, StoreResult};
-use crate::tenancy::Practice;
+use crate::tenancy::{Practice, practice_from};
 use crate::{Store, now_ms};
 
 /// Failed logins per account, and per client address, tolerated within the window.
@@ -39,7 +38,6 @@ pub struct Member {
 /// A signed-in browser session, resolved from its cookie.
 #[derive(Debug, Clone)]
 pub struct Session {
-    pub id_hash: String,
     pub user: User,
     pub practice_id: i64,
     pub role: Role,
@@ -117,29 +115,109 @@ pub fn check_password_strength(password: &str) -> StoreResult<()> {
     Ok(())
 }
 
-/// argon2id with the crate's defaults (19 MiB, 2 passes), off the async threads.
-async fn hash_password(password: String) -> StoreResult<String> {
-    tokio::task::spawn_blocking(move || {
-        let salt = argon2::password_hash::try_generate_salt()
-            .map_err(|e| StoreError::Invalid(format!("no randomness: {e}")))?;
-        Argon2::default()
-            .hash_password_with_salt(password.as_bytes(), &salt)
-            .map(|h| h.to_string())
-            .map_err(|e| StoreError::Invalid(format!("password hashing failed: {e}")))
+/// Password hashing runs on one dedicated thread fed by a bounded queue. Each argon2id operation
+/// takes 19 MiB; one thread means a flood of sign-ins queues up instead of multiplying that memory
+/// (and the allocator keeps at most one such buffer around), at the cost of hashing one at a time.
+type HashJob = Box<dyn FnOnce() + Send>;
+
+fn hash_thread() -> &'static tokio::sync::mpsc::Sender<HashJob> {
+    static TX: std::sync::OnceLock<tokio::sync::mpsc::Sender<HashJob>> = std::sync::OnceLock::new();
+    TX.get_or_init(|| {
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<HashJob>(256);
+        std::thread::Builder::new()
+            .name("stride-passwords".into())
+            .spawn(move || {
+                while let Some(job) = rx.blocking_recv() {
+                    job();
+                }
+            })
+            .expect("start the password hashing thread");
+        tx
     })
-    .await
-    .map_err(|e| StoreError::Invalid(format!("password hashing failed: {e}")))?
+}
+
+async fn on_hash_thread<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> StoreResult<T> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let job: HashJob = Box::new(move || {
+        let _ = tx.send(f());
+    });
+    let unavailable = || StoreError::Invalid("password checking is unavailable; try again".into());
+    hash_thread().send(job).await.map_err(|_| unavailable())?;
+    rx.await.map_err(|_| unavailable())
+}
+
+/// The argon2 working memory, allocated once on the password thread and reused for every hash and
+/// check, so resident memory stays flat however many sign-ins come.
+fn with_argon2_memory<T>(blocks: usize, f: impl FnOnce(&mut [argon2::Block]) -> T) -> T {
+    thread_local! {
+        static MEMORY: std::cell::RefCell<Vec<argon2::Block>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    MEMORY.with(|m| {
+        let mut m = m.borrow_mut();
+        if m.len() < blocks {
+            m.resize(blocks, argon2::Block::default());
+        }
+        f(&mut m[..blocks])
+    })
+}
+
+/// argon2id with the crate's default parameters (19 MiB, 2 passes, 1 lane), as a PHC string.
+async fn hash_password(password: String) -> StoreResult<String> {
+    on_hash_thread(move || {
+        let fail = |e: &dyn std::fmt::Display| {
+            StoreError::Invalid(format!("password hashing failed: {e}"))
+        };
+        let params = Params::default();
+        let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone());
+        let salt_bytes = argon2::password_hash::try_generate_salt().map_err(|e| fail(&e))?;
+        let salt = Salt::new(&salt_bytes).map_err(|e| fail(&e))?;
+        let mut out = [0u8; Params::DEFAULT_OUTPUT_LEN];
+        with_argon2_memory(params.block_count(), |memory| {
+            argon.hash_password_into_with_memory(password.as_bytes(), &salt_bytes, &mut out, memory)
+        })
+        .map_err(|e| fail(&e))?;
+        let hash = PasswordHash {
+            algorithm: Algorithm::Argon2id.ident(),
+            version: Some(Version::V0x13.into()),
+            params: ParamsString::try_from(&params).map_err(|e| fail(&e))?,
+            salt: Some(salt),
+            hash: Some(Output::new(&out).map_err(|e| fail(&e))?),
+        };
+        Ok(hash.to_string())
+    })
+    .await?
 }
 
 async fn verify_password(password: String, hash: String) -> bool {
-    tokio::task::spawn_blocking(move || {
-        PasswordHash::new(&hash)
-            .map(|parsed| {
-                Argon2::default()
-                    .verify_password(password.as_bytes(), &parsed)
-                    .is_ok()
-            })
-            .unwrap_or(false)
+    on_hash_thread(move || {
+        let Ok(parsed) = PasswordHash::new(&hash) else {
+            return false;
+        };
+        let (Ok(algorithm), Ok(params), Some(salt), Some(expected)) = (
+            Algorithm::try_from(parsed.algorithm.as_str()),
+            Params::try_from(&parsed),
+            parsed.salt,
+            parsed.hash,
+        ) else {
+            return false;
+        };
+        let version = parsed
+            .version
+            .and_then(|v| Version::try_from(v).ok())
+            .unwrap_or_default();
+        let argon = Argon2::new(algorithm, version, params.clone());
+        let mut out = vec![0u8; expected.len()];
+        let computed = with_argon2_memory(params.block_count(), |memory| {
+            argon.hash_password_into_with_memory(
+                password.as_bytes(),
+                salt.as_ref(),
+                &mut out,
+                memory,
+            )
+        });
+        computed.is_ok() && constant_time_eq(&out, expected.as_bytes())
     })
     .await
     .unwrap_or(false)
@@ -310,18 +388,15 @@ impl Store {
     /// The practices a user may work in, with their role in each, by practice name.
     pub async fn practices_of(&self, user_id: i64) -> StoreResult<Vec<(Practice, Role)>> {
         let rows = sqlx::query(
-            "SELECT p.id, p.slug, p.name, m.role FROM memberships m JOIN practices p ON p.id = m.practice_id \
-             WHERE m.user_id = $1 ORDER BY p.name",
+            "SELECT p.id, p.organization_id, p.slug, p.name, p.website, p.idle_timeout_minutes, m.role \
+             FROM memberships m JOIN practices p ON p.id = m.practice_id WHERE m.user_id = $1 ORDER BY p.name",
         )
         .bind(user_id)
         .fetch_all(self.pool())
         .await?;
-        let mut out = Vec::with_capacity(rows.len());
-        for r in &rows {
-            let id: i64 = r.try_get("id")?;
-            out.push((self.practice(id).await?, role_from(r, "role")?));
-        }
-        Ok(out)
+        rows.iter()
+            .map(|r| Ok((practice_from(r)?, role_from(r, "role")?)))
+            .collect()
     }
 
     pub async fn members(&self, practice_id: i64) -> StoreResult<Vec<Member>> {
@@ -468,12 +543,11 @@ impl Store {
         if now - last_seen > 20_000 {
             sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE id_hash = $2")
                 .bind(now)
-                .bind(id_hash.clone())
+                .bind(id_hash)
                 .execute(self.pool())
                 .await?;
         }
         Ok(SessionLookup::Active(Session {
-            id_hash,
             user,
             practice_id: row.try_get("practice_id")?,
             role: role_from(&row, "role")?,
@@ -481,19 +555,19 @@ impl Store {
         }))
     }
 
-    pub async fn switch_session_practice(
-        &self,
-        session: &Session,
-        practice_id: i64,
-    ) -> StoreResult<()> {
-        if self.role_in(session.user.id, practice_id).await?.is_none() {
+    /// Moves a signed-in session to another practice the same user has a role in.
+    pub async fn switch_session_practice(&self, token: &str, practice_id: i64) -> StoreResult<()> {
+        let done = sqlx::query(
+            "UPDATE sessions SET practice_id = $1 WHERE id_hash = $2 AND EXISTS \
+             (SELECT 1 FROM memberships m WHERE m.user_id = sessions.user_id AND m.practice_id = $1)",
+        )
+        .bind(practice_id)
+        .bind(sha256_hex(token.as_bytes()))
+        .execute(self.pool())
+        .await?;
+        if done.rows_affected() == 0 {
             return Err(StoreError::NotFound);
         }
-        sqlx::query("UPDATE sessions SET practice_id = $1 WHERE id_hash = $2")
-            .bind(practice_id)
-            .bind(session.id_hash.clone())
-            .execute(self.pool())
-            .await?;
         Ok(())
     }
 
@@ -591,5 +665,46 @@ impl Store {
             .fetch_one(self.pool())
             .await?
             .try_get("n")?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+
+    use super::*;
+
+    #[tokio::test]
+    async fn hashes_are_standard_argon2id_phc_strings() {
+        let ours = hash_password("correct horse battery".into()).await.unwrap();
+        assert!(
+            ours.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+            "{ours}"
+        );
+        // The stock verifier accepts our hash, and ours accepts the stock hasher's.
+        let parsed = PasswordHash::new(&ours).unwrap();
+        assert!(
+            Argon2::default()
+                .verify_password(b"correct horse battery", &parsed)
+                .is_ok()
+        );
+        assert!(
+            Argon2::default()
+                .verify_password(b"wrong horse battery", &parsed)
+                .is_err()
+        );
+        let stock = Argon2::default()
+            .hash_password(b"another secret")
+            .unwrap()
+            .to_string();
+        assert!(verify_password("another secret".into(), stock.clone()).await);
+        assert!(!verify_password("another secreT".into(), stock).await);
+        assert!(verify_password("correct horse battery".into(), ours.clone()).await);
+        assert!(!verify_password("correct horse battery".into(), "not a hash".into()).await);
+        assert_ne!(
+            ours,
+            hash_password("correct horse battery".into()).await.unwrap(),
+            "salted"
+        );
     }
 }

@@ -61,7 +61,7 @@ pub struct Store {
 
 /// The URL of the embedded database inside a data directory.
 pub fn sqlite_url(data_dir: &Path) -> String {
-    format!("sqlite://{}?mode=rwc", data_dir.join("stride.db").display())
+    sqlite_url_for_file(&data_dir.join("stride.db"))
 }
 
 /// Milliseconds since the Unix epoch, the unit of every stored instant.

@@ -82,7 +82,7 @@ pub struct ClinicianInput {
     pub active: bool,
 }
 
-fn practice_from(row: &AnyRow) -> StoreResult<Practice> {
+pub(crate) fn practice_from(row: &AnyRow) -> StoreResult<Practice> {
     Ok(Practice {
         id: row.try_get("id")?,
         organization_id: row.try_get("organization_id")?,

@@ -223,28 +223,15 @@ pub struct SwitchForm {
 
 pub async fn switch_practice(
     State(state): State<AppState>,
-    Extension(p): Extension<Principal>,
     headers: axum::http::HeaderMap,
     Form(form): Form<SwitchForm>,
 ) -> PageResult {
     let token = crate::auth::cookie_value(&headers, crate::auth::SESSION_COOKIE)
         .ok_or(AppError::Unauthorized)?;
-    let crate::auth::Principal { user, .. } = p;
-    let user = user.ok_or(AppError::Forbidden)?;
-    if state
+    state
         .store
-        .role_in(user.id, form.practice_id)
-        .await?
-        .is_none()
-    {
-        return Err(AppError::NotFound);
-    }
-    if let stride_store::accounts::SessionLookup::Active(s) = state.store.session(&token).await? {
-        state
-            .store
-            .switch_session_practice(&s, form.practice_id)
-            .await?;
-    }
+        .switch_session_practice(&token, form.practice_id)
+        .await?;
     Ok(Redirect::to("/app").into_response())
 }
 
