@@ -5,6 +5,8 @@
 use serde::Serialize;
 use sqlx::Row;
 use sqlx::any::AnyRow;
+use stride_core::email::EmailAddress;
+use stride_core::phone::PhoneE164;
 
 use crate::error::{StoreError, StoreResult};
 use crate::jobs::{self, NewJob};
@@ -24,6 +26,30 @@ impl Channel {
         match self {
             Channel::Sms => "sms",
             Channel::Email => "email",
+        }
+    }
+
+    /// Reads a channel name and a recipient for it: a phone number for SMS, an address for email.
+    pub fn with_recipient(channel: &str, to: &str) -> StoreResult<(Channel, String)> {
+        let invalid = |e: &dyn std::fmt::Display| StoreError::Invalid(e.to_string());
+        match channel {
+            "sms" => Ok((
+                Channel::Sms,
+                PhoneE164::parse(to)
+                    .map_err(|e| invalid(&e))?
+                    .as_str()
+                    .to_string(),
+            )),
+            "email" => Ok((
+                Channel::Email,
+                EmailAddress::parse(to)
+                    .map_err(|e| invalid(&e))?
+                    .as_str()
+                    .to_string(),
+            )),
+            _ => Err(StoreError::Invalid(
+                "the channel must be sms or email".into(),
+            )),
         }
     }
 

@@ -535,23 +535,7 @@ pub async fn send_message(
     Body(b): Body<MessageBody>,
 ) -> ApiResult<Response> {
     p.require(Permission::EditPatients)?;
-    let (channel, to) = match b.channel.as_str() {
-        "sms" => (
-            Channel::Sms,
-            PhoneE164::parse(&b.to)
-                .map_err(AppError::invalid)?
-                .as_str()
-                .to_string(),
-        ),
-        "email" => (
-            Channel::Email,
-            EmailAddress::parse(&b.to)
-                .map_err(AppError::invalid)?
-                .as_str()
-                .to_string(),
-        ),
-        _ => return Err(AppError::invalid("channel must be sms or email").into()),
-    };
+    let (channel, to) = Channel::with_recipient(&b.channel, &b.to)?;
     if b.body.chars().count() > 5000 {
         return Err(AppError::invalid("the message is longer than 5000 characters").into());
     }

@@ -140,6 +140,38 @@ pub fn redirect_done(path: &str, key: &str) -> Response {
     Redirect::to(&format!("{path}?done={key}")).into_response()
 }
 
+/// The message of a mistake the user can fix (shown with the form again); other errors pass through.
+pub fn form_error(e: AppError) -> Result<String, AppError> {
+    match e {
+        AppError::Unprocessable(m) | AppError::Conflict(m) | AppError::BadRequest(m) => Ok(m),
+        other => Err(other),
+    }
+}
+
+/// Renders a form page that carries an error message, with status 422.
+pub fn unprocessable(t: &impl Template) -> PageResult {
+    let mut resp = render(t)?;
+    *resp.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
+    Ok(resp)
+}
+
+/// Ends a form POST: on success, back to `path` with the confirmation named by `key`; on a mistake
+/// the user can fix, `again` renders the form with the message and everything that was typed.
+pub async fn saved_or_again<T, Fut>(
+    result: Result<T, AppError>,
+    path: &str,
+    key: &str,
+    again: impl FnOnce(String) -> Fut,
+) -> PageResult
+where
+    Fut: std::future::Future<Output = PageResult>,
+{
+    match result {
+        Ok(_) => Ok(redirect_done(path, key)),
+        Err(e) => again(form_error(e)?).await,
+    }
+}
+
 #[derive(Template)]
 #[template(path = "error.html")]
 struct ErrorPage<'a> {

@@ -10,7 +10,9 @@ use stride_core::phone::PhoneE164;
 use stride_core::role::Permission;
 use stride_store::patients::{Patient, PatientInput, PatientQuery};
 
-use super::{Done, Layout, layout, redirect_done, render};
+use super::{
+    Done, Layout, form_error, layout, redirect_done, render, saved_or_again, unprocessable,
+};
 use crate::AppState;
 use crate::auth::Principal;
 use crate::error::{AppError, PageResult};
@@ -238,39 +240,46 @@ pub async fn new_form(
     })
 }
 
+/// The patient form again, with the message and everything that was typed.
+async fn form_again(
+    state: &AppState,
+    p: &Principal,
+    id: Option<i64>,
+    f: PatientForm,
+    error: String,
+) -> PageResult {
+    let l = layout(state, p, "patients", &Done::default()).await?;
+    unprocessable(&PatientFormPage {
+        l,
+        id,
+        f,
+        error: Some(error),
+        created: String::new(),
+        can_edit: true,
+    })
+}
+
 pub async fn create(
     State(state): State<AppState>,
     Extension(p): Extension<Principal>,
     Form(f): Form<PatientForm>,
 ) -> PageResult {
     p.require(Permission::EditPatients)?;
-    let result = match f.parse() {
-        Ok(input) => state
+    let result = async {
+        let input = f.parse()?;
+        state
             .store
             .create_patient(p.practice_id, &input, &p.actor)
             .await
-            .map_err(AppError::from),
-        Err(e) => Err(e),
-    };
+            .map_err(AppError::from)
+    }
+    .await;
     match result {
         Ok(patient) => Ok(redirect_done(
             &format!("/app/patients/{}", patient.id),
             "patient",
         )),
-        Err(AppError::Unprocessable(msg) | AppError::Conflict(msg)) => {
-            let l = layout(&state, &p, "patients", &Done::default()).await?;
-            let mut resp = render(&PatientFormPage {
-                l,
-                id: None,
-                f,
-                error: Some(msg),
-                created: String::new(),
-                can_edit: true,
-            })?;
-            *resp.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
-            Ok(resp)
-        }
-        Err(e) => Err(e),
+        Err(e) => form_again(&state, &p, None, f, form_error(e)?).await,
     }
 }
 
@@ -301,29 +310,18 @@ pub async fn update(
     Form(f): Form<PatientForm>,
 ) -> PageResult {
     p.require(Permission::EditPatients)?;
-    let result = match f.parse() {
-        Ok(input) => state
+    let result = async {
+        let input = f.parse()?;
+        state
             .store
             .update_patient(p.practice_id, id, &input, &p.actor)
             .await
-            .map_err(AppError::from),
-        Err(e) => Err(e),
-    };
-    match result {
-        Ok(_) => Ok(redirect_done(&format!("/app/patients/{id}"), "patient")),
-        Err(AppError::Unprocessable(msg) | AppError::Conflict(msg)) => {
-            let l = layout(&state, &p, "patients", &Done::default()).await?;
-            let mut resp = render(&PatientFormPage {
-                l,
-                id: Some(id),
-                f,
-                error: Some(msg),
-                created: String::new(),
-                can_edit: true,
-            })?;
-            *resp.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
-            Ok(resp)
-        }
-        Err(e) => Err(e),
+            .map_err(AppError::from)
     }
+    .await;
+    let path = format!("/app/patients/{id}");
+    saved_or_again(result, &path, "patient", |error| {
+        form_again(&state, &p, Some(id), f, error)
+    })
+    .await
 }

@@ -4,7 +4,7 @@
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
-use axum::http::{StatusCode, header};
+use axum::http::header;
 use axum::response::IntoResponse;
 use axum::{Extension, Form};
 use serde::{Deserialize, Serialize};
@@ -20,7 +20,10 @@ use stride_store::tenancy::{
     Clinician, ClinicianInput, Holiday, Location, LocationInput, Practice, PracticeUpdate,
 };
 
-use super::{Done, Layout, layout, local_time, practice_tz, redirect_done, render};
+use super::{
+    Done, Layout, form_error, layout, local_time, practice_tz, redirect_done, render,
+    saved_or_again, unprocessable,
+};
 use crate::AppState;
 use crate::auth::Principal;
 use crate::error::{AppError, PageResult};
@@ -47,20 +50,6 @@ fn subnav(p: &Principal, active: &'static str) -> SubNav {
         items.push(("audit", "Audit log", "/app/settings/audit"));
     }
     SubNav { active, items }
-}
-
-/// Re-renders a form page with its error, or passes other errors through.
-fn form_error(e: AppError) -> Result<String, AppError> {
-    match e {
-        AppError::Unprocessable(m) | AppError::Conflict(m) | AppError::BadRequest(m) => Ok(m),
-        other => Err(other),
-    }
-}
-
-fn unprocessable(t: &impl Template) -> PageResult {
-    let mut resp = render(t)?;
-    *resp.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
-    Ok(resp)
 }
 
 // ---------------------------------------------------------------- practice
@@ -126,30 +115,29 @@ pub async fn save_practice(
     Form(f): Form<PracticeForm>,
 ) -> PageResult {
     p.require(Permission::ManagePractice)?;
-    let result = match f.parse() {
-        Ok(u) => state
+    let result = async {
+        let u = f.parse()?;
+        state
             .store
             .update_practice(p.practice_id, &u)
             .await
-            .map_err(AppError::from),
-        Err(e) => Err(e),
-    };
-    match result {
-        Ok(_) => Ok(redirect_done("/app/settings", "practice")),
-        Err(e) => {
-            let error = Some(form_error(e)?);
-            let l = layout(&state, &p, "settings", &Done::default()).await?;
-            let practice = state.store.practice(p.practice_id).await?;
-            unprocessable(&PracticePage {
-                l,
-                nav: subnav(&p, "practice"),
-                practice,
-                f,
-                can_edit: true,
-                error,
-            })
-        }
+            .map_err(AppError::from)
     }
+    .await;
+    saved_or_again(result, "/app/settings", "practice", |error| async move {
+        let error = Some(error);
+        let l = layout(&state, &p, "settings", &Done::default()).await?;
+        let practice = state.store.practice(p.practice_id).await?;
+        unprocessable(&PracticePage {
+            l,
+            nav: subnav(&p, "practice"),
+            practice,
+            f,
+            can_edit: true,
+            error,
+        })
+    })
+    .await
 }
 
 // ---------------------------------------------------------------- locations
@@ -282,21 +270,25 @@ pub async fn create_location(
     Form(f): Form<LocationForm>,
 ) -> PageResult {
     p.require(Permission::ManagePractice)?;
-    let result = match f.parse() {
-        Ok(input) => state
+    let result = async {
+        let input = f.parse()?;
+        state
             .store
             .create_location(p.practice_id, &input)
             .await
-            .map_err(AppError::from),
-        Err(e) => Err(e),
-    };
-    match result {
-        Ok(_) => Ok(redirect_done("/app/settings/locations", "location")),
-        Err(e) => {
-            let error = Some(form_error(e)?);
-            locations_page(&state, &p, &Done::default(), f, error).await
-        }
+            .map_err(AppError::from)
     }
+    .await;
+    saved_or_again(
+        result,
+        "/app/settings/locations",
+        "location",
+        |error| async move {
+            let error = Some(error);
+            locations_page(&state, &p, &Done::default(), f, error).await
+        },
+    )
+    .await
 }
 
 #[derive(Template)]
@@ -356,24 +348,25 @@ pub async fn update_location(
     Form(f): Form<LocationForm>,
 ) -> PageResult {
     p.require(Permission::ManagePractice)?;
-    let result = match f.parse() {
-        Ok(input) => state
+    let result = async {
+        let input = f.parse()?;
+        state
             .store
             .update_location(p.practice_id, id, &input)
             .await
-            .map_err(AppError::from),
-        Err(e) => Err(e),
-    };
-    match result {
-        Ok(_) => Ok(redirect_done(
-            &format!("/app/settings/locations/{id}"),
-            "location",
-        )),
-        Err(e) => {
-            let error = Some(form_error(e)?);
-            location_page(&state, &p, id, &Done::default(), Some(f), error).await
-        }
+            .map_err(AppError::from)
     }
+    .await;
+    saved_or_again(
+        result,
+        &format!("/app/settings/locations/{id}"),
+        "location",
+        |error| async move {
+            let error = Some(error);
+            location_page(&state, &p, id, &Done::default(), Some(f), error).await
+        },
+    )
+    .await
 }
 
 #[derive(Deserialize, Default)]
@@ -401,16 +394,16 @@ pub async fn add_holiday(
             "the holiday date must look like 2026-12-25",
         )),
     };
-    match result {
-        Ok(()) => Ok(redirect_done(
-            &format!("/app/settings/locations/{id}"),
-            "holiday",
-        )),
-        Err(e) => {
-            let error = Some(form_error(e)?);
+    saved_or_again(
+        result,
+        &format!("/app/settings/locations/{id}"),
+        "holiday",
+        |error| async move {
+            let error = Some(error);
             location_page(&state, &p, id, &Done::default(), None, error).await
-        }
-    }
+        },
+    )
+    .await
 }
 
 pub async fn delete_holiday(
@@ -525,21 +518,25 @@ pub async fn create_clinician(
     Form(f): Form<ClinicianForm>,
 ) -> PageResult {
     p.require(Permission::ManagePractice)?;
-    let result = match f.parse() {
-        Ok(input) => state
+    let result = async {
+        let input = f.parse()?;
+        state
             .store
             .create_clinician(p.practice_id, &input)
             .await
-            .map_err(AppError::from),
-        Err(e) => Err(e),
-    };
-    match result {
-        Ok(_) => Ok(redirect_done("/app/settings/clinicians", "clinician")),
-        Err(e) => {
-            let error = Some(form_error(e)?);
-            clinicians_page(&state, &p, &Done::default(), f, error).await
-        }
+            .map_err(AppError::from)
     }
+    .await;
+    saved_or_again(
+        result,
+        "/app/settings/clinicians",
+        "clinician",
+        |error| async move {
+            let error = Some(error);
+            clinicians_page(&state, &p, &Done::default(), f, error).await
+        },
+    )
+    .await
 }
 
 pub async fn update_clinician(
@@ -549,18 +546,21 @@ pub async fn update_clinician(
     Form(f): Form<ClinicianForm>,
 ) -> PageResult {
     p.require(Permission::ManagePractice)?;
-    let result = match f.parse() {
-        Ok(input) => state
+    let result = async {
+        let input = f.parse()?;
+        state
             .store
             .update_clinician(p.practice_id, id, &input)
             .await
-            .map_err(AppError::from),
-        Err(e) => Err(e),
-    };
-    match result {
-        Ok(_) => Ok(redirect_done("/app/settings/clinicians", "clinician")),
-        Err(e) => {
-            let error = Some(form_error(e)?);
+            .map_err(AppError::from)
+    }
+    .await;
+    saved_or_again(
+        result,
+        "/app/settings/clinicians",
+        "clinician",
+        |error| async move {
+            let error = Some(error);
             clinicians_page(
                 &state,
                 &p,
@@ -569,8 +569,9 @@ pub async fn update_clinician(
                 error,
             )
             .await
-        }
-    }
+        },
+    )
+    .await
 }
 
 // ---------------------------------------------------------------- users
@@ -691,17 +692,15 @@ pub async fn add_user(
         Ok(())
     }
     .await;
-    match result {
-        Ok(()) => Ok(redirect_done("/app/settings/users", "user")),
-        Err(e) => {
-            let error = Some(form_error(e)?);
-            let f = UserForm {
-                password: String::new(),
-                ..f
-            };
-            users_page(&state, &p, &Done::default(), f, error).await
-        }
-    }
+    saved_or_again(result, "/app/settings/users", "user", |error| async move {
+        let error = Some(error);
+        let f = UserForm {
+            password: String::new(),
+            ..f
+        };
+        users_page(&state, &p, &Done::default(), f, error).await
+    })
+    .await
 }
 
 #[derive(Deserialize, Default)]
@@ -1094,13 +1093,16 @@ pub async fn save_providers(
         Ok(())
     }
     .await;
-    match result {
-        Ok(()) => Ok(redirect_done("/app/settings/messages", "providers")),
-        Err(e) => {
-            let error = Some(form_error(e)?);
+    saved_or_again(
+        result,
+        "/app/settings/messages",
+        "providers",
+        |error| async move {
+            let error = Some(error);
             messages_page(&state, &p, &Done::default(), error).await
-        }
-    }
+        },
+    )
+    .await
 }
 
 #[derive(Deserialize, Default)]
@@ -1118,37 +1120,30 @@ pub async fn send_test(
     p.require(Permission::ManagePractice)?;
     let practice = state.store.practice(p.practice_id).await?;
     let result: Result<(), AppError> = async {
-        let msg = match f.channel.as_str() {
-            "sms" => NewMessage {
-                channel: Channel::Sms,
-                to: PhoneE164::parse(&f.to).map_err(AppError::invalid)?.as_str().to_string(),
-                subject: None,
-                body: format!("Test message from {} via Stride. Reply STOP to opt out.", practice.name),
-                purpose: "test".into(),
-                idempotency_key: None,
-            },
-            "email" => NewMessage {
-                channel: Channel::Email,
-                to: EmailAddress::parse(&f.to).map_err(AppError::invalid)?.as_str().to_string(),
-                subject: Some(format!("Test email from {}", practice.name)),
-                body: format!("This is a test email from {} sent by Stride. If you can read it, email delivery works.", practice.name),
-                purpose: "test".into(),
-                idempotency_key: None,
-            },
-            _ => return Err(AppError::invalid("choose SMS or email")),
+        let (channel, to) = Channel::with_recipient(&f.channel, &f.to)?;
+        let (subject, body) = match channel {
+            Channel::Sms => (None, format!("Test message from {} via Stride. Reply STOP to opt out.", practice.name)),
+            Channel::Email => (
+                Some(format!("Test email from {}", practice.name)),
+                format!("This is a test email from {} sent by Stride. If you can read it, email delivery works.", practice.name),
+            ),
         };
+        let msg = NewMessage { channel, to, subject, body, purpose: "test".into(), idempotency_key: None };
         let id = state.store.queue_message(p.practice_id, &msg).await?;
         state.store.audit(Some(p.practice_id), &p.actor, "create", "message", Some(id), "test").await?;
         Ok(())
     }
     .await;
-    match result {
-        Ok(()) => Ok(redirect_done("/app/settings/messages", "test_sent")),
-        Err(e) => {
-            let error = Some(form_error(e)?);
+    saved_or_again(
+        result,
+        "/app/settings/messages",
+        "test_sent",
+        |error| async move {
+            let error = Some(error);
             messages_page(&state, &p, &Done::default(), error).await
-        }
-    }
+        },
+    )
+    .await
 }
 
 // ---------------------------------------------------------------- audit log
