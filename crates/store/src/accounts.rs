@@ -10,6 +10,7 @@ use sqlx::any::AnyRow;
 use stride_core::email::EmailAddress;
 use stride_core::role::Role;
 
+use crate::audit::Actor;
 use crate::crypto::{constant_time_eq, random_token, sha256_hex};
 use crate::error::{OrNotFound, StoreError, StoreResult};
 use crate::tenancy::{Practice, practice_from};
@@ -310,6 +311,39 @@ impl Store {
         .execute(self.pool())
         .await?;
         Ok(())
+    }
+
+    /// Gives a person a role in a practice: an existing account (an agency marketer who serves several
+    /// practices, say) or a new one with the given first password. Refuses someone already there.
+    pub async fn add_member(
+        &self,
+        practice_id: i64,
+        email: &EmailAddress,
+        name: &str,
+        password: &str,
+        role: Role,
+        actor: &Actor,
+    ) -> StoreResult<User> {
+        let user = match self.user_by_email(email).await? {
+            Some(u) if self.role_in(u.id, practice_id).await?.is_some() => {
+                return Err(StoreError::Conflict(format!(
+                    "{email} already has access to this practice"
+                )));
+            }
+            Some(u) => u,
+            None => self.create_user(email, name, password).await?,
+        };
+        self.grant_role(user.id, practice_id, role).await?;
+        self.audit(
+            Some(practice_id),
+            actor,
+            "grant_role",
+            "user",
+            Some(user.id),
+            role.as_str(),
+        )
+        .await?;
+        Ok(user)
     }
 
     /// Removes a user from a practice, refusing to remove its last owner.

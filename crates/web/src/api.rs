@@ -353,31 +353,9 @@ pub async fn create_user(
     p.require(Permission::ManageUsers)?;
     let email = EmailAddress::parse(&b.email).map_err(AppError::invalid)?;
     let role: Role = b.role.parse().map_err(AppError::invalid)?;
-    let user = match state.store.user_by_email(&email).await? {
-        Some(u) if state.store.role_in(u.id, p.practice_id).await?.is_some() => {
-            return Err(
-                AppError::Conflict(format!("{email} already has access to this practice")).into(),
-            );
-        }
-        Some(u) => u,
-        None => {
-            state
-                .store
-                .create_user(&email, &b.name, &b.password)
-                .await?
-        }
-    };
-    state.store.grant_role(user.id, p.practice_id, role).await?;
-    state
+    let user = state
         .store
-        .audit(
-            Some(p.practice_id),
-            &p.actor,
-            "grant_role",
-            "user",
-            Some(user.id),
-            role.as_str(),
-        )
+        .add_member(p.practice_id, &email, &b.name, &b.password, role, &p.actor)
         .await?;
     Ok(created(
         json!({ "data": {"id": user.id, "email": user.email, "name": user.name, "role": role} }),

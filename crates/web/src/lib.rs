@@ -119,6 +119,11 @@ pub fn router(state: AppState) -> Router {
         .route("/app/settings/audit", get(settings::audit))
         .route("/app/settings/audit.csv", get(settings::audit_csv))
         .route("/app/switch-practice", post(pages::switch_practice))
+        .route("/app/account", get(pages::account::show))
+        .route(
+            "/app/account/password",
+            post(pages::account::change_password),
+        )
         .route("/logout", post(pages::auth::logout))
         .route_layer(middleware::from_fn_with_state(
             state.clone(),

@@ -303,3 +303,33 @@ async fn an_agency_marketer_switches_between_the_practices_they_serve() {
         .await;
     assert_eq!(resp.status(), 404);
 }
+
+#[tokio::test]
+async fn people_change_their_own_password_and_every_session_ends() {
+    let app = TestApp::spawn().await;
+    let practice = app.practice("alpha").await;
+    let email = app.user(&practice, Role::FrontDesk).await;
+    let laptop = app.login(&email).await;
+    let phone = app.login(&email).await;
+    let (status, page) = laptop.text("/app/account").await;
+    assert_eq!(status, 200);
+    assert!(page.contains(&email) && page.contains("alpha PT: Front desk"));
+
+    let resp = laptop.post_form("/app/account/password", &[("current", "wrong guess!"), ("new", "a brand new secret"), ("confirm", "a brand new secret")]).await;
+    assert_eq!(resp.status(), 422);
+    assert!(resp.text().await.unwrap().contains("current password is not right"));
+    let resp = laptop.post_form("/app/account/password", &[("current", PASSWORD), ("new", "a brand new secret"), ("confirm", "a different one!")]).await;
+    assert_eq!(resp.status(), 422);
+    assert!(resp.text().await.unwrap().contains("differ"));
+    let resp = laptop.post_form("/app/account/password", &[("current", PASSWORD), ("new", "short"), ("confirm", "short")]).await;
+    assert_eq!(resp.status(), 422);
+    assert!(resp.text().await.unwrap().contains("at least 10 characters"));
+
+    let resp = laptop.post_form("/app/account/password", &[("current", PASSWORD), ("new", "a brand new secret"), ("confirm", "a brand new secret")]).await;
+    assert_eq!(resp.status(), 303);
+    assert_eq!(resp.headers()["location"], "/login?password_changed=1");
+    assert_eq!(laptop.get("/app").await.status(), 303, "this session ended");
+    assert_eq!(phone.get("/app").await.status(), 303, "the other session ended too");
+    assert_eq!(Browser::new(&app).sign_in(&email, PASSWORD).await.status(), 401, "the old password no longer works");
+    assert_eq!(Browser::new(&app).sign_in(&email, "a brand new secret").await.status(), 303);
+}

@@ -27,6 +27,7 @@ struct LoginPage<'a> {
 pub struct LoginQuery {
     expired: Option<String>,
     signed_out: Option<String>,
+    password_changed: Option<String>,
 }
 
 fn login_page(
@@ -60,6 +61,10 @@ fn login_page(
 pub async fn login_form(State(state): State<AppState>, Query(q): Query<LoginQuery>) -> PageResult {
     let notice = if q.expired.is_some() {
         Some("You were signed out after a period without activity. Sign in again to continue.")
+    } else if q.password_changed.is_some() {
+        Some(
+            "Your password was changed and every session signed out. Sign in with the new password.",
+        )
     } else if q.signed_out.is_some() {
         Some("You are signed out.")
     } else {

@@ -1,6 +1,7 @@
 //! Server-rendered pages under `/app`: the shared layout (navigation by role, practice switcher,
 //! flash messages) and one module per section. Handlers parse, authorize, call the store, render.
 
+pub mod account;
 pub mod auth;
 pub mod overview;
 pub mod patients;

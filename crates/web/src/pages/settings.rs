@@ -656,38 +656,9 @@ pub async fn add_user(
             .role
             .parse()
             .map_err(|_| AppError::invalid("choose a role"))?;
-        let user = match state.store.user_by_email(&email).await? {
-            Some(existing) => {
-                if state
-                    .store
-                    .role_in(existing.id, p.practice_id)
-                    .await?
-                    .is_some()
-                {
-                    return Err(AppError::Conflict(format!(
-                        "{email} already has access to this practice"
-                    )));
-                }
-                existing
-            }
-            None => {
-                state
-                    .store
-                    .create_user(&email, &f.name, &f.password)
-                    .await?
-            }
-        };
-        state.store.grant_role(user.id, p.practice_id, role).await?;
         state
             .store
-            .audit(
-                Some(p.practice_id),
-                &p.actor,
-                "grant_role",
-                "user",
-                Some(user.id),
-                role.as_str(),
-            )
+            .add_member(p.practice_id, &email, &f.name, &f.password, role, &p.actor)
             .await?;
         Ok(())
     }
