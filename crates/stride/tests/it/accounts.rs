@@ -315,21 +315,81 @@ async fn people_change_their_own_password_and_every_session_ends() {
     assert_eq!(status, 200);
     assert!(page.contains(&email) && page.contains("alpha PT: Front desk"));
 
-    let resp = laptop.post_form("/app/account/password", &[("current", "wrong guess!"), ("new", "a brand new secret"), ("confirm", "a brand new secret")]).await;
+    let resp = laptop
+        .post_form(
+            "/app/account/password",
+            &[
+                ("current", "wrong guess!"),
+                ("new", "a brand new secret"),
+                ("confirm", "a brand new secret"),
+            ],
+        )
+        .await;
     assert_eq!(resp.status(), 422);
-    assert!(resp.text().await.unwrap().contains("current password is not right"));
-    let resp = laptop.post_form("/app/account/password", &[("current", PASSWORD), ("new", "a brand new secret"), ("confirm", "a different one!")]).await;
+    assert!(
+        resp.text()
+            .await
+            .unwrap()
+            .contains("current password is not right")
+    );
+    let resp = laptop
+        .post_form(
+            "/app/account/password",
+            &[
+                ("current", PASSWORD),
+                ("new", "a brand new secret"),
+                ("confirm", "a different one!"),
+            ],
+        )
+        .await;
     assert_eq!(resp.status(), 422);
     assert!(resp.text().await.unwrap().contains("differ"));
-    let resp = laptop.post_form("/app/account/password", &[("current", PASSWORD), ("new", "short"), ("confirm", "short")]).await;
+    let resp = laptop
+        .post_form(
+            "/app/account/password",
+            &[
+                ("current", PASSWORD),
+                ("new", "short"),
+                ("confirm", "short"),
+            ],
+        )
+        .await;
     assert_eq!(resp.status(), 422);
-    assert!(resp.text().await.unwrap().contains("at least 10 characters"));
+    assert!(
+        resp.text()
+            .await
+            .unwrap()
+            .contains("at least 10 characters")
+    );
 
-    let resp = laptop.post_form("/app/account/password", &[("current", PASSWORD), ("new", "a brand new secret"), ("confirm", "a brand new secret")]).await;
+    let resp = laptop
+        .post_form(
+            "/app/account/password",
+            &[
+                ("current", PASSWORD),
+                ("new", "a brand new secret"),
+                ("confirm", "a brand new secret"),
+            ],
+        )
+        .await;
     assert_eq!(resp.status(), 303);
     assert_eq!(resp.headers()["location"], "/login?password_changed=1");
     assert_eq!(laptop.get("/app").await.status(), 303, "this session ended");
-    assert_eq!(phone.get("/app").await.status(), 303, "the other session ended too");
-    assert_eq!(Browser::new(&app).sign_in(&email, PASSWORD).await.status(), 401, "the old password no longer works");
-    assert_eq!(Browser::new(&app).sign_in(&email, "a brand new secret").await.status(), 303);
+    assert_eq!(
+        phone.get("/app").await.status(),
+        303,
+        "the other session ended too"
+    );
+    assert_eq!(
+        Browser::new(&app).sign_in(&email, PASSWORD).await.status(),
+        401,
+        "the old password no longer works"
+    );
+    assert_eq!(
+        Browser::new(&app)
+            .sign_in(&email, "a brand new secret")
+            .await
+            .status(),
+        303
+    );
 }

@@ -7,6 +7,7 @@ mod helpers;
 mod access;
 mod accounts;
 mod api;
+mod cli;
 mod jobs;
 mod messages;
 mod phi;

@@ -152,7 +152,7 @@ async fn without_a_provider_messages_are_recorded_and_shown_in_the_log() {
     })
     .await;
     let (_, page) = b.text("/app/settings/messages").await;
-    assert!(page.contains("+13125550142"));
+    assert!(page.contains("(312) 555-0142"));
     assert!(page.contains("Test message from alpha PT"));
     assert!(page.contains("recorded"));
     // A bad number is refused with the reason, and nothing is queued.

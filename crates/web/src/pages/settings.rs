@@ -929,7 +929,12 @@ fn message_row(m: &Message, tz: &Option<TimeZoneName>) -> MessageRow {
             Channel::Sms => "SMS",
             Channel::Email => "Email",
         },
-        to: m.to.clone(),
+        to: match m.channel {
+            Channel::Sms => PhoneE164::parse(&m.to)
+                .map(|p| p.national_display())
+                .unwrap_or_else(|_| m.to.clone()),
+            Channel::Email => m.to.clone(),
+        },
         summary,
         purpose: m.purpose.clone(),
         provider: m.provider.clone(),
