@@ -9,3 +9,4 @@ pub mod role;
 pub mod slug;
 pub mod time;
 pub mod tz;
+pub mod website;

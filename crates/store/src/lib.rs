@@ -10,6 +10,7 @@ pub mod jobs;
 pub mod messages;
 pub mod patients;
 pub mod tenancy;
+pub mod website;
 
 use std::borrow::Cow;
 use std::path::Path;
@@ -169,18 +170,28 @@ impl Store {
     }
 }
 
+/// Every migration, in order, for a dialect's directory: both dialects always have the same list.
+macro_rules! migration_files {
+    ($dialect:literal) => {
+        &[
+            (
+                1,
+                "platform",
+                include_str!(concat!("../migrations/", $dialect, "/0001_platform.sql")),
+            ),
+            (
+                2,
+                "website",
+                include_str!(concat!("../migrations/", $dialect, "/0002_website.sql")),
+            ),
+        ]
+    };
+}
+
 fn migrator(backend: Backend) -> Migrator {
     let files: &[(i64, &str, &'static str)] = match backend {
-        Backend::Sqlite => &[(
-            1,
-            "platform",
-            include_str!("../migrations/sqlite/0001_platform.sql"),
-        )],
-        Backend::Postgres => &[(
-            1,
-            "platform",
-            include_str!("../migrations/postgres/0001_platform.sql"),
-        )],
+        Backend::Sqlite => migration_files!("sqlite"),
+        Backend::Postgres => migration_files!("postgres"),
     };
     let migrations: Vec<Migration> = files
         .iter()

@@ -18,6 +18,7 @@ use stride_store::tenancy::{ClinicianInput, LocationInput};
 
 pub const SLUG: &str = "riverside";
 pub const PASSWORD: &str = "riverside-demo";
+pub const DOMAIN: &str = "riversidept.example";
 
 /// (role, email, name) of the demo logins.
 pub const LOGINS: &[(Role, &str, &str)] = &[
@@ -285,7 +286,14 @@ pub async fn seed(store: &Store) -> anyhow::Result<DemoSummary> {
         }
     }
 
-    seed_other_practice(store, org.id)
+    // The clinic's website, tracked by Stride.
+    if store.sites(practice.id).await?.is_empty() {
+        store
+            .create_site(practice.id, DOMAIN, &["service".to_string()], false)
+            .await?;
+    }
+
+    seed_other_practice(store)
         .await
         .context("the second demo practice")?;
     Ok(DemoSummary {
@@ -294,7 +302,7 @@ pub async fn seed(store: &Store) -> anyhow::Result<DemoSummary> {
     })
 }
 
-async fn seed_other_practice(store: &Store, _riverside_org: i64) -> anyhow::Result<()> {
+async fn seed_other_practice(store: &Store) -> anyhow::Result<()> {
     let (slug, name, loc_name, phone, tz, hours) = OTHER;
     let org = match store
         .find_organization_by_name("Summit Sports Rehab LLC")

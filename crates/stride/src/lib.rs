@@ -56,6 +56,7 @@ pub struct Application {
     listener: TcpListener,
     store: Store,
     state: AppState,
+    queue: stride_web::website::intake::IntakeQueue,
     serve: ServeArgs,
 }
 
@@ -74,8 +75,11 @@ impl Application {
             request_timeout: Duration::from_secs(serve.request_timeout.max(1)),
             ..WebConfig::default()
         };
+        let (intake, queue) =
+            stride_web::website::intake::Intake::new(stride_web::website::intake::QUEUE_CAPACITY);
         let state = AppState {
             store: store.clone(),
+            intake: Arc::new(intake),
             config: Arc::new(config),
             metrics: metrics_handle(),
         };
@@ -83,6 +87,7 @@ impl Application {
             listener,
             store,
             state,
+            queue,
             serve,
         })
     }
@@ -116,7 +121,14 @@ impl Application {
                 ))
             })
             .collect();
-        let app = stride_web::router(self.state.clone());
+        let (finish_tx, finish_rx) = watch::channel(false);
+        let writer = tokio::spawn(stride_web::website::intake::run_writer(
+            self.store.clone(),
+            self.state.intake.clone(),
+            self.queue,
+            finish_rx,
+        ));
+        let app = stride_web::router(self.state);
         let server = axum::serve(
             self.listener,
             app.into_make_service_with_connect_info::<SocketAddr>(),
@@ -127,6 +139,9 @@ impl Application {
             let _ = stop_tx.send(true);
         });
         server.await.context("the HTTP server failed")?;
+        // No request is in flight any more: the writer stores what is queued, then ends.
+        let _ = finish_tx.send(true);
+        let _ = writer.await;
         for w in workers {
             let _ = w.await;
         }

@@ -6,6 +6,7 @@ pub mod auth;
 pub mod error;
 pub mod openapi;
 pub mod pages;
+pub mod website;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -47,6 +48,7 @@ impl Default for WebConfig {
 #[derive(Clone)]
 pub struct AppState {
     pub store: Store,
+    pub intake: Arc<website::intake::Intake>,
     pub config: Arc<WebConfig>,
     pub metrics: Option<PrometheusHandle>,
 }
@@ -56,7 +58,8 @@ pub fn router(state: AppState) -> Router {
 
     let app = Router::new()
         .route("/app", get(overview::overview))
-        .route("/app/website", get(pages::website))
+        .route("/app/website", get(website::pages::index))
+        .route("/app/website/sites", post(website::pages::add_site))
         .route("/app/leads", get(pages::leads))
         .route("/app/calls", get(pages::calls))
         .route("/app/schedule", get(pages::schedule))
@@ -182,6 +185,11 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .route("/static/app.css", get(stylesheet))
+        .route("/js/stride.js", get(website::tracker_script))
+        .route(
+            "/api/event",
+            post(website::intake::event).options(website::intake::preflight),
+        )
         .route(
             "/api/v1/openapi.json",
             get(|| async { Json(openapi::document()) }),

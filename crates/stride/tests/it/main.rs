@@ -12,3 +12,4 @@ mod jobs;
 mod messages;
 mod phi;
 mod platform;
+mod website;

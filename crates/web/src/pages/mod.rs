@@ -55,6 +55,7 @@ fn flash_message(key: Option<&str>) -> Option<&'static str> {
         "providers" => "Message providers saved.",
         "test_sent" => "Test message queued. It appears in the message log below.",
         "patient" => "Patient saved.",
+        "site" => "Website added. Paste the line below into the site to start counting visits.",
         _ => return None,
     })
 }
@@ -215,14 +216,6 @@ async fn coming(
         what,
         step,
     })
-}
-
-pub async fn website(
-    State(state): State<AppState>,
-    Extension(p): Extension<Principal>,
-) -> PageResult {
-    coming(&state, &p, "website", "Website", "Step 1 of the funnel: visits and conversions",
-        "Cookieless tracking of visits, calls taps, form submits and booking pages, with conversion rates per page, source and campaign against industry benchmarks.").await
 }
 
 pub async fn leads(

@@ -1,0 +1,347 @@
+//! Website tracking storage: each practice's sites, the daily visitor salts (encrypted, deleted
+//! after 48 hours), recorded events and the per-day counts of what intake dropped. Events never hold
+//! an IP address, a user agent, a query string beyond campaign parameters, or a form value.
+
+use serde::Serialize;
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use crate::error::{StoreError, StoreResult};
+use crate::{Store, now_ms};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Site {
+    pub id: i64,
+    pub practice_id: i64,
+    pub domain: String,
+    /// Query parameters kept besides the campaign ones (e.g. "service").
+    pub allowed_params: Vec<String>,
+    /// Drop events from browsers that send Do-Not-Track or Global Privacy Control.
+    pub honor_dnt: bool,
+}
+
+/// One event, already cleaned and classified by the intake.
+#[derive(Debug, Clone)]
+pub struct NewEvent {
+    pub site_id: i64,
+    pub practice_id: i64,
+    pub at: i64,
+    pub visitor_id: i64,
+    pub name: String,
+    pub path: String,
+    pub query: String,
+    pub referrer_host: String,
+    pub source: String,
+    pub channel: String,
+    pub campaign: String,
+    pub device: String,
+    pub browser: String,
+    pub os: String,
+    pub props: String,
+    pub revenue_cents: Option<i64>,
+    pub scroll_depth: Option<i64>,
+    pub engaged_ms: Option<i64>,
+    pub interactive: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RecordedEvent {
+    pub at: i64,
+    pub visitor_id: i64,
+    pub name: String,
+    pub path: String,
+    pub query: String,
+    pub source: String,
+    pub channel: String,
+    pub campaign: String,
+    pub device: String,
+    pub browser: String,
+    pub os: String,
+    pub props: String,
+    pub scroll_depth: Option<i64>,
+    pub engaged_ms: Option<i64>,
+}
+
+/// A site's domain as typed by a person: "https://www.RiversidePT.com/" → "riversidept.com".
+pub fn normalize_domain(input: &str) -> StoreResult<String> {
+    let mut d = input.trim().to_ascii_lowercase();
+    for prefix in ["https://", "http://"] {
+        if let Some(rest) = d.strip_prefix(prefix) {
+            d = rest.to_string();
+        }
+    }
+    let d = d.split(['/', '?', '#']).next().unwrap_or_default();
+    let d = d.strip_prefix("www.").unwrap_or(d).trim_end_matches('.');
+    let valid = d.len() <= 253
+        && d.contains('.')
+        && d.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+        });
+    if !valid {
+        return Err(StoreError::Invalid(format!(
+            "“{}” is not a website domain (for example riversidept.com)",
+            input.trim()
+        )));
+    }
+    Ok(d.to_string())
+}
+
+fn site_from(row: &AnyRow) -> StoreResult<Site> {
+    let params: String = row.try_get("allowed_params")?;
+    Ok(Site {
+        id: row.try_get("id")?,
+        practice_id: row.try_get("practice_id")?,
+        domain: row.try_get("domain")?,
+        allowed_params: params
+            .split(',')
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .map(String::from)
+            .collect(),
+        honor_dnt: row.try_get::<i64, _>("honor_dnt")? != 0,
+    })
+}
+
+fn clean_params(params: &[String]) -> StoreResult<String> {
+    let mut out = Vec::new();
+    for p in params {
+        let p = p.trim().to_ascii_lowercase();
+        if p.is_empty() {
+            continue;
+        }
+        if p.len() > 40
+            || !p
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        {
+            return Err(StoreError::Invalid(format!(
+                "“{p}” is not a query parameter name"
+            )));
+        }
+        if !out.contains(&p) {
+            out.push(p);
+        }
+    }
+    Ok(out.join(","))
+}
+
+const SITE_COLS: &str = "id, practice_id, domain, allowed_params, honor_dnt";
+
+impl Store {
+    pub async fn create_site(
+        &self,
+        practice_id: i64,
+        domain: &str,
+        allowed_params: &[String],
+        honor_dnt: bool,
+    ) -> StoreResult<Site> {
+        let domain = normalize_domain(domain)?;
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "INSERT INTO sites (practice_id, domain, allowed_params, honor_dnt, created_at) VALUES ($1, $2, $3, $4, $5) \
+             RETURNING {SITE_COLS}"
+        )))
+        .bind(practice_id)
+        .bind(domain.clone())
+        .bind(clean_params(allowed_params)?)
+        .bind(i64::from(honor_dnt))
+        .bind(now_ms())
+        .fetch_one(self.pool())
+        .await
+        .map_err(|e| StoreError::on_unique(e, format!("{domain} is already registered in Stride")))?;
+        site_from(&row)
+    }
+
+    pub async fn update_site(
+        &self,
+        practice_id: i64,
+        id: i64,
+        allowed_params: &[String],
+        honor_dnt: bool,
+    ) -> StoreResult<Site> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "UPDATE sites SET allowed_params = $1, honor_dnt = $2 WHERE id = $3 AND practice_id = $4 RETURNING {SITE_COLS}"
+        )))
+        .bind(clean_params(allowed_params)?)
+        .bind(i64::from(honor_dnt))
+        .bind(id)
+        .bind(practice_id)
+        .fetch_optional(self.pool())
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        site_from(&row)
+    }
+
+    pub async fn sites(&self, practice_id: i64) -> StoreResult<Vec<Site>> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {SITE_COLS} FROM sites WHERE practice_id = $1 ORDER BY domain"
+        )))
+        .bind(practice_id)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(site_from).collect()
+    }
+
+    pub async fn site(&self, practice_id: i64, id: i64) -> StoreResult<Site> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {SITE_COLS} FROM sites WHERE id = $1 AND practice_id = $2"
+        )))
+        .bind(id)
+        .bind(practice_id)
+        .fetch_optional(self.pool())
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        site_from(&row)
+    }
+
+    /// For the intake, which serves every practice: the site a tracker names in `d`.
+    pub async fn site_by_domain(&self, domain: &str) -> StoreResult<Option<Site>> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {SITE_COLS} FROM sites WHERE domain = $1"
+        )))
+        .bind(domain.to_string())
+        .fetch_optional(self.pool())
+        .await?;
+        row.as_ref().map(site_from).transpose()
+    }
+
+    /// The visitor salt of a UTC day ("2026-11-23"), created on first use and shared by every
+    /// instance through the database. Salts older than two days are deleted here.
+    pub async fn visitor_salt(&self, day: &str) -> StoreResult<[u8; 32]> {
+        const AAD: &[u8] = b"visitor_salts.salt";
+        let mut fresh = [0u8; 32];
+        getrandom::fill(&mut fresh)
+            .map_err(|e| StoreError::Invalid(format!("no randomness: {e}")))?;
+        sqlx::query("INSERT INTO visitor_salts (day, salt_enc, created_at) VALUES ($1, $2, $3) ON CONFLICT (day) DO NOTHING")
+            .bind(day.to_string())
+            .bind(self.keys().encrypt(&fresh, AAD))
+            .bind(now_ms())
+            .execute(self.pool())
+            .await?;
+        sqlx::query("DELETE FROM visitor_salts WHERE created_at < $1")
+            .bind(now_ms() - 48 * 3600 * 1000)
+            .execute(self.pool())
+            .await?;
+        let blob: Vec<u8> = sqlx::query("SELECT salt_enc FROM visitor_salts WHERE day = $1")
+            .bind(day.to_string())
+            .fetch_one(self.pool())
+            .await?
+            .try_get("salt_enc")?;
+        let salt = self.keys().decrypt(&blob, AAD)?;
+        salt.try_into()
+            .map_err(|_| StoreError::Invalid("a stored visitor salt has the wrong length".into()))
+    }
+
+    /// Writes a batch of events in one transaction: all of them or none.
+    pub async fn insert_events(&self, events: &[NewEvent]) -> StoreResult<()> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.begin().await?;
+        for e in events {
+            sqlx::query(
+                "INSERT INTO events (site_id, practice_id, at, visitor_id, name, path, query, referrer_host, source, channel, \
+                 campaign, device, browser, os, props, revenue_cents, scroll_depth, engaged_ms, interactive) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)",
+            )
+            .bind(e.site_id)
+            .bind(e.practice_id)
+            .bind(e.at)
+            .bind(e.visitor_id)
+            .bind(e.name.clone())
+            .bind(e.path.clone())
+            .bind(e.query.clone())
+            .bind(e.referrer_host.clone())
+            .bind(e.source.clone())
+            .bind(e.channel.clone())
+            .bind(e.campaign.clone())
+            .bind(e.device.clone())
+            .bind(e.browser.clone())
+            .bind(e.os.clone())
+            .bind(e.props.clone())
+            .bind(e.revenue_cents)
+            .bind(e.scroll_depth)
+            .bind(e.engaged_ms)
+            .bind(i64::from(e.interactive))
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Counts events intake refused or filtered (bots, unknown sites, a full queue, ...).
+    pub async fn count_dropped(
+        &self,
+        day: &str,
+        site_id: Option<i64>,
+        reason: &str,
+        n: i64,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO event_drops (day, site_id, reason, n) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (day, site_id, reason) DO UPDATE SET n = event_drops.n + excluded.n",
+        )
+        .bind(day.to_string())
+        .bind(site_id.unwrap_or(0))
+        .bind(reason.to_string())
+        .bind(n)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// Drop counts by reason for a site (0 for drops that named no known site).
+    pub async fn dropped(&self, site_id: i64) -> StoreResult<Vec<(String, i64)>> {
+        let rows = sqlx::query("SELECT reason, CAST(SUM(n) AS BIGINT) AS n FROM event_drops WHERE site_id = $1 GROUP BY reason ORDER BY reason")
+            .bind(site_id)
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("reason")?, r.try_get("n")?)))
+            .collect()
+    }
+
+    /// The newest events of a site, for the live view and tests.
+    pub async fn recent_events(
+        &self,
+        practice_id: i64,
+        site_id: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<RecordedEvent>> {
+        let rows = sqlx::query(
+            "SELECT at, visitor_id, name, path, query, source, channel, campaign, device, browser, os, props, scroll_depth, \
+             engaged_ms FROM events WHERE site_id = $1 AND practice_id = $2 ORDER BY id DESC LIMIT $3",
+        )
+        .bind(site_id)
+        .bind(practice_id)
+        .bind(limit.clamp(1, 1000))
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(RecordedEvent {
+                    at: r.try_get("at")?,
+                    visitor_id: r.try_get("visitor_id")?,
+                    name: r.try_get("name")?,
+                    path: r.try_get("path")?,
+                    query: r.try_get("query")?,
+                    source: r.try_get("source")?,
+                    channel: r.try_get("channel")?,
+                    campaign: r.try_get("campaign")?,
+                    device: r.try_get("device")?,
+                    browser: r.try_get("browser")?,
+                    os: r.try_get("os")?,
+                    props: r.try_get("props")?,
+                    scroll_depth: r.try_get("scroll_depth")?,
+                    engaged_ms: r.try_get("engaged_ms")?,
+                })
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,463 @@
+//! `POST /api/event`: the Plausible-compatible event intake. A request is validated, cleaned and
+//! classified right away (cheap, in memory) and handed to a bounded queue; one writer task stores
+//! the queue in batches. A full queue sheds load with a counted 503 instead of growing. Nothing that
+//! identifies a visitor is kept: the address and user agent only feed a hash under a daily salt.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use axum::body::to_bytes;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::Value;
+use stride_core::website::agents::classify_agent;
+use stride_core::website::channels::{VisitSource, classify};
+use stride_core::website::scrub::scrub_props;
+use stride_core::website::urls::{CAMPAIGN_PARAMS, clean_url, referrer_host};
+use stride_core::website::visitors::visitor_id;
+use stride_store::Store;
+use stride_store::website::{NewEvent, Site, normalize_domain};
+use tokio::sync::mpsc;
+
+use crate::AppState;
+use crate::auth::client_ip;
+
+/// Largest event body accepted; Plausible's own trackers send well under 2 KiB.
+pub const MAX_EVENT_BYTES: usize = 8 * 1024;
+/// Events waiting for the writer before intake starts shedding load.
+pub const QUEUE_CAPACITY: usize = 20_000;
+const WRITE_BATCH: usize = 1_000;
+const SITE_CACHE_TTL: Duration = Duration::from_secs(30);
+
+/// Referrers that only exist to appear in analytics reports.
+const REFERRER_SPAM: &[&str] = &[
+    "semalt.com",
+    "buttons-for-website.com",
+    "darodar.com",
+    "ilovevitaly.com",
+    "priceg.com",
+    "hulfingtonpost.com",
+    "best-seo-offer.com",
+    "free-social-buttons.com",
+    "site-auditor.online",
+];
+
+/// The intake's shared state: the queue's sending side, caches, and counts of what was dropped.
+pub struct Intake {
+    tx: mpsc::Sender<NewEvent>,
+    sites: Mutex<HashMap<String, (Option<Site>, Instant)>>,
+    salt: Mutex<Option<(String, [u8; 32])>>,
+    drops: Mutex<HashMap<(i64, &'static str), i64>>,
+}
+
+/// The receiving side, owned by the writer task.
+pub struct IntakeQueue(mpsc::Receiver<NewEvent>);
+
+impl Intake {
+    pub fn new(capacity: usize) -> (Intake, IntakeQueue) {
+        let (tx, rx) = mpsc::channel(capacity.max(1));
+        let intake = Intake {
+            tx,
+            sites: Mutex::default(),
+            salt: Mutex::default(),
+            drops: Mutex::default(),
+        };
+        (intake, IntakeQueue(rx))
+    }
+
+    fn drop_event(&self, site_id: i64, reason: &'static str) {
+        metrics::counter!("stride_events_dropped_total", "reason" => reason).increment(1);
+        *self
+            .drops
+            .lock()
+            .expect("drops lock")
+            .entry((site_id, reason))
+            .or_default() += 1;
+    }
+
+    fn take_drops(&self) -> HashMap<(i64, &'static str), i64> {
+        std::mem::take(&mut *self.drops.lock().expect("drops lock"))
+    }
+
+    async fn site(
+        &self,
+        store: &Store,
+        domain: &str,
+    ) -> Result<Option<Site>, stride_store::StoreError> {
+        if let Some((site, at)) = self.sites.lock().expect("site cache").get(domain)
+            && at.elapsed() < SITE_CACHE_TTL
+        {
+            return Ok(site.clone());
+        }
+        let site = store.site_by_domain(domain).await?;
+        let mut cache = self.sites.lock().expect("site cache");
+        if cache.len() > 10_000 {
+            cache.clear();
+        }
+        cache.insert(domain.to_string(), (site.clone(), Instant::now()));
+        Ok(site)
+    }
+
+    async fn salt(&self, store: &Store, day: &str) -> Result<[u8; 32], stride_store::StoreError> {
+        if let Some((d, salt)) = &*self.salt.lock().expect("salt cache")
+            && d == day
+        {
+            return Ok(*salt);
+        }
+        let salt = store.visitor_salt(day).await?;
+        *self.salt.lock().expect("salt cache") = Some((day.to_string(), salt));
+        Ok(salt)
+    }
+}
+
+/// Stores queued events in batches until `finish` turns true (the server has stopped taking
+/// requests); then closes the queue and stores what is left. Drop counts are written with each batch.
+pub async fn run_writer(
+    store: Store,
+    intake: std::sync::Arc<Intake>,
+    mut queue: IntakeQueue,
+    mut finish: tokio::sync::watch::Receiver<bool>,
+) {
+    let mut batch = Vec::with_capacity(WRITE_BATCH);
+    let mut finishing = false;
+    loop {
+        let received = if finishing {
+            queue.0.recv_many(&mut batch, WRITE_BATCH).await
+        } else {
+            tokio::select! {
+                n = queue.0.recv_many(&mut batch, WRITE_BATCH) => n,
+                _ = tokio::time::sleep(Duration::from_secs(5)) => 0,
+                _ = finish.changed() => {
+                    finishing = true;
+                    queue.0.close();
+                    0
+                }
+            }
+        };
+        if !batch.is_empty() {
+            if let Err(e) = store.insert_events(&batch).await {
+                tracing::error!(error = %e, events = batch.len(), "could not store a batch of events");
+                for ev in &batch {
+                    intake.drop_event(ev.site_id, "write_failed");
+                }
+            } else {
+                metrics::counter!("stride_events_stored_total").increment(batch.len() as u64);
+            }
+            batch.clear();
+        }
+        let day = jiff::Timestamp::now().strftime("%Y-%m-%d").to_string();
+        for ((site_id, reason), n) in intake.take_drops() {
+            let site = (site_id != 0).then_some(site_id);
+            if let Err(e) = store.count_dropped(&day, site, reason, n).await {
+                tracing::warn!(error = %e, "could not record dropped events");
+            }
+        }
+        if finishing && received == 0 {
+            break;
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct Incoming {
+    #[serde(alias = "n")]
+    name: String,
+    #[serde(alias = "u")]
+    url: String,
+    #[serde(alias = "d")]
+    domain: String,
+    #[serde(alias = "r", default)]
+    referrer: Option<String>,
+    #[serde(alias = "p", default)]
+    props: Option<Value>,
+    #[serde(alias = "i", default)]
+    interactive: Option<bool>,
+    #[serde(alias = "h", default)]
+    hash: Option<Value>,
+    #[serde(default)]
+    sd: Option<f64>,
+    #[serde(default)]
+    e: Option<f64>,
+    #[serde(rename = "$", alias = "revenue", default)]
+    revenue: Option<Revenue>,
+}
+
+#[derive(Deserialize)]
+struct Revenue {
+    amount: Value,
+    currency: String,
+}
+
+fn cors(mut resp: Response) -> Response {
+    resp.headers_mut().insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
+    resp
+}
+
+fn reject(status: StatusCode, code: &str, message: &str) -> Response {
+    let body = serde_json::json!({"error": {"code": code, "message": message}});
+    cors((status, axum::Json(body)).into_response())
+}
+
+fn accepted() -> Response {
+    cors((StatusCode::ACCEPTED, "ok").into_response())
+}
+
+/// Answers the CORS preflight a tracker sending `application/json` triggers.
+pub async fn preflight() -> Response {
+    let mut resp = cors(StatusCode::NO_CONTENT.into_response());
+    let h = resp.headers_mut();
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_METHODS,
+        HeaderValue::from_static("POST, OPTIONS"),
+    );
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_HEADERS,
+        HeaderValue::from_static("content-type"),
+    );
+    h.insert(
+        header::ACCESS_CONTROL_MAX_AGE,
+        HeaderValue::from_static("86400"),
+    );
+    resp
+}
+
+fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> &'a str {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+}
+
+/// Props may arrive as an object or as a JSON string of one (older trackers).
+fn props_list(props: Option<Value>) -> Vec<(String, String)> {
+    let obj = match props {
+        Some(Value::Object(o)) => o,
+        Some(Value::String(s)) => match serde_json::from_str::<Value>(&s) {
+            Ok(Value::Object(o)) => o,
+            _ => return Vec::new(),
+        },
+        _ => return Vec::new(),
+    };
+    obj.into_iter()
+        .filter_map(|(k, v)| match v {
+            Value::String(s) => Some((k, s)),
+            Value::Number(n) => Some((k, n.to_string())),
+            Value::Bool(b) => Some((k, b.to_string())),
+            _ => None,
+        })
+        .collect()
+}
+
+fn revenue_cents(r: &Revenue) -> Option<i64> {
+    if !r.currency.eq_ignore_ascii_case("USD") {
+        return None;
+    }
+    let amount: f64 = match &r.amount {
+        Value::Number(n) => n.as_f64()?,
+        Value::String(s) => s.trim().parse().ok()?,
+        _ => return None,
+    };
+    (amount.is_finite() && (0.0..1e9).contains(&amount)).then(|| (amount * 100.0).round() as i64)
+}
+
+pub async fn event(State(state): State<AppState>, req: Request) -> Response {
+    let ip = client_ip(&state, &req);
+    let headers = req.headers().clone();
+    let Ok(body) = to_bytes(req.into_body(), MAX_EVENT_BYTES).await else {
+        state.intake.drop_event(0, "too_large");
+        return reject(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_large",
+            "an event is at most 8 KiB",
+        );
+    };
+    let incoming: Incoming = match serde_json::from_slice(&body) {
+        Ok(i) => i,
+        Err(e) => {
+            state.intake.drop_event(0, "bad_json");
+            return reject(
+                StatusCode::BAD_REQUEST,
+                "bad_request",
+                &format!("the event is not valid JSON of the expected shape: {e}"),
+            );
+        }
+    };
+    let name = incoming.name.trim();
+    if name.is_empty() || name.chars().count() > 120 {
+        state.intake.drop_event(0, "bad_name");
+        return reject(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            "the event name must have 1 to 120 characters",
+        );
+    }
+    // A tracker may name several domains (a roll-up); the first one registered here is used.
+    let mut site = None;
+    for d in incoming.domain.split(',').take(5) {
+        let Ok(domain) = normalize_domain(d) else {
+            continue;
+        };
+        match state.intake.site(&state.store, &domain).await {
+            Ok(Some(s)) => {
+                site = Some(s);
+                break;
+            }
+            Ok(None) => {}
+            Err(e) => {
+                tracing::error!(error = %e, "site lookup failed");
+                return reject(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "unavailable",
+                    "try again shortly",
+                );
+            }
+        }
+    }
+    let Some(site) = site else {
+        state.intake.drop_event(0, "unknown_site");
+        return reject(
+            StatusCode::NOT_FOUND,
+            "unknown_site",
+            "no site with this domain is registered in Stride",
+        );
+    };
+    let ua = header_str(&headers, "user-agent");
+    let agent = classify_agent(ua);
+    if agent.bot {
+        state.intake.drop_event(site.id, "bot");
+        return accepted();
+    }
+    if site.honor_dnt
+        && (header_str(&headers, "dnt") == "1" || header_str(&headers, "sec-gpc") == "1")
+    {
+        state.intake.drop_event(site.id, "do_not_track");
+        return accepted();
+    }
+    let allow: Vec<&str> = site.allowed_params.iter().map(String::as_str).collect();
+    let url = match clean_url(&incoming.url, &allow) {
+        Ok(u) => u,
+        Err(e) => {
+            state.intake.drop_event(site.id, "bad_url");
+            return reject(
+                StatusCode::BAD_REQUEST,
+                "bad_request",
+                &format!("the page address is not usable: {e}"),
+            );
+        }
+    };
+    if url.host != site.domain && !url.host.ends_with(&format!(".{}", site.domain)) {
+        state.intake.drop_event(site.id, "foreign_url");
+        return reject(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            "the page address is not on the site's domain",
+        );
+    }
+    let referrer = incoming.referrer.as_deref().and_then(referrer_host);
+    if let Some(r) = &referrer
+        && REFERRER_SPAM
+            .iter()
+            .any(|spam| r == spam || r.ends_with(&format!(".{spam}")))
+    {
+        state.intake.drop_event(site.id, "referrer_spam");
+        return accepted();
+    }
+    let param = |k: &str| {
+        url.query
+            .iter()
+            .find(|(key, _)| key.eq_ignore_ascii_case(k))
+            .map(|(_, v)| v.as_str())
+    };
+    let click_ids: Vec<&str> = ["gclid", "gbraid", "wbraid", "msclkid", "fbclid"]
+        .into_iter()
+        .filter(|k| param(k).is_some())
+        .collect();
+    let attribution = classify(&VisitSource {
+        referrer_host: referrer.as_deref(),
+        utm_source: param("utm_source"),
+        utm_medium: param("utm_medium"),
+        utm_campaign: param("utm_campaign"),
+        click_ids: &click_ids,
+        own_host: Some(&site.domain),
+    });
+    let (props, scrubbed) = scrub_props(props_list(incoming.props));
+    if scrubbed > 0 {
+        metrics::counter!("stride_event_props_scrubbed_total").increment(scrubbed as u64);
+    }
+    let now = jiff::Timestamp::now();
+    let day = now.strftime("%Y-%m-%d").to_string();
+    let salt = match state.intake.salt(&state.store, &day).await {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::error!(error = %e, "visitor salt unavailable");
+            return reject(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "try again shortly",
+            );
+        }
+    };
+    let query = url
+        .query
+        .iter()
+        .filter(|(k, _)| CAMPAIGN_PARAMS.contains(&k.as_str()) || allow.contains(&k.as_str()))
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join("&");
+    let _ = incoming.hash;
+    let event = NewEvent {
+        site_id: site.id,
+        practice_id: site.practice_id,
+        at: now.as_millisecond(),
+        visitor_id: visitor_id(&salt, site.id, &ip, ua),
+        name: name.to_string(),
+        path: url.path,
+        query,
+        referrer_host: referrer.unwrap_or_default(),
+        source: attribution.source,
+        channel: attribution.channel.as_str().to_string(),
+        campaign: attribution.campaign.unwrap_or_default(),
+        device: agent.device.as_str().to_string(),
+        browser: agent.browser.to_string(),
+        os: agent.os.to_string(),
+        props: serde_json::Value::Object(
+            props
+                .into_iter()
+                .map(|(k, v)| (k, Value::String(v)))
+                .collect(),
+        )
+        .to_string(),
+        revenue_cents: incoming.revenue.as_ref().and_then(revenue_cents),
+        scroll_depth: incoming
+            .sd
+            .filter(|v| v.is_finite())
+            .map(|v| v.clamp(0.0, 100.0) as i64),
+        engaged_ms: incoming
+            .e
+            .filter(|v| v.is_finite())
+            .map(|v| v.clamp(0.0, 86_400_000.0) as i64),
+        interactive: incoming.interactive.unwrap_or(true),
+    };
+    match state.intake.tx.try_send(event) {
+        Ok(()) => accepted(),
+        Err(mpsc::error::TrySendError::Full(_)) => {
+            state.intake.drop_event(site.id, "queue_full");
+            reject(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "busy",
+                "too many events right now; this one was not recorded",
+            )
+        }
+        Err(mpsc::error::TrySendError::Closed(_)) => reject(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "the server is shutting down",
+        ),
+    }
+}

@@ -1,0 +1,170 @@
+//! The Website section: the practice's sites with the snippet to paste, their tracking settings,
+//! and the newest events as they arrive, so a practice can see its tracking work at once.
+
+use askama::Template;
+use axum::extract::{Query, State};
+use axum::http::HeaderMap;
+use axum::{Extension, Form};
+use serde::Deserialize;
+use stride_core::role::Permission;
+use stride_core::website::channels::Channel;
+use stride_store::website::Site;
+
+use crate::AppState;
+use crate::auth::Principal;
+use crate::error::{AppError, PageResult};
+use crate::pages::{
+    Done, Layout, layout, local_time, practice_tz, render, saved_or_again, unprocessable,
+};
+
+pub struct EventRow {
+    pub when: String,
+    pub name: String,
+    pub path: String,
+    pub source: String,
+    pub channel: String,
+    pub device: String,
+}
+
+pub struct SiteView {
+    pub site: Site,
+    pub snippet: String,
+    pub events: Vec<EventRow>,
+    pub dropped: Vec<(String, i64)>,
+}
+
+#[derive(Template)]
+#[template(path = "website.html")]
+struct WebsitePage {
+    l: Layout,
+    sites: Vec<SiteView>,
+    can_manage: bool,
+    f: SiteForm,
+    error: Option<String>,
+}
+
+#[derive(Deserialize, Default, Clone)]
+#[serde(default)]
+pub struct SiteForm {
+    pub domain: String,
+    pub allowed_params: String,
+    pub honor_dnt: Option<String>,
+}
+
+/// The address browsers use to reach this Stride, for the snippet.
+fn origin(headers: &HeaderMap) -> String {
+    let host = headers
+        .get("host")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("STRIDE-HOST");
+    let proto = headers
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("http");
+    format!("{proto}://{host}")
+}
+
+async fn page(
+    state: &AppState,
+    p: &Principal,
+    headers: &HeaderMap,
+    done: &Done,
+    f: SiteForm,
+    error: Option<String>,
+) -> PageResult {
+    if !p.can(Permission::ViewAggregates) && !p.can(Permission::ManageWebsite) {
+        return Err(AppError::Forbidden);
+    }
+    let l = layout(state, p, "website", done).await?;
+    let tz = practice_tz(state, p.practice_id).await?;
+    let base = origin(headers);
+    let mut sites = Vec::new();
+    for site in state.store.sites(p.practice_id).await? {
+        let events = state
+            .store
+            .recent_events(p.practice_id, site.id, 20)
+            .await?
+            .into_iter()
+            .map(|e| EventRow {
+                when: local_time(e.at, &tz),
+                name: e.name,
+                path: e.path,
+                source: e.source,
+                channel: e
+                    .channel
+                    .parse::<Channel>()
+                    .map(|c| c.label().to_string())
+                    .unwrap_or(e.channel),
+                device: e.device,
+            })
+            .collect();
+        let params = if site.allowed_params.is_empty() {
+            String::new()
+        } else {
+            format!(" data-params=\"{}\"", site.allowed_params.join(","))
+        };
+        let snippet = format!(
+            "<script defer data-domain=\"{}\"{params} src=\"{base}/js/stride.js\"></script>",
+            site.domain
+        );
+        let dropped = state.store.dropped(site.id).await?;
+        sites.push(SiteView {
+            site,
+            snippet,
+            events,
+            dropped,
+        });
+    }
+    let page = WebsitePage {
+        l,
+        sites,
+        can_manage: p.can(Permission::ManageWebsite),
+        f,
+        error,
+    };
+    if page.error.is_some() {
+        unprocessable(&page)
+    } else {
+        render(&page)
+    }
+}
+
+pub async fn index(
+    State(state): State<AppState>,
+    Extension(p): Extension<Principal>,
+    headers: HeaderMap,
+    Query(done): Query<Done>,
+) -> PageResult {
+    page(&state, &p, &headers, &done, SiteForm::default(), None).await
+}
+
+fn params(text: &str) -> Vec<String> {
+    text.split([',', ' '])
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(String::from)
+        .collect()
+}
+
+pub async fn add_site(
+    State(state): State<AppState>,
+    Extension(p): Extension<Principal>,
+    headers: HeaderMap,
+    Form(f): Form<SiteForm>,
+) -> PageResult {
+    p.require(Permission::ManageWebsite)?;
+    let result = state
+        .store
+        .create_site(
+            p.practice_id,
+            &f.domain,
+            &params(&f.allowed_params),
+            f.honor_dnt.is_some(),
+        )
+        .await
+        .map_err(AppError::from);
+    saved_or_again(result, "/app/website", "site", |error| async move {
+        page(&state, &p, &headers, &Done::default(), f, Some(error)).await
+    })
+    .await
+}

@@ -1,0 +1,123 @@
+// The tracker in a real browser: a clinic's page (served here under the demo site's domain) loads
+// /js/stride.js from Stride, a visitor navigates, taps the phone number, fills in and submits a
+// form and triggers a custom event; the owner then sees each of those in the Website section.
+// (The test page's phone link cancels its own navigation: a headless browser has no dialer, and a
+// pending tel: navigation would block the form's.)
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { createServer as netServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+
+const BIN = process.env.STRIDE_BIN || '../../target/debug/stride';
+const DOMAIN = 'riversidept.example';
+const CHROME_UA = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
+let stride, base, dataDir, site, sitePort, browser;
+
+const freePort = () => new Promise((resolve) => {
+  const s = netServer();
+  s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)); });
+});
+
+function clinicPage(title, body) {
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${title}</title>
+<script defer data-domain="${DOMAIN}" src="${base}/js/stride.js"></script></head>
+<body style="min-height:3000px"><h1>${title}</h1>${body}</body></html>`;
+}
+
+before(async () => {
+  dataDir = mkdtempSync(join(tmpdir(), 'stride-tracker-'));
+  const port = await freePort();
+  base = `http://127.0.0.1:${port}`;
+  stride = spawn(BIN, ['--data-dir', dataDir, 'demo', '--listen', `127.0.0.1:${port}`], { stdio: 'ignore' });
+  for (let i = 0; i < 600; i++) {
+    try { if ((await fetch(`${base}/readyz`)).ok) break; } catch { /* starting */ }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  sitePort = await freePort();
+  site = createServer((req, res) => {
+    res.setHeader('content-type', 'text/html; charset=utf-8');
+    if (req.url.startsWith('/thank-you')) {
+      res.end(clinicPage('Thank you', '<p>We will call you within one business day.</p>'));
+    } else {
+      res.end(clinicPage('Riverside Physical Therapy', `
+        <p>Call us: <a id="call" href="tel:+16305550142" onclick="event.preventDefault()">(630) 555-0142</a></p>
+        <button id="spa" onclick="history.pushState({}, '', '/services/back-pain')">Back pain</button>
+        <button id="custom" data-stride-event="Guide Download" data-stride-prop-guide="back-pain">Get the guide</button>
+        <form id="request" action="/thank-you" method="get">
+          <label>Name <input name="name"></label>
+          <label>Phone <input name="phone"></label>
+          <button type="submit">Request appointment</button>
+        </form>`));
+    }
+  });
+  await new Promise((r) => site.listen(sitePort, '127.0.0.1', r));
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage',
+      `--host-resolver-rules=MAP ${DOMAIN} 127.0.0.1`],
+  });
+});
+
+after(async () => {
+  await browser?.close();
+  site?.close();
+  if (stride) { stride.kill('SIGTERM'); await new Promise((r) => stride.once('exit', r)); }
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+test('a visit on the clinic site shows up in the Website section', async () => {
+  const visitor = await browser.newContext({ userAgent: CHROME_UA });
+  const page = await visitor.newPage();
+  // Beacon bodies are not visible to the browser's request events; record them as the page sends them.
+  const sent = [];
+  await page.exposeFunction('__strideSent', (body) => sent.push(body));
+  await page.addInitScript(() => {
+    const beacon = navigator.sendBeacon.bind(navigator);
+    navigator.sendBeacon = (url, blob) => { blob.text().then((t) => window.__strideSent(t)); return beacon(url, blob); };
+  });
+  await page.goto(`http://${DOMAIN}:${sitePort}/?utm_source=flyer&utm_medium=qr&utm_campaign=spring-open-house`);
+  await page.waitForFunction(() => typeof window.stride === 'function');
+  await page.mouse.wheel(0, 2500);
+  await page.click('#call');
+  await page.click('#custom');
+  await page.click('#spa');
+  await page.evaluate(() => window.stride('Appointment Request', { props: { service: 'back pain' } }));
+  await page.fill('input[name=name]', 'Jordan Example');
+  await page.fill('input[name=phone]', '(630) 555-0199');
+  await Promise.all([page.waitForURL(/thank-you/), page.click('button[type=submit]')]);
+  await page.waitForFunction(() => typeof window.stride === 'function');
+  await page.waitForTimeout(300);
+  await visitor.close();
+
+  assert.ok(sent.length >= 5, `events were sent: ${sent.length}`);
+  const payload = sent.join('\n');
+  assert.ok(!payload.includes('Jordan') && !payload.includes('555-0199'), 'no form value leaves the page');
+
+  // The owner sees the visit, its pages and its source.
+  const owner = await browser.newContext();
+  const app = await owner.newPage();
+  await app.goto(`${base}/login`);
+  await app.getByLabel('Email').fill('owner@riversidept.example');
+  await app.getByLabel('Password').fill('riverside-demo');
+  await Promise.all([app.waitForURL(`${base}/app`), app.getByRole('button', { name: 'Sign in' }).click()]);
+  let text = '';
+  for (let i = 0; i < 50; i++) {
+    await app.goto(`${base}/app/website`);
+    text = await app.locator('main').innerText();
+    if (text.includes('/thank-you') && text.includes('Form Submit')) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  for (const s of ['Phone Call', 'Guide Download', 'Appointment Request', 'Form Start', 'Form Submit', '/services/back-pain', '/thank-you', 'flyer', 'Offline']) {
+    assert.ok(text.includes(s), `the Website section shows ${s}: ${text}`);
+  }
+  assert.ok(!text.includes('Jordan'));
+  await app.screenshot({ path: join(process.env.STRIDE_SCREENSHOTS || '../../target/screenshots', 'website.png'), fullPage: true });
+  await owner.close();
+});
