@@ -109,7 +109,7 @@ test('a visit on the clinic site shows up in the Website section', async () => {
   await Promise.all([app.waitForURL(`${base}/app`), app.getByRole('button', { name: 'Sign in' }).click()]);
   let text = '';
   for (let i = 0; i < 50; i++) {
-    await app.goto(`${base}/app/website`);
+    await app.goto(`${base}/app/website/setup`);
     text = await app.locator('main').innerText();
     if (text.includes('/thank-you') && text.includes('Form Submit')) break;
     await new Promise((r) => setTimeout(r, 100));

@@ -78,7 +78,7 @@ async function axeViolations(page) {
 }
 
 const PAGES = {
-  owner: ['/app', '/app/account', '/app/website', '/app/leads', '/app/calls', '/app/schedule', '/app/patients', '/app/patients/new', '/app/patients/1',
+  owner: ['/app', '/app/account', '/app/website', '/app/website/setup', '/app/leads', '/app/calls', '/app/schedule', '/app/patients', '/app/patients/new', '/app/patients/1',
     '/app/settings', '/app/settings/locations', '/app/settings/locations/1', '/app/settings/clinicians', '/app/settings/users',
     '/app/settings/tokens', '/app/settings/messages', '/app/settings/audit'],
   front_desk: ['/app', '/app/patients', '/app/schedule', '/app/settings/messages'],

@@ -58,8 +58,14 @@ pub fn router(state: AppState) -> Router {
 
     let app = Router::new()
         .route("/app", get(overview::overview))
-        .route("/app/website", get(website::pages::index))
+        .route("/app/website", get(website::dashboard::dashboard))
+        .route("/app/website/setup", get(website::pages::setup))
         .route("/app/website/sites", post(website::pages::add_site))
+        .route("/app/website/goals", post(website::pages::add_goal))
+        .route(
+            "/app/website/goals/{id}/delete",
+            post(website::pages::delete_goal),
+        )
         .route("/app/leads", get(pages::leads))
         .route("/app/calls", get(pages::calls))
         .route("/app/schedule", get(pages::schedule))

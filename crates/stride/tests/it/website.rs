@@ -269,6 +269,8 @@ async fn the_website_page_gives_the_snippet_and_shows_arriving_events() {
     let b = app.login(&marketer).await;
     let (_, page) = b.text("/app/website").await;
     assert!(page.contains("No website connected yet"));
+    let (_, page) = b.text("/app/website/setup").await;
+    assert!(page.contains("No website connected yet"));
     let resp = b
         .post_form(
             "/app/website/sites",
@@ -289,14 +291,17 @@ async fn the_website_page_gives_the_snippet_and_shows_arriving_events() {
         )
         .await;
     assert_eq!(resp.status(), 303);
-    let (_, page) = b.text("/app/website").await;
+    let (_, page) = b.text("/app/website/setup").await;
     assert!(
         page.contains("data-domain=&#34;alphapt.example&#34;")
             || page.contains("data-domain=\"alphapt.example\""),
         "snippet shown"
     );
     assert!(page.contains("/js/stride.js"));
-    assert!(page.contains("data-params=&#34;service&#34;") || page.contains("data-params=\"service\""), "the tracker is told which parameters to keep");
+    assert!(
+        page.contains("data-params=&#34;service&#34;") || page.contains("data-params=\"service\""),
+        "the tracker is told which parameters to keep"
+    );
     post(
         &app,
         CHROME,
@@ -305,7 +310,7 @@ async fn the_website_page_gives_the_snippet_and_shows_arriving_events() {
     .await;
     let site = app.store.sites(practice.id).await.unwrap()[0].clone();
     events(&app.store, practice.id, site.id, 1).await;
-    let (_, page) = b.text("/app/website").await;
+    let (_, page) = b.text("/app/website/setup").await;
     assert!(page.contains("Phone Call") && page.contains("/contact"));
     let resp = reqwest::get(app.url("/js/stride.js")).await.unwrap();
     assert_eq!(resp.status(), 200);
@@ -314,5 +319,253 @@ async fn the_website_page_gives_the_snippet_and_shows_arriving_events() {
             .to_str()
             .unwrap()
             .starts_with("application/javascript")
+    );
+}
+
+fn event(
+    site: &stride_store::website::Site,
+    at: i64,
+    visitor: i64,
+    name: &str,
+    path: &str,
+    source: &str,
+    channel: &str,
+) -> stride_store::website::NewEvent {
+    stride_store::website::NewEvent {
+        site_id: site.id,
+        practice_id: site.practice_id,
+        at,
+        visitor_id: visitor,
+        name: name.into(),
+        path: path.into(),
+        query: String::new(),
+        referrer_host: String::new(),
+        source: source.into(),
+        channel: channel.into(),
+        campaign: String::new(),
+        device: "desktop".into(),
+        browser: "Chrome".into(),
+        os: "Windows".into(),
+        props: "{}".into(),
+        revenue_cents: None,
+        scroll_depth: None,
+        engaged_ms: None,
+        interactive: name != "engagement",
+    }
+}
+
+#[tokio::test]
+async fn visits_goals_and_reports_add_up() {
+    use stride_store::website::VisitCache;
+    use stride_store::website::reports::{GoalCategory, GoalKind, Range};
+
+    let app = TestApp::spawn().await;
+    let practice = app.practice("alpha").await;
+    let site = app
+        .store
+        .create_site(practice.id, "alphapt.example", &[], false)
+        .await
+        .unwrap();
+    let s = &app.store;
+    let t0 = stride_store::now_ms() - 3 * 3_600_000;
+    let min = 60_000;
+    let events = vec![
+        // Visitor 1 from Google reads two pages and reaches the thank-you page: a conversion.
+        event(
+            &site,
+            t0,
+            1,
+            "pageview",
+            "/conditions/sciatica",
+            "Google",
+            "organic_search",
+        ),
+        event(
+            &site,
+            t0 + min,
+            1,
+            "pageview",
+            "/request",
+            "Direct",
+            "direct",
+        ),
+        event(
+            &site,
+            t0 + 2 * min,
+            1,
+            "pageview",
+            "/thank-you",
+            "Direct",
+            "direct",
+        ),
+        event(
+            &site,
+            t0 + 3 * min,
+            1,
+            "engagement",
+            "/thank-you",
+            "Direct",
+            "direct",
+        ),
+        // Visitor 2 from Facebook taps the phone number on the only page seen.
+        event(&site, t0, 2, "pageview", "/", "Facebook", "organic_social"),
+        event(
+            &site,
+            t0 + min,
+            2,
+            "Phone Call",
+            "/",
+            "Facebook",
+            "organic_social",
+        ),
+        // Visitor 3 bounces, then comes back 45 minutes later: a second visit.
+        event(
+            &site,
+            t0,
+            3,
+            "pageview",
+            "/blog/knee",
+            "Google",
+            "organic_search",
+        ),
+        event(&site, t0 + 45 * min, 3, "pageview", "/", "Direct", "direct"),
+        // A stray engagement with no visit opens none.
+        event(
+            &site,
+            t0 + 90 * min,
+            4,
+            "engagement",
+            "/",
+            "Direct",
+            "direct",
+        ),
+    ];
+    let mut cache = VisitCache::default();
+    s.insert_events(&events[..5], &mut cache).await.unwrap();
+    // A fresh cache (another instance) continues the same visits from the database.
+    s.insert_events(&events[5..], &mut VisitCache::default())
+        .await
+        .unwrap();
+
+    s.create_goal(
+        practice.id,
+        site.id,
+        "Reached thank-you",
+        GoalKind::Page,
+        "/thank-you*",
+        GoalCategory::LeadAction,
+    )
+    .await
+    .unwrap();
+    s.create_goal(
+        practice.id,
+        site.id,
+        "Call tap",
+        GoalKind::Event,
+        "Phone Call",
+        GoalCategory::LeadAction,
+    )
+    .await
+    .unwrap();
+    let dup = s
+        .create_goal(
+            practice.id,
+            site.id,
+            "Again",
+            GoalKind::Event,
+            "Phone Call",
+            GoalCategory::LeadAction,
+        )
+        .await;
+    assert!(matches!(dup, Err(stride_store::StoreError::Conflict(_))));
+    let bad = s
+        .create_goal(
+            practice.id,
+            site.id,
+            "Bad",
+            GoalKind::Page,
+            "thank-you",
+            GoalCategory::LeadAction,
+        )
+        .await;
+    assert!(matches!(bad, Err(stride_store::StoreError::Invalid(_))));
+
+    let range = Range {
+        from: t0 - 1,
+        to: t0 + 4 * 3_600_000,
+    };
+    let sum = s
+        .website_summary(practice.id, site.id, range)
+        .await
+        .unwrap();
+    assert_eq!((sum.visitors, sum.visits, sum.pageviews), (3, 4, 6));
+    // Bounces: visitor 3's two single-page visits; visitor 2 interacted, visitor 1 read three pages.
+    assert_eq!(sum.bounce_rate, Some(50.0));
+    let daily = s.website_daily(practice.id, site.id, range).await.unwrap();
+    assert_eq!(daily.iter().map(|b| b.pageviews).sum::<i64>(), 6);
+
+    let sources = s
+        .website_breakdown(practice.id, site.id, range, "source", 10)
+        .await
+        .unwrap();
+    let pairs: Vec<(String, i64)> = sources.iter().map(|r| (r.key.clone(), r.visits)).collect();
+    assert_eq!(
+        pairs,
+        vec![
+            ("Google".to_string(), 2),
+            ("Direct".to_string(), 1),
+            ("Facebook".to_string(), 1)
+        ]
+    );
+    let landing = s
+        .website_breakdown(practice.id, site.id, range, "entry_path", 10)
+        .await
+        .unwrap();
+    assert!(landing.iter().any(|r| r.key == "/conditions/sciatica"));
+    assert!(
+        s.website_breakdown(practice.id, site.id, range, "1; DROP TABLE visits", 10)
+            .await
+            .is_err()
+    );
+
+    let goals = s.goal_results(practice.id, site.id, range).await.unwrap();
+    let by_name = |n: &str| goals.iter().find(|g| g.goal.name == n).unwrap();
+    assert_eq!(
+        (
+            by_name("Reached thank-you").converting_visitors,
+            by_name("Call tap").conversions
+        ),
+        (1, 1)
+    );
+
+    // The dashboard shows the numbers with the benchmark band (1 of 3 visitors: 33.3%).
+    let owner = app.user(&practice, Role::Owner).await;
+    let b = app.login(&owner).await;
+    let (status, page) = b.text("/app/website?period=7d").await;
+    assert_eq!(status, 200);
+    assert!(
+        page.contains("33.3%") && page.contains("High-performing"),
+        "goal rates with their band"
+    );
+    assert!(page.contains("Organic search (inbound)"));
+    assert!(page.contains("/conditions/sciatica"));
+    let marketer = app.user(&practice, Role::Marketer).await;
+    assert_eq!(
+        app.login(&marketer)
+            .await
+            .get("/app/website")
+            .await
+            .status(),
+        200,
+        "marketers see the aggregates"
+    );
+    let clinician = app.user(&practice, Role::Clinician).await;
+    assert_eq!(
+        app.login(&clinician)
+            .await
+            .get("/app/website")
+            .await
+            .status(),
+        403
     );
 }

@@ -56,6 +56,8 @@ fn flash_message(key: Option<&str>) -> Option<&'static str> {
         "test_sent" => "Test message queued. It appears in the message log below.",
         "patient" => "Patient saved.",
         "site" => "Website added. Paste the line below into the site to start counting visits.",
+        "goal" => "Goal added. Conversions count from now on, and for past visits too.",
+        "goal_deleted" => "Goal removed.",
         _ => return None,
     })
 }

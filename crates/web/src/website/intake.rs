@@ -122,6 +122,7 @@ pub async fn run_writer(
     mut finish: tokio::sync::watch::Receiver<bool>,
 ) {
     let mut batch = Vec::with_capacity(WRITE_BATCH);
+    let mut visits = stride_store::website::VisitCache::default();
     let mut finishing = false;
     loop {
         let received = if finishing {
@@ -138,7 +139,8 @@ pub async fn run_writer(
             }
         };
         if !batch.is_empty() {
-            if let Err(e) = store.insert_events(&batch).await {
+            if let Err(e) = store.insert_events(&batch, &mut visits).await {
+                visits.clear();
                 tracing::error!(error = %e, events = batch.len(), "could not store a batch of events");
                 for ev in &batch {
                     intake.drop_event(ev.site_id, "write_failed");

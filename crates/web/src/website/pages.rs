@@ -9,6 +9,7 @@ use serde::Deserialize;
 use stride_core::role::Permission;
 use stride_core::website::channels::Channel;
 use stride_store::website::Site;
+use stride_store::website::reports::{Goal, GoalCategory, GoalKind};
 
 use crate::AppState;
 use crate::auth::Principal;
@@ -28,13 +29,14 @@ pub struct EventRow {
 
 pub struct SiteView {
     pub site: Site,
+    pub goals: Vec<Goal>,
     pub snippet: String,
     pub events: Vec<EventRow>,
     pub dropped: Vec<(String, i64)>,
 }
 
 #[derive(Template)]
-#[template(path = "website.html")]
+#[template(path = "website_setup.html")]
 struct WebsitePage {
     l: Layout,
     sites: Vec<SiteView>,
@@ -108,8 +110,10 @@ async fn page(
             site.domain
         );
         let dropped = state.store.dropped(site.id).await?;
+        let goals = state.store.goals(p.practice_id, site.id).await?;
         sites.push(SiteView {
             site,
+            goals,
             snippet,
             events,
             dropped,
@@ -129,7 +133,7 @@ async fn page(
     }
 }
 
-pub async fn index(
+pub async fn setup(
     State(state): State<AppState>,
     Extension(p): Extension<Principal>,
     headers: HeaderMap,
@@ -163,8 +167,73 @@ pub async fn add_site(
         )
         .await
         .map_err(AppError::from);
-    saved_or_again(result, "/app/website", "site", |error| async move {
+    saved_or_again(result, "/app/website/setup", "site", |error| async move {
         page(&state, &p, &headers, &Done::default(), f, Some(error)).await
     })
     .await
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct GoalForm {
+    site_id: i64,
+    name: String,
+    kind: String,
+    pattern: String,
+    category: String,
+}
+
+pub async fn add_goal(
+    State(state): State<AppState>,
+    Extension(p): Extension<Principal>,
+    headers: HeaderMap,
+    Form(f): Form<GoalForm>,
+) -> PageResult {
+    p.require(Permission::ManageWebsite)?;
+    let result = async {
+        let kind = if f.kind == "page" {
+            GoalKind::Page
+        } else {
+            GoalKind::Event
+        };
+        let category = GoalCategory::parse(&f.category)?;
+        state
+            .store
+            .create_goal(
+                p.practice_id,
+                f.site_id,
+                &f.name,
+                kind,
+                &f.pattern,
+                category,
+            )
+            .await
+    }
+    .await
+    .map_err(AppError::from);
+    saved_or_again(result, "/app/website/setup", "goal", |error| async move {
+        page(
+            &state,
+            &p,
+            &headers,
+            &Done::default(),
+            SiteForm::default(),
+            Some(error),
+        )
+        .await
+    })
+    .await
+}
+
+pub async fn delete_goal(
+    State(state): State<AppState>,
+    Extension(p): Extension<Principal>,
+    axum::extract::Path(id): axum::extract::Path<i64>,
+) -> PageResult {
+    p.require(Permission::ManageWebsite)?;
+    state.store.delete_goal(p.practice_id, id).await?;
+    Ok(crate::pages::redirect_done(
+        "/app/website/setup",
+        "goal_deleted",
+    ))
 }

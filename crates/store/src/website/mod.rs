@@ -2,6 +2,8 @@
 //! after 48 hours), recorded events and the per-day counts of what intake dropped. Events never hold
 //! an IP address, a user agent, a query string beyond campaign parameters, or a form value.
 
+pub mod reports;
+
 use serde::Serialize;
 use sqlx::Row;
 use sqlx::any::AnyRow;
@@ -60,6 +62,30 @@ pub struct RecordedEvent {
     pub props: String,
     pub scroll_depth: Option<i64>,
     pub engaged_ms: Option<i64>,
+}
+
+/// A visit ends after this long without an event.
+pub const VISIT_GAP_MS: i64 = 30 * 60 * 1000;
+
+/// The writer's memory of open visits, so most events need no lookup. Several instances stay
+/// correct because a miss falls back to the database.
+#[derive(Debug, Default)]
+pub struct VisitCache {
+    open: std::collections::HashMap<(i64, i64), (i64, i64)>,
+}
+
+impl VisitCache {
+    /// Forgets everything, after a batch failed and its visits were rolled back.
+    pub fn clear(&mut self) {
+        self.open.clear();
+    }
+
+    fn prune(&mut self) {
+        if self.open.len() > 50_000 {
+            let newest = self.open.values().map(|v| v.1).max().unwrap_or_default();
+            self.open.retain(|_, v| newest - v.1 <= VISIT_GAP_MS);
+        }
+    }
 }
 
 /// A site's domain as typed by a person: "https://www.RiversidePT.com/" → "riversidept.com".
@@ -237,17 +263,80 @@ impl Store {
             .map_err(|_| StoreError::Invalid("a stored visitor salt has the wrong length".into()))
     }
 
-    /// Writes a batch of events in one transaction: all of them or none.
-    pub async fn insert_events(&self, events: &[NewEvent]) -> StoreResult<()> {
+    /// Writes a batch of events in one transaction (all of them or none), each joined to its visit:
+    /// the visitor's open visit (no gap over 30 minutes) or a new one attributed to this event. An
+    /// engagement event never opens a visit on its own; without one it is dropped.
+    pub async fn insert_events(
+        &self,
+        events: &[NewEvent],
+        visits: &mut VisitCache,
+    ) -> StoreResult<()> {
         if events.is_empty() {
             return Ok(());
         }
         let mut tx = self.begin().await?;
         for e in events {
+            let key = (e.site_id, e.visitor_id);
+            let open = match visits.open.get(&key) {
+                Some(&(id, last)) if e.at - last <= VISIT_GAP_MS => Some(id),
+                Some(_) => None,
+                None => sqlx::query("SELECT id FROM visits WHERE site_id = $1 AND visitor_id = $2 AND last_at >= $3 ORDER BY last_at DESC LIMIT 1")
+                    .bind(e.site_id)
+                    .bind(e.visitor_id)
+                    .bind(e.at - VISIT_GAP_MS)
+                    .fetch_optional(&mut *tx)
+                    .await?
+                    .map(|r| r.try_get::<i64, _>("id"))
+                    .transpose()?,
+            };
+            let pageview = e.name == "pageview";
+            let interaction = i64::from(e.interactive && !pageview && e.name != "engagement");
+            let visit_id = match open {
+                Some(id) => {
+                    sqlx::query(
+                        "UPDATE visits SET last_at = CASE WHEN last_at > $1 THEN last_at ELSE $1 END, \
+                         exit_path = CASE WHEN $2 = 1 THEN $3 ELSE exit_path END, pageviews = pageviews + $2, \
+                         interactions = interactions + $4, engaged_ms = engaged_ms + $5 WHERE id = $6",
+                    )
+                    .bind(e.at)
+                    .bind(i64::from(pageview))
+                    .bind(e.path.clone())
+                    .bind(interaction)
+                    .bind(e.engaged_ms.unwrap_or(0))
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                    id
+                }
+                None if e.name == "engagement" => continue,
+                None => sqlx::query(
+                    "INSERT INTO visits (site_id, practice_id, visitor_id, started_at, last_at, entry_path, exit_path, \
+                     pageviews, interactions, engaged_ms, referrer_host, source, channel, campaign, device, browser, os) \
+                     VALUES ($1, $2, $3, $4, $4, $5, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING id",
+                )
+                .bind(e.site_id)
+                .bind(e.practice_id)
+                .bind(e.visitor_id)
+                .bind(e.at)
+                .bind(e.path.clone())
+                .bind(i64::from(pageview))
+                .bind(interaction)
+                .bind(e.engaged_ms.unwrap_or(0))
+                .bind(e.referrer_host.clone())
+                .bind(e.source.clone())
+                .bind(e.channel.clone())
+                .bind(e.campaign.clone())
+                .bind(e.device.clone())
+                .bind(e.browser.clone())
+                .bind(e.os.clone())
+                .fetch_one(&mut *tx)
+                .await?
+                .try_get("id")?,
+            };
             sqlx::query(
                 "INSERT INTO events (site_id, practice_id, at, visitor_id, name, path, query, referrer_host, source, channel, \
-                 campaign, device, browser, os, props, revenue_cents, scroll_depth, engaged_ms, interactive) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)",
+                 campaign, device, browser, os, props, revenue_cents, scroll_depth, engaged_ms, interactive, visit_id) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)",
             )
             .bind(e.site_id)
             .bind(e.practice_id)
@@ -268,10 +357,14 @@ impl Store {
             .bind(e.scroll_depth)
             .bind(e.engaged_ms)
             .bind(i64::from(e.interactive))
+            .bind(visit_id)
             .execute(&mut *tx)
             .await?;
+            // Later events of this batch see the visit even before the commit.
+            visits.open.insert(key, (visit_id, e.at));
         }
         tx.commit().await?;
+        visits.prune();
         Ok(())
     }
 
