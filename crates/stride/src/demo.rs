@@ -286,12 +286,9 @@ pub async fn seed(store: &Store) -> anyhow::Result<DemoSummary> {
         }
     }
 
-    // The clinic's website, tracked by Stride.
-    if store.sites(practice.id).await?.is_empty() {
-        store
-            .create_site(practice.id, DOMAIN, &["service".to_string()], false)
-            .await?;
-    }
+    seed_website(store, practice.id)
+        .await
+        .context("the demo website")?;
 
     seed_other_practice(store)
         .await
@@ -300,6 +297,66 @@ pub async fn seed(store: &Store) -> anyhow::Result<DemoSummary> {
         practice_id: practice.id,
         created,
     })
+}
+
+/// The clinic's website with its goals and twelve months of visits (written once).
+async fn seed_website(store: &Store, practice_id: i64) -> anyhow::Result<()> {
+    use stride_store::website::reports::{GoalCategory, GoalKind};
+    let site = match store.sites(practice_id).await?.into_iter().next() {
+        Some(site) => site,
+        None => {
+            store
+                .create_site(practice_id, DOMAIN, &["service".to_string()], false)
+                .await?
+        }
+    };
+    if store.goals(practice_id, site.id).await?.is_empty() {
+        let goals = [
+            (
+                "Appointment request",
+                GoalKind::Event,
+                "Appointment Request",
+                GoalCategory::LeadAction,
+            ),
+            (
+                "Reached the thank-you page",
+                GoalKind::Page,
+                "/thank-you*",
+                GoalCategory::LeadAction,
+            ),
+            (
+                "Call tap",
+                GoalKind::Event,
+                "Phone Call",
+                GoalCategory::LeadAction,
+            ),
+            (
+                "Back pain guide download",
+                GoalKind::Event,
+                "Guide Download",
+                GoalCategory::EarlyInterest,
+            ),
+            (
+                "Condition page read",
+                GoalKind::Page,
+                "/conditions/*",
+                GoalCategory::EarlyInterest,
+            ),
+        ];
+        for (name, kind, pattern, category) in goals {
+            store
+                .create_goal(practice_id, site.id, name, kind, pattern, category)
+                .await?;
+        }
+    }
+    if store
+        .recent_events(practice_id, site.id, 1)
+        .await?
+        .is_empty()
+    {
+        crate::traffic::generate(store, &site, 365, 40, 42).await?;
+    }
+    Ok(())
 }
 
 async fn seed_other_practice(store: &Store) -> anyhow::Result<()> {

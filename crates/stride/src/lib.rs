@@ -5,6 +5,7 @@
 pub mod config;
 pub mod demo;
 pub mod providers;
+pub mod traffic;
 pub mod worker;
 
 use std::future::Future;

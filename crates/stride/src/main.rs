@@ -49,6 +49,20 @@ enum Command {
     },
     /// Re-encrypt all patient data under a new key. Stop `stride serve` first.
     RotateKey,
+    /// Write realistic website traffic for a site (for benchmarks and trials), from a fixed seed.
+    GenerateTraffic {
+        /// The site's domain, as registered in Stride.
+        #[arg(long)]
+        site: String,
+        /// How many days, ending today.
+        #[arg(long, default_value_t = 365)]
+        days: i64,
+        /// About how many visits a day (each visit is 2 to 8 events).
+        #[arg(long, default_value_t = 100)]
+        visits_per_day: u64,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
 }
 
 #[derive(Subcommand)]
@@ -268,6 +282,28 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::RotateKey => rotate_key(&common).await,
+        Command::GenerateTraffic {
+            site,
+            days,
+            visits_per_day,
+            seed,
+        } => {
+            let store = open_store(&common).await?;
+            let domain = stride_store::website::normalize_domain(&site)?;
+            let Some(site) = store.site_by_domain(&domain).await? else {
+                bail!("no site {domain} is registered; add it under Website → Tracking set-up");
+            };
+            if !(1..=3660).contains(&days) {
+                bail!("--days must be between 1 and 3660");
+            }
+            let started = std::time::Instant::now();
+            let n = stride::traffic::generate(&store, &site, days, visits_per_day, seed).await?;
+            println!(
+                "Wrote {n} events for {domain} over {days} days in {:.1} s.",
+                started.elapsed().as_secs_f64()
+            );
+            Ok(())
+        }
     }
 }
 

@@ -89,6 +89,56 @@ async fn demo_seed_is_idempotent_and_builds_a_living_practice() {
         .collect();
     assert_eq!(zones.len(), 2, "two locations in different time zones");
 
+    // Twelve months of website traffic, with goals that convert, written once.
+    let site = app.store.sites(first.practice_id).await.unwrap()[0].clone();
+    let year = stride_store::website::reports::Range {
+        from: stride_store::now_ms() - 366 * 86_400_000,
+        to: stride_store::now_ms() + 1,
+    };
+    let summary = app
+        .store
+        .website_summary(first.practice_id, site.id, year)
+        .await
+        .unwrap();
+    assert!(summary.visits > 5_000, "a year of visits: {summary:?}");
+    let goals = app
+        .store
+        .goal_results(first.practice_id, site.id, year)
+        .await
+        .unwrap();
+    assert_eq!(goals.len(), 5);
+    let rate = |name: &str| {
+        let g = goals.iter().find(|g| g.goal.name == name).unwrap();
+        g.converting_visitors as f64 * 100.0 / summary.visitors as f64
+    };
+    assert!(
+        (1.0..8.0).contains(&rate("Appointment request")),
+        "a plausible appointment-request rate: {}",
+        rate("Appointment request")
+    );
+    let sources = app
+        .store
+        .website_breakdown(first.practice_id, site.id, year, "source", 3)
+        .await
+        .unwrap();
+    assert_eq!(
+        sources[0].key, "Google",
+        "search leads, as for most clinics"
+    );
+    let stride_store::website::reports::Summary {
+        visits: before_refresh,
+        ..
+    } = summary;
+    stride::demo::seed(&app.store).await.unwrap();
+    assert_eq!(
+        app.store
+            .website_summary(first.practice_id, site.id, year)
+            .await
+            .unwrap()
+            .visits,
+        before_refresh
+    );
+
     // Every demo login works and lands on the overview.
     for (role, email, _) in stride::demo::LOGINS {
         let b = Browser::new(&app);

@@ -10,7 +10,7 @@ use stride_core::role::Permission;
 use stride_core::website::channels::Channel;
 use stride_core::website::conversion::{band, conversion_rate};
 use stride_store::website::Site;
-use stride_store::website::reports::{BreakdownRow, Range, Summary};
+use stride_store::website::reports::{BreakdownRow, GoalCategory, Range, Summary};
 
 use crate::AppState;
 use crate::auth::Principal;
@@ -245,7 +245,10 @@ pub async fn dashboard(
         .into_iter()
         .map(|g| {
             let rate = conversion_rate(g.converting_visitors as u64, now.visitors as u64);
-            let b = rate.map(band);
+            // The industry bands describe lead actions; early-interest goals are not judged by them.
+            let b = rate
+                .filter(|_| g.goal.category == GoalCategory::LeadAction)
+                .map(band);
             GoalRow {
                 name: g.goal.name,
                 category: g.goal.category.label(),

@@ -1,0 +1,208 @@
+//! Realistic website traffic from a fixed seed: for the demo practice's twelve months of visits and
+//! for the data sets that benchmarks need (`stride generate-traffic`). Visitors arrive through the
+//! channels PT clinics see, read condition pages, and some request an appointment or call.
+
+use stride_store::Store;
+use stride_store::website::{NewEvent, Site, VisitCache};
+
+/// A small deterministic generator (SplitMix64): the same seed gives the same traffic everywhere.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// A number in [0, n).
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+
+    fn chance(&mut self, percent: u64) -> bool {
+        self.below(100) < percent
+    }
+
+    fn pick<'a, T>(&mut self, weighted: &'a [(T, u64)]) -> &'a T {
+        let total: u64 = weighted.iter().map(|w| w.1).sum();
+        let mut roll = self.below(total);
+        for (item, weight) in weighted {
+            if roll < *weight {
+                return item;
+            }
+            roll -= weight;
+        }
+        &weighted[0].0
+    }
+}
+
+/// Source, channel, referrer host and campaign of a visit.
+type Origin = (&'static str, &'static str, &'static str, &'static str);
+
+const SOURCES: &[(Origin, u64)] = &[
+    (("Google", "organic_search", "google.com", ""), 46),
+    (("Direct", "direct", "", ""), 18),
+    (
+        ("Google", "paid_search", "google.com", "Back pain – search"),
+        9,
+    ),
+    (("Facebook", "organic_social", "facebook.com", ""), 7),
+    (
+        (
+            "Facebook",
+            "paid_social",
+            "facebook.com",
+            "Spring open house",
+        ),
+        4,
+    ),
+    (("Bing", "organic_search", "bing.com", ""), 4),
+    (("Yelp", "referral", "yelp.com", ""), 3),
+    (("newsletter", "email", "", "Monthly newsletter"), 3),
+    (("flyer", "offline", "", "Health fair flyer"), 2),
+    (("Instagram", "organic_social", "instagram.com", ""), 2),
+    (("drsmithortho.com", "referral", "drsmithortho.com", ""), 2),
+];
+
+const LANDING: &[(&str, u64)] = &[
+    ("/", 30),
+    ("/conditions/back-pain", 14),
+    ("/conditions/knee-pain", 10),
+    ("/conditions/sciatica", 9),
+    ("/conditions/shoulder-pain", 6),
+    ("/services/dry-needling", 6),
+    ("/blog/5-stretches-for-lower-back-pain", 12),
+    ("/insurance", 5),
+    ("/about", 4),
+    ("/locations/downtown", 4),
+];
+
+const NEXT: &[(&str, u64)] = &[
+    ("/request-appointment", 6),
+    ("/insurance", 14),
+    ("/about", 10),
+    ("/services", 14),
+    ("/locations/downtown", 10),
+    ("/locations/lakewood", 8),
+    ("/conditions/back-pain", 10),
+    ("/team", 10),
+];
+
+const DEVICES: &[((&str, &str, &str), u64)] = &[
+    (("mobile", "Safari", "iOS"), 38),
+    (("mobile", "Chrome", "Android"), 22),
+    (("desktop", "Chrome", "Windows"), 22),
+    (("desktop", "Safari", "macOS"), 9),
+    (("desktop", "Edge", "Windows"), 5),
+    (("tablet", "Safari", "iOS"), 4),
+];
+
+/// Writes about `visits_per_day` visits for each of the `days` days that end now, with their events.
+/// Returns the number of events written.
+pub async fn generate(
+    store: &Store,
+    site: &Site,
+    days: i64,
+    visits_per_day: u64,
+    seed: u64,
+) -> anyhow::Result<u64> {
+    let mut rng = Rng(seed);
+    let mut cache = VisitCache::default();
+    let now = stride_store::now_ms();
+    let day_ms = 86_400_000;
+    let start = now - days * day_ms;
+    let mut batch = Vec::with_capacity(2_000);
+    let mut written = 0u64;
+    let mut visitor = (seed as i64) << 20;
+    for day in 0..days {
+        // Traffic grows through the year and dips at weekends.
+        let weekday = (day + 3) % 7;
+        let growth = 70 + 30 * day as u64 / days.max(1) as u64;
+        let weekend = if weekday >= 5 { 55 } else { 100 };
+        let today = visits_per_day * growth / 100 * weekend / 100;
+        for _ in 0..today + rng.below(today / 5 + 1) {
+            visitor += 1;
+            let at = start + day * day_ms + 6 * 3_600_000 + rng.below(16 * 3_600_000) as i64;
+            let (source, channel, referrer, campaign) = *rng.pick(SOURCES);
+            let (device, browser, os) = *rng.pick(DEVICES);
+            let event = |at: i64, name: &str, path: &str, props: &str| NewEvent {
+                site_id: site.id,
+                practice_id: site.practice_id,
+                at,
+                visitor_id: visitor,
+                name: name.into(),
+                path: path.into(),
+                query: String::new(),
+                referrer_host: referrer.into(),
+                source: source.into(),
+                channel: channel.into(),
+                campaign: campaign.into(),
+                device: device.into(),
+                browser: browser.into(),
+                os: os.into(),
+                props: props.into(),
+                revenue_cents: None,
+                scroll_depth: None,
+                engaged_ms: None,
+                interactive: name != "engagement",
+            };
+            let mut t = at;
+            let mut path = *rng.pick(LANDING);
+            batch.push(event(t, "pageview", path, "{}"));
+            let pages = if rng.chance(45) { 1 } else { 2 + rng.below(4) };
+            for _ in 1..pages {
+                t += 20_000 + rng.below(120_000) as i64;
+                path = *rng.pick(NEXT);
+                batch.push(event(t, "pageview", path, "{}"));
+                if path == "/request-appointment" {
+                    batch.push(event(
+                        t + 5_000,
+                        "Form Start",
+                        path,
+                        r#"{"form":"request"}"#,
+                    ));
+                    if rng.chance(35) {
+                        t += 60_000 + rng.below(120_000) as i64;
+                        batch.push(event(t, "Form Submit", path, r#"{"form":"request"}"#));
+                        batch.push(event(
+                            t,
+                            "Appointment Request",
+                            path,
+                            r#"{"service":"evaluation"}"#,
+                        ));
+                        batch.push(event(t + 2_000, "pageview", "/thank-you", "{}"));
+                        break;
+                    }
+                }
+            }
+            if device != "desktop" && rng.chance(4) {
+                batch.push(event(t + 10_000, "Phone Call", path, "{}"));
+            }
+            if path.starts_with("/blog") && rng.chance(8) {
+                batch.push(event(
+                    t + 30_000,
+                    "Guide Download",
+                    path,
+                    r#"{"guide":"back-pain"}"#,
+                ));
+            }
+            let mut end = event(t + 15_000, "engagement", path, "{}");
+            end.scroll_depth = Some(20 + rng.below(81) as i64);
+            end.engaged_ms = Some(5_000 + rng.below(180_000) as i64);
+            batch.push(end);
+            if batch.len() >= 1_500 {
+                batch.sort_by_key(|e| e.at);
+                store.insert_events(&batch, &mut cache).await?;
+                written += batch.len() as u64;
+                batch.clear();
+            }
+        }
+    }
+    batch.sort_by_key(|e| e.at);
+    store.insert_events(&batch, &mut cache).await?;
+    written += batch.len() as u64;
+    Ok(written)
+}
