@@ -176,6 +176,15 @@ pub fn router(state: AppState) -> Router {
             get(api::messages).post(api::send_message),
         )
         .route("/api/v1/audit-log", get(api::audit_log))
+        .route(
+            "/api/v1/sites",
+            get(website::api::sites).post(website::api::create_site),
+        )
+        .route(
+            "/api/v1/sites/{id}/goals",
+            get(website::api::goals).post(website::api::create_goal),
+        )
+        .route("/api/v1/sites/{id}/report", get(website::api::report))
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             auth::require_api_caller,

@@ -196,6 +196,46 @@ pub const OPERATIONS: &[Operation] = &[
     ),
     op(
         "get",
+        "/api/v1/sites",
+        "Websites tracked for the practice",
+        "view_aggregates",
+        None,
+        200,
+    ),
+    op(
+        "post",
+        "/api/v1/sites",
+        "Register a website domain for tracking",
+        "manage_website",
+        Some("Site"),
+        201,
+    ),
+    op(
+        "get",
+        "/api/v1/sites/{id}/goals",
+        "A site's goals",
+        "view_aggregates",
+        None,
+        200,
+    ),
+    op(
+        "post",
+        "/api/v1/sites/{id}/goals",
+        "Add a goal (an event name or a page pattern)",
+        "manage_website",
+        Some("Goal"),
+        201,
+    ),
+    op(
+        "get",
+        "/api/v1/sites/{id}/report",
+        "Visitors, visits, pageviews, bounce rate, duration, daily series, goals with conversion rates and bands, sources, channels, campaigns, pages and devices; ?period=7d|30d|90d|12mo or ?from=YYYY-MM-DD&to=YYYY-MM-DD",
+        "view_aggregates",
+        None,
+        200,
+    ),
+    op(
+        "get",
         "/api/v1/audit-log",
         "Audit entries, newest first; page with ?before=ID&limit=N",
         "view_audit_log",
@@ -258,6 +298,8 @@ pub fn document() -> Value {
                 "UserGrant": {"type": "object", "additionalProperties": false, "required": ["email", "role"], "properties": {"email": s("string"), "name": s("string"), "password": {"type": "string", "minLength": 10}, "role": {"enum": ["owner", "front_desk", "clinician", "marketer"]}}},
                 "Patient": {"type": "object", "additionalProperties": false, "properties": {"first_name": s("string"), "last_name": s("string"), "phone": s("string"), "email": s("string"), "birth_date": {"type": "string", "format": "date"}, "address": s("string"), "member_id": s("string"), "sms_consent": s("boolean"), "email_consent": s("boolean")}},
                 "PatientSearch": {"type": "object", "additionalProperties": false, "required": ["q"], "properties": {"q": {"type": "string", "description": "an exact last name, phone number or email address"}}},
+                "Site": {"type": "object", "additionalProperties": false, "required": ["domain"], "properties": {"domain": s("string"), "allowed_params": {"type": "array", "items": s("string")}, "honor_dnt": s("boolean")}},
+                "Goal": {"type": "object", "additionalProperties": false, "required": ["name", "kind", "pattern", "category"], "properties": {"name": s("string"), "kind": {"enum": ["event", "page"]}, "pattern": {"type": "string", "description": "an event name, or a page path where * matches anything, e.g. /thank-you*"}, "category": {"enum": ["lead_action", "early_interest"]}}},
                 "MessageRequest": {"type": "object", "additionalProperties": false, "required": ["channel", "to", "body"], "properties": {"channel": {"enum": ["sms", "email"]}, "to": s("string"), "subject": s("string"), "body": s("string"), "idempotency_key": s("string")}}
             }
         }

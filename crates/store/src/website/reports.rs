@@ -403,3 +403,47 @@ mod tests {
         assert_eq!(like_pattern("*"), "%");
     }
 }
+
+/// Everything the dashboard and `/api/v1/sites/{id}/report` show for one period.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub range: Range,
+    pub summary: Summary,
+    pub previous: Summary,
+    pub daily: Vec<Bucket>,
+    pub goals: Vec<GoalResult>,
+    pub sources: Vec<BreakdownRow>,
+    pub channels: Vec<BreakdownRow>,
+    pub campaigns: Vec<BreakdownRow>,
+    pub pages: Vec<BreakdownRow>,
+    pub landing_pages: Vec<BreakdownRow>,
+    pub devices: Vec<BreakdownRow>,
+}
+
+impl Store {
+    pub async fn website_report(
+        &self,
+        practice_id: i64,
+        site_id: i64,
+        range: Range,
+    ) -> StoreResult<Report> {
+        let by = |column: &'static str, limit: i64| {
+            self.website_breakdown(practice_id, site_id, range, column, limit)
+        };
+        Ok(Report {
+            range,
+            summary: self.website_summary(practice_id, site_id, range).await?,
+            previous: self
+                .website_summary(practice_id, site_id, range.previous())
+                .await?,
+            daily: self.website_daily(practice_id, site_id, range).await?,
+            goals: self.goal_results(practice_id, site_id, range).await?,
+            sources: by("source", 10).await?,
+            channels: by("channel", 10).await?,
+            campaigns: by("campaign", 10).await?,
+            pages: self.website_pages(practice_id, site_id, range, 10).await?,
+            landing_pages: by("entry_path", 10).await?,
+            devices: by("device", 5).await?,
+        })
+    }
+}

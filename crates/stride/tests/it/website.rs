@@ -569,3 +569,106 @@ async fn visits_goals_and_reports_add_up() {
         403
     );
 }
+
+#[tokio::test]
+async fn sites_goals_and_reports_through_the_api() {
+    let app = TestApp::spawn().await;
+    let practice = app.practice("alpha").await;
+    let other = app.practice("bravo").await;
+    let other_site = app
+        .store
+        .create_site(other.id, "bravopt.example", &[], false)
+        .await
+        .unwrap();
+    let api = Api::new(&app, &app.token(&practice, Role::Marketer).await);
+
+    let (status, body) = api.call("POST", "/api/v1/sites", Some(serde_json::json!({"domain": "https://www.AlphaPT.example", "allowed_params": ["service"]}))).await;
+    assert_eq!(status, 201, "{body}");
+    let site_id = body["data"]["id"].as_i64().unwrap();
+    assert_eq!(body["data"]["domain"], "alphapt.example");
+    let (status, body) = api
+        .call(
+            "POST",
+            "/api/v1/sites",
+            Some(serde_json::json!({"domain": "alphapt.example"})),
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (409, Some("conflict"))
+    );
+
+    let goal = serde_json::json!({"name": "Call tap", "kind": "event", "pattern": "Phone Call", "category": "lead_action"});
+    let (status, body) = api
+        .call(
+            "POST",
+            &format!("/api/v1/sites/{site_id}/goals"),
+            Some(goal),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let (status, _) = api
+        .call("POST", &format!("/api/v1/sites/{site_id}/goals"), Some(serde_json::json!({"name": "x", "kind": "click", "pattern": "x", "category": "lead_action"})))
+        .await;
+    assert_eq!(status, 422);
+
+    for (ua, name) in [
+        (CHROME, "pageview"),
+        (CHROME, "Phone Call"),
+        (IPHONE, "pageview"),
+    ] {
+        let body = format!(
+            r#"{{"n":"{name}","u":"https://alphapt.example/contact","d":"alphapt.example","r":"https://www.bing.com/"}}"#
+        );
+        assert_eq!(post(&app, ua, &body).await.0, 202);
+    }
+    events(&app.store, practice.id, site_id, 3).await;
+    let (status, report) = api
+        .get(&format!("/api/v1/sites/{site_id}/report?period=7d"))
+        .await;
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(report["data"]["summary"]["visitors"], 2);
+    assert_eq!(report["data"]["summary"]["pageviews"], 2);
+    assert_eq!(report["data"]["sources"][0]["key"], "Bing");
+    assert_eq!(report["data"]["goals"][0]["converting_visitors"], 1);
+    assert_eq!(report["conversion_rates"][0]["conversion_rate"], 50.0);
+    assert_eq!(report["conversion_rates"][0]["band"], "high_performing");
+
+    let today = jiff::Timestamp::now().strftime("%Y-%m-%d").to_string();
+    let (status, dated) = api
+        .get(&format!(
+            "/api/v1/sites/{site_id}/report?from=2020-01-01&to={today}"
+        ))
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(dated["data"]["summary"]["visitors"], 2);
+    for bad in [
+        "?period=1y",
+        "?from=2026-13-01&to=2026-12-01",
+        "?from=2026-02-01&to=2026-01-01",
+        "?from=2026-01-01",
+    ] {
+        let (status, body) = api
+            .get(&format!("/api/v1/sites/{site_id}/report{bad}"))
+            .await;
+        assert_eq!(status, 422, "{bad}: {body}");
+    }
+    // Another practice's site is not there.
+    assert_eq!(
+        api.get(&format!("/api/v1/sites/{}/report", other_site.id))
+            .await
+            .0,
+        404
+    );
+    assert_eq!(
+        api.get(&format!("/api/v1/sites/{}/goals", other_site.id))
+            .await
+            .0,
+        404
+    );
+    let (_, list) = api.get("/api/v1/sites").await;
+    assert_eq!(list["data"].as_array().unwrap().len(), 1);
+    // Clinicians see no marketing numbers.
+    let clinician = Api::new(&app, &app.token(&practice, Role::Clinician).await);
+    assert_eq!(clinician.get("/api/v1/sites").await.0, 403);
+}

@@ -140,7 +140,7 @@ fn cards(now: &Summary, before: &Summary) -> Vec<Card> {
 }
 
 /// The period ending with today (local), as a range and its number of days.
-fn period_range(days: i64, tz: &Option<stride_core::tz::TimeZoneName>) -> Range {
+pub fn period_range(days: i64, tz: &Option<stride_core::tz::TimeZoneName>) -> Range {
     let zone = tz
         .as_ref()
         .map(|t| t.tz())
@@ -210,13 +210,13 @@ pub async fn dashboard(
     let Some(site) = site else {
         return render(&page);
     };
-    let store = &state.store;
-    let now = store.website_summary(p.practice_id, site.id, range).await?;
-    let before = store
-        .website_summary(p.practice_id, site.id, range.previous())
+    let report = state
+        .store
+        .website_report(p.practice_id, site.id, range)
         .await?;
-    page.cards = cards(&now, &before);
-    let daily = store.website_daily(p.practice_id, site.id, range).await?;
+    let now = &report.summary;
+    page.cards = cards(now, &report.previous);
+    let daily = &report.daily;
     let max = daily.iter().map(|b| b.visitors).max().unwrap_or(0).max(1) as f64;
     page.bars = daily
         .iter()
@@ -239,10 +239,9 @@ pub async fn dashboard(
             .map(|b| format!(", at most {} in a day", b.visitors))
             .unwrap_or_default()
     );
-    page.goals = store
-        .goal_results(p.practice_id, site.id, range)
-        .await?
-        .into_iter()
+    page.goals = report
+        .goals
+        .iter()
         .map(|g| {
             let rate = conversion_rate(g.converting_visitors as u64, now.visitors as u64);
             // The industry bands describe lead actions; early-interest goals are not judged by them.
@@ -250,7 +249,7 @@ pub async fn dashboard(
                 .filter(|_| g.goal.category == GoalCategory::LeadAction)
                 .map(band);
             GoalRow {
-                name: g.goal.name,
+                name: g.goal.name.clone(),
                 category: g.goal.category.label(),
                 converting: g.converting_visitors,
                 conversions: g.conversions,
@@ -267,9 +266,8 @@ pub async fn dashboard(
             }
         })
         .collect();
-    let channels = store
-        .website_breakdown(p.practice_id, site.id, range, "channel", 10)
-        .await?
+    let channels = report
+        .channels
         .into_iter()
         .map(|mut r| {
             if let Ok(c) = r.key.parse::<Channel>() {
@@ -279,42 +277,12 @@ pub async fn dashboard(
         })
         .collect();
     page.tables = vec![
-        (
-            "Sources",
-            "Source",
-            store
-                .website_breakdown(p.practice_id, site.id, range, "source", 10)
-                .await?,
-        ),
+        ("Sources", "Source", report.sources),
         ("Channels", "Channel", channels),
-        (
-            "Campaigns",
-            "Campaign",
-            store
-                .website_breakdown(p.practice_id, site.id, range, "campaign", 10)
-                .await?,
-        ),
-        (
-            "Top pages",
-            "Page",
-            store
-                .website_pages(p.practice_id, site.id, range, 10)
-                .await?,
-        ),
-        (
-            "Landing pages",
-            "Page",
-            store
-                .website_breakdown(p.practice_id, site.id, range, "entry_path", 10)
-                .await?,
-        ),
-        (
-            "Devices",
-            "Device",
-            store
-                .website_breakdown(p.practice_id, site.id, range, "device", 5)
-                .await?,
-        ),
+        ("Campaigns", "Campaign", report.campaigns),
+        ("Top pages", "Page", report.pages),
+        ("Landing pages", "Page", report.landing_pages),
+        ("Devices", "Device", report.devices),
     ];
     render(&page)
 }

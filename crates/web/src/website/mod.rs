@@ -1,5 +1,6 @@
 //! Website conversions: the tracker script, the event intake, and the Website section's pages.
 
+pub mod api;
 pub mod dashboard;
 pub mod intake;
 pub mod pages;

@@ -1,0 +1,190 @@
+//! Website tracking in the JSON API: sites, goals, and a site's report for a period or a date
+//! range, as agencies' dashboards and scripts use them. Aggregates only; never a visitor's identity.
+
+use axum::Extension;
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use stride_core::role::Permission;
+use stride_core::website::conversion::{band, conversion_rate};
+use stride_store::website::reports::{GoalCategory, GoalKind, Range};
+
+use super::dashboard::{PERIODS, period_range};
+use crate::AppState;
+use crate::api::{Body, Id, Params};
+use crate::auth::Principal;
+use crate::error::{ApiResult, AppError};
+use crate::pages::practice_tz;
+
+fn can_view(p: &Principal) -> Result<(), AppError> {
+    if p.can(Permission::ViewAggregates) || p.can(Permission::ManageWebsite) {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden)
+    }
+}
+
+pub async fn sites(
+    State(state): State<AppState>,
+    Extension(p): Extension<Principal>,
+) -> ApiResult<Json<Value>> {
+    can_view(&p)?;
+    Ok(Json(
+        json!({ "data": state.store.sites(p.practice_id).await? }),
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SiteBody {
+    domain: String,
+    #[serde(default)]
+    allowed_params: Vec<String>,
+    #[serde(default)]
+    honor_dnt: bool,
+}
+
+pub async fn create_site(
+    State(state): State<AppState>,
+    Extension(p): Extension<Principal>,
+    Body(b): Body<SiteBody>,
+) -> ApiResult<Response> {
+    p.require(Permission::ManageWebsite)?;
+    let site = state
+        .store
+        .create_site(p.practice_id, &b.domain, &b.allowed_params, b.honor_dnt)
+        .await?;
+    Ok((StatusCode::CREATED, Json(json!({ "data": site }))).into_response())
+}
+
+pub async fn goals(
+    State(state): State<AppState>,
+    Extension(p): Extension<Principal>,
+    Id(site_id): Id<i64>,
+) -> ApiResult<Json<Value>> {
+    can_view(&p)?;
+    state.store.site(p.practice_id, site_id).await?;
+    Ok(Json(
+        json!({ "data": state.store.goals(p.practice_id, site_id).await? }),
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GoalBody {
+    name: String,
+    kind: String,
+    pattern: String,
+    category: String,
+}
+
+pub async fn create_goal(
+    State(state): State<AppState>,
+    Extension(p): Extension<Principal>,
+    Id(site_id): Id<i64>,
+    Body(b): Body<GoalBody>,
+) -> ApiResult<Response> {
+    p.require(Permission::ManageWebsite)?;
+    let kind = match b.kind.as_str() {
+        "event" => GoalKind::Event,
+        "page" => GoalKind::Page,
+        _ => return Err(AppError::invalid("kind must be event or page").into()),
+    };
+    let category = GoalCategory::parse(&b.category)?;
+    let goal = state
+        .store
+        .create_goal(p.practice_id, site_id, &b.name, kind, &b.pattern, category)
+        .await?;
+    Ok((StatusCode::CREATED, Json(json!({ "data": goal }))).into_response())
+}
+
+#[derive(Deserialize, Default)]
+pub struct ReportParams {
+    period: Option<String>,
+    /// First day, inclusive, in the practice's time zone (YYYY-MM-DD).
+    from: Option<String>,
+    /// Last day, inclusive.
+    to: Option<String>,
+}
+
+/// The range a report covers: `from`/`to` dates in the practice's time zone, or a named period.
+fn report_range(
+    q: &ReportParams,
+    tz: &Option<stride_core::tz::TimeZoneName>,
+) -> Result<Range, AppError> {
+    match (&q.from, &q.to) {
+        (Some(from), Some(to)) => {
+            let parse = |s: &str| {
+                s.parse::<jiff::civil::Date>()
+                    .map_err(|_| AppError::invalid(format!("“{s}” is not a date like 2026-11-01")))
+            };
+            let (from, to) = (parse(from)?, parse(to)?);
+            if to < from {
+                return Err(AppError::invalid("the range ends before it starts"));
+            }
+            if (to - from).get_days() > 3660 {
+                return Err(AppError::invalid("a range covers at most ten years"));
+            }
+            let zone = tz
+                .as_ref()
+                .map(|t| t.tz())
+                .unwrap_or(jiff::tz::TimeZone::UTC);
+            let start = |d: jiff::civil::Date| {
+                d.to_zoned_datetime(zone.clone())
+                    .map(|z| z.timestamp().as_millisecond())
+                    .map_err(|_| AppError::invalid("date out of range"))
+            };
+            let end = to
+                .tomorrow()
+                .map_err(|_| AppError::invalid("date out of range"))?;
+            Ok(Range {
+                from: start(from)?,
+                to: start(end)?,
+            })
+        }
+        (None, None) => {
+            let (_, _, days) = match &q.period {
+                Some(p) => *PERIODS
+                    .iter()
+                    .find(|(k, ..)| k == p)
+                    .ok_or_else(|| AppError::invalid("period must be 7d, 30d, 90d or 12mo"))?,
+                None => PERIODS[1],
+            };
+            Ok(period_range(days, tz))
+        }
+        _ => Err(AppError::invalid("give both from and to, or neither")),
+    }
+}
+
+pub async fn report(
+    State(state): State<AppState>,
+    Extension(p): Extension<Principal>,
+    Id(site_id): Id<i64>,
+    Params(q): Params<ReportParams>,
+) -> ApiResult<Json<Value>> {
+    can_view(&p)?;
+    state.store.site(p.practice_id, site_id).await?;
+    let tz = practice_tz(&state, p.practice_id).await?;
+    let range = report_range(&q, &tz)?;
+    let report = state
+        .store
+        .website_report(p.practice_id, site_id, range)
+        .await?;
+    let visitors = report.summary.visitors as u64;
+    let rates: Vec<Value> = report
+        .goals
+        .iter()
+        .map(|g| {
+            let rate = conversion_rate(g.converting_visitors as u64, visitors);
+            json!({
+                "goal_id": g.goal.id,
+                "conversion_rate": rate,
+                "band": rate.filter(|_| g.goal.category == GoalCategory::LeadAction).map(|r| band(r).as_str()),
+            })
+        })
+        .collect();
+    Ok(Json(json!({ "data": report, "conversion_rates": rates })))
+}
