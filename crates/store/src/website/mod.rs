@@ -64,6 +64,33 @@ pub struct RecordedEvent {
     pub engaged_ms: Option<i64>,
 }
 
+/// Rows per multi-row event INSERT: 20 parameters each, well under both databases' limits.
+const EVENT_INSERT_ROWS: usize = 100;
+
+/// What a batch adds to a visit that already exists.
+#[derive(Debug, Default)]
+struct VisitDelta {
+    last_at: i64,
+    exit_path: Option<String>,
+    pageviews: i64,
+    interactions: i64,
+    engaged_ms: i64,
+}
+
+impl VisitDelta {
+    fn add(&mut self, e: &NewEvent, pageview: bool, interaction: bool) {
+        if e.at >= self.last_at {
+            self.last_at = e.at;
+            if pageview {
+                self.exit_path = Some(e.path.clone());
+            }
+        }
+        self.pageviews += i64::from(pageview);
+        self.interactions += i64::from(interaction);
+        self.engaged_ms += e.engaged_ms.unwrap_or(0);
+    }
+}
+
 /// A visit ends after this long without an event.
 pub const VISIT_GAP_MS: i64 = 30 * 60 * 1000;
 
@@ -265,7 +292,9 @@ impl Store {
 
     /// Writes a batch of events in one transaction (all of them or none), each joined to its visit:
     /// the visitor's open visit (no gap over 30 minutes) or a new one attributed to this event. An
-    /// engagement event never opens a visit on its own; without one it is dropped.
+    /// engagement event never opens a visit on its own; without one it is dropped. Existing visits
+    /// get one UPDATE each per batch and events go in as multi-row INSERTs, so a batch costs a few
+    /// statements per visit rather than several per event.
     pub async fn insert_events(
         &self,
         events: &[NewEvent],
@@ -275,37 +304,53 @@ impl Store {
             return Ok(());
         }
         let mut tx = self.begin().await?;
+        // One query finds the open visits of every visitor the cache does not know.
+        let mut unknown: Vec<&NewEvent> = Vec::new();
+        for e in events {
+            if !visits.open.contains_key(&(e.site_id, e.visitor_id)) {
+                unknown.push(e);
+            }
+        }
+        for chunk in unknown.chunks(500) {
+            let earliest = chunk.iter().map(|e| e.at).min().unwrap_or_default() - VISIT_GAP_MS;
+            let mut sql = String::from(
+                "SELECT id, site_id, visitor_id, last_at FROM visits WHERE last_at >= $1 AND (site_id, visitor_id) IN (",
+            );
+            for i in 0..chunk.len() {
+                sql.push_str(&format!(
+                    "{}(${}, ${})",
+                    if i == 0 { "" } else { ", " },
+                    2 + 2 * i,
+                    3 + 2 * i
+                ));
+            }
+            sql.push_str(") ORDER BY last_at");
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(earliest);
+            for e in chunk {
+                q = q.bind(e.site_id).bind(e.visitor_id);
+            }
+            for r in q.fetch_all(&mut *tx).await? {
+                // Ordered by last_at, so the newest visit of a visitor wins.
+                visits.open.insert(
+                    (r.try_get("site_id")?, r.try_get("visitor_id")?),
+                    (r.try_get("id")?, r.try_get("last_at")?),
+                );
+            }
+        }
+        let mut deltas: std::collections::HashMap<i64, VisitDelta> =
+            std::collections::HashMap::new();
+        let mut rows: Vec<(&NewEvent, i64)> = Vec::with_capacity(events.len());
         for e in events {
             let key = (e.site_id, e.visitor_id);
             let open = match visits.open.get(&key) {
                 Some(&(id, last)) if e.at - last <= VISIT_GAP_MS => Some(id),
-                Some(_) => None,
-                None => sqlx::query("SELECT id FROM visits WHERE site_id = $1 AND visitor_id = $2 AND last_at >= $3 ORDER BY last_at DESC LIMIT 1")
-                    .bind(e.site_id)
-                    .bind(e.visitor_id)
-                    .bind(e.at - VISIT_GAP_MS)
-                    .fetch_optional(&mut *tx)
-                    .await?
-                    .map(|r| r.try_get::<i64, _>("id"))
-                    .transpose()?,
+                _ => None,
             };
             let pageview = e.name == "pageview";
-            let interaction = i64::from(e.interactive && !pageview && e.name != "engagement");
+            let interaction = e.interactive && !pageview && e.name != "engagement";
             let visit_id = match open {
                 Some(id) => {
-                    sqlx::query(
-                        "UPDATE visits SET last_at = CASE WHEN last_at > $1 THEN last_at ELSE $1 END, \
-                         exit_path = CASE WHEN $2 = 1 THEN $3 ELSE exit_path END, pageviews = pageviews + $2, \
-                         interactions = interactions + $4, engaged_ms = engaged_ms + $5 WHERE id = $6",
-                    )
-                    .bind(e.at)
-                    .bind(i64::from(pageview))
-                    .bind(e.path.clone())
-                    .bind(interaction)
-                    .bind(e.engaged_ms.unwrap_or(0))
-                    .bind(id)
-                    .execute(&mut *tx)
-                    .await?;
+                    deltas.entry(id).or_default().add(e, pageview, interaction);
                     id
                 }
                 None if e.name == "engagement" => continue,
@@ -320,7 +365,7 @@ impl Store {
                 .bind(e.at)
                 .bind(e.path.clone())
                 .bind(i64::from(pageview))
-                .bind(interaction)
+                .bind(i64::from(interaction))
                 .bind(e.engaged_ms.unwrap_or(0))
                 .bind(e.referrer_host.clone())
                 .bind(e.source.clone())
@@ -333,35 +378,67 @@ impl Store {
                 .await?
                 .try_get("id")?,
             };
-            sqlx::query(
-                "INSERT INTO events (site_id, practice_id, at, visitor_id, name, path, query, referrer_host, source, channel, \
-                 campaign, device, browser, os, props, revenue_cents, scroll_depth, engaged_ms, interactive, visit_id) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)",
-            )
-            .bind(e.site_id)
-            .bind(e.practice_id)
-            .bind(e.at)
-            .bind(e.visitor_id)
-            .bind(e.name.clone())
-            .bind(e.path.clone())
-            .bind(e.query.clone())
-            .bind(e.referrer_host.clone())
-            .bind(e.source.clone())
-            .bind(e.channel.clone())
-            .bind(e.campaign.clone())
-            .bind(e.device.clone())
-            .bind(e.browser.clone())
-            .bind(e.os.clone())
-            .bind(e.props.clone())
-            .bind(e.revenue_cents)
-            .bind(e.scroll_depth)
-            .bind(e.engaged_ms)
-            .bind(i64::from(e.interactive))
-            .bind(visit_id)
-            .execute(&mut *tx)
-            .await?;
             // Later events of this batch see the visit even before the commit.
             visits.open.insert(key, (visit_id, e.at));
+            rows.push((e, visit_id));
+        }
+        for (id, d) in &deltas {
+            sqlx::query(
+                "UPDATE visits SET last_at = CASE WHEN last_at > $1 THEN last_at ELSE $1 END, \
+                 exit_path = COALESCE($2, exit_path), pageviews = pageviews + $3, interactions = interactions + $4, \
+                 engaged_ms = engaged_ms + $5 WHERE id = $6",
+            )
+            .bind(d.last_at)
+            .bind(d.exit_path.clone())
+            .bind(d.pageviews)
+            .bind(d.interactions)
+            .bind(d.engaged_ms)
+            .bind(*id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        for chunk in rows.chunks(EVENT_INSERT_ROWS) {
+            let mut sql = String::from(
+                "INSERT INTO events (site_id, practice_id, at, visitor_id, name, path, query, referrer_host, source, \
+                 channel, campaign, device, browser, os, props, revenue_cents, scroll_depth, engaged_ms, interactive, \
+                 visit_id) VALUES ",
+            );
+            for i in 0..chunk.len() {
+                let b = i * 20;
+                sql.push_str(if i == 0 { "(" } else { ", (" });
+                sql.push_str(
+                    &(1..=20)
+                        .map(|k| format!("${}", b + k))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                );
+                sql.push(')');
+            }
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for (e, visit_id) in chunk {
+                q = q
+                    .bind(e.site_id)
+                    .bind(e.practice_id)
+                    .bind(e.at)
+                    .bind(e.visitor_id)
+                    .bind(e.name.clone())
+                    .bind(e.path.clone())
+                    .bind(e.query.clone())
+                    .bind(e.referrer_host.clone())
+                    .bind(e.source.clone())
+                    .bind(e.channel.clone())
+                    .bind(e.campaign.clone())
+                    .bind(e.device.clone())
+                    .bind(e.browser.clone())
+                    .bind(e.os.clone())
+                    .bind(e.props.clone())
+                    .bind(e.revenue_cents)
+                    .bind(e.scroll_depth)
+                    .bind(e.engaged_ms)
+                    .bind(i64::from(e.interactive))
+                    .bind(*visit_id);
+            }
+            q.execute(&mut *tx).await?;
         }
         tx.commit().await?;
         visits.prune();
