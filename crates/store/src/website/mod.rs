@@ -639,8 +639,18 @@ mod tests {
 
     #[test]
     fn domains_are_normalized_and_checked() {
-        assert_eq!(normalize_domain(" https://www.RiversidePT.com/book?x=1 ").unwrap(), "riversidept.com");
-        for bad in ["", "localhost", "not a domain", "-bad.com", "a..com", "javascript:alert(1)"] {
+        assert_eq!(
+            normalize_domain(" https://www.RiversidePT.com/book?x=1 ").unwrap(),
+            "riversidept.com"
+        );
+        for bad in [
+            "",
+            "localhost",
+            "not a domain",
+            "-bad.com",
+            "a..com",
+            "javascript:alert(1)",
+        ] {
             assert!(normalize_domain(bad).is_err(), "{bad}");
         }
     }
