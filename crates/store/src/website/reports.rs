@@ -308,27 +308,18 @@ impl Store {
                 )));
             }
         };
-        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {column} AS k, COUNT(DISTINCT visitor_id) AS visitors, COUNT(*) AS visits FROM visits \
-             WHERE site_id = $1 AND practice_id = $2 AND started_at >= $3 AND started_at < $4 AND {column} <> '' \
-             GROUP BY {column} ORDER BY visitors DESC, k LIMIT $5"
-        )))
-        .bind(site_id)
-        .bind(practice_id)
-        .bind(range.from)
-        .bind(range.to)
-        .bind(limit.clamp(1, 1000))
-        .fetch_all(self.pool())
-        .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(BreakdownRow {
-                    key: r.try_get("k")?,
-                    visitors: r.try_get("visitors")?,
-                    visits: r.try_get("visits")?,
-                })
-            })
-            .collect()
+        self.breakdown(
+            format!(
+                "SELECT {column} AS k, COUNT(DISTINCT visitor_id) AS visitors, COUNT(*) AS n FROM visits \
+                 WHERE site_id = $1 AND practice_id = $2 AND started_at >= $3 AND started_at < $4 AND {column} <> '' \
+                 GROUP BY {column} ORDER BY visitors DESC, k LIMIT $5"
+            ),
+            practice_id,
+            site_id,
+            range,
+            limit,
+        )
+        .await
     }
 
     /// Pages by pageviews (as `visits`) and distinct visitors.
@@ -339,24 +330,43 @@ impl Store {
         range: Range,
         limit: i64,
     ) -> StoreResult<Vec<BreakdownRow>> {
-        let rows = sqlx::query(
-            "SELECT path AS k, COUNT(DISTINCT visitor_id) AS visitors, COUNT(*) AS views FROM events \
+        self.breakdown(
+            "SELECT path AS k, COUNT(DISTINCT visitor_id) AS visitors, COUNT(*) AS n FROM events \
              WHERE site_id = $1 AND practice_id = $2 AND at >= $3 AND at < $4 AND name = 'pageview' \
-             GROUP BY path ORDER BY visitors DESC, k LIMIT $5",
+             GROUP BY path ORDER BY visitors DESC, k LIMIT $5"
+                .to_string(),
+            practice_id,
+            site_id,
+            range,
+            limit,
         )
-        .bind(site_id)
-        .bind(practice_id)
-        .bind(range.from)
-        .bind(range.to)
-        .bind(limit.clamp(1, 1000))
-        .fetch_all(self.pool())
-        .await?;
+        .await
+    }
+
+    /// Runs a breakdown query whose parameters are site, practice, range and limit, and whose
+    /// columns are `k`, `visitors` and `n`. The SQL is built only from constant text.
+    async fn breakdown(
+        &self,
+        sql: String,
+        practice_id: i64,
+        site_id: i64,
+        range: Range,
+        limit: i64,
+    ) -> StoreResult<Vec<BreakdownRow>> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(site_id)
+            .bind(practice_id)
+            .bind(range.from)
+            .bind(range.to)
+            .bind(limit.clamp(1, 1000))
+            .fetch_all(self.pool())
+            .await?;
         rows.iter()
             .map(|r| {
                 Ok(BreakdownRow {
                     key: r.try_get("k")?,
                     visitors: r.try_get("visitors")?,
-                    visits: r.try_get("views")?,
+                    visits: r.try_get("n")?,
                 })
             })
             .collect()
