@@ -177,8 +177,6 @@ struct Incoming {
     props: Option<Value>,
     #[serde(alias = "i", default)]
     interactive: Option<bool>,
-    #[serde(alias = "h", default)]
-    hash: Option<Value>,
     #[serde(default)]
     sd: Option<f64>,
     #[serde(default)]
@@ -412,7 +410,6 @@ pub async fn event(State(state): State<AppState>, req: Request) -> Response {
         .map(|(k, v)| format!("{k}={v}"))
         .collect::<Vec<_>>()
         .join("&");
-    let _ = incoming.hash;
     let event = NewEvent {
         site_id: site.id,
         practice_id: site.practice_id,
