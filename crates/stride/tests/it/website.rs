@@ -549,6 +549,11 @@ async fn visits_goals_and_reports_add_up() {
     );
     assert!(page.contains("Organic search (inbound)"));
     assert!(page.contains("/conditions/sciatica"));
+    let (_, overview) = b.text("/app").await;
+    assert!(
+        overview.contains("3 visitors") && overview.contains("reached thank-you: 1 (33.3%)"),
+        "the funnel's first step on the overview"
+    );
     let marketer = app.user(&practice, Role::Marketer).await;
     assert_eq!(
         app.login(&marketer)

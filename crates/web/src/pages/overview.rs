@@ -20,9 +20,18 @@ pub struct LocationNow {
     pub time_zone: String,
 }
 
+/// The website's last 30 days, for the first step of the funnel.
+pub struct WebsiteNow {
+    pub visitors: i64,
+    /// (goal name, converting visitors, rate text) for the lead-action goals.
+    pub leads: Vec<(String, i64, String)>,
+}
+
 #[derive(Template)]
 #[template(path = "overview.html")]
 struct Overview {
+    website: Option<WebsiteNow>,
+    can_set_up_website: bool,
     l: Layout,
     locations: Vec<LocationNow>,
     clinicians: usize,
@@ -74,7 +83,14 @@ pub async fn overview(
         None
     };
     let stats = state.store.practice_message_stats(p.practice_id).await?;
+    let website = if p.can(Permission::ViewAggregates) {
+        website_now(&state, p.practice_id).await?
+    } else {
+        None
+    };
     render(&Overview {
+        website,
+        can_set_up_website: p.can(Permission::ManageWebsite),
         l,
         locations,
         clinicians,
@@ -82,4 +98,35 @@ pub async fn overview(
         queued: stats.0,
         failed: stats.1,
     })
+}
+
+async fn website_now(state: &AppState, practice_id: i64) -> PageResult<Option<WebsiteNow>> {
+    use stride_core::website::conversion::conversion_rate;
+    use stride_store::website::reports::GoalCategory;
+    let Some(site) = state.store.sites(practice_id).await?.into_iter().next() else {
+        return Ok(None);
+    };
+    let tz = super::practice_tz(state, practice_id).await?;
+    let range = crate::website::dashboard::period_range(30, &tz);
+    let summary = state
+        .store
+        .website_summary(practice_id, site.id, range)
+        .await?;
+    let leads = state
+        .store
+        .goal_results(practice_id, site.id, range)
+        .await?
+        .into_iter()
+        .filter(|g| g.goal.category == GoalCategory::LeadAction)
+        .map(|g| {
+            let rate = conversion_rate(g.converting_visitors as u64, summary.visitors as u64)
+                .map(|r| format!("{r:.1}%"))
+                .unwrap_or_else(|| "–".into());
+            (g.goal.name, g.converting_visitors, rate)
+        })
+        .collect();
+    Ok(Some(WebsiteNow {
+        visitors: summary.visitors,
+        leads,
+    }))
 }
