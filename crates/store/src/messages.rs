@@ -218,7 +218,14 @@ impl Store {
         self.open_message(&row)
     }
 
-    pub async fn messages(&self, practice_id: i64, limit: i64) -> StoreResult<Vec<Message>> {
+    /// The newest messages of a practice, decrypted. Message bodies and recipients are patient
+    /// data, so every non-empty read is written to the audit log here, for pages and API alike.
+    pub async fn messages(
+        &self,
+        practice_id: i64,
+        limit: i64,
+        actor: &crate::audit::Actor,
+    ) -> StoreResult<Vec<Message>> {
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT {COLS} FROM messages WHERE practice_id = $1 ORDER BY id DESC LIMIT $2"
         )))
@@ -226,7 +233,22 @@ impl Store {
         .bind(limit.clamp(1, 1000))
         .fetch_all(self.pool())
         .await?;
-        rows.iter().map(|r| self.open_message(r)).collect()
+        let messages = rows
+            .iter()
+            .map(|r| self.open_message(r))
+            .collect::<StoreResult<Vec<_>>>()?;
+        if !messages.is_empty() {
+            self.audit(
+                Some(practice_id),
+                actor,
+                "list",
+                "message",
+                None,
+                &format!("{} messages", messages.len()),
+            )
+            .await?;
+        }
+        Ok(messages)
     }
 
     /// Records the outcome of a delivery attempt.

@@ -482,18 +482,7 @@ pub async fn messages(
     Extension(p): Extension<Principal>,
 ) -> ApiResult<Json<Value>> {
     p.require(Permission::ViewMessageLog)?;
-    let list = state.store.messages(p.practice_id, 200).await?;
-    state
-        .store
-        .audit(
-            Some(p.practice_id),
-            &p.actor,
-            "list",
-            "message",
-            None,
-            &format!("{} messages", list.len()),
-        )
-        .await?;
+    let list = state.store.messages(p.practice_id, 200, &p.actor).await?;
     Ok(Json(json!({ "data": list })))
 }
 

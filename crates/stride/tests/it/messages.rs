@@ -144,7 +144,7 @@ async fn without_a_provider_messages_are_recorded_and_shown_in_the_log() {
     assert_eq!(resp.status(), 303);
     eventually("the message is recorded", || async {
         app.store
-            .messages(practice.id, 10)
+            .messages(practice.id, 10, &stride_store::audit::Actor::system("test"))
             .await
             .unwrap()
             .iter()
@@ -164,7 +164,14 @@ async fn without_a_provider_messages_are_recorded_and_shown_in_the_log() {
         .await;
     assert_eq!(resp.status(), 422);
     assert!(resp.text().await.unwrap().contains("not a valid"));
-    assert_eq!(app.store.messages(practice.id, 10).await.unwrap().len(), 1);
+    assert_eq!(
+        app.store
+            .messages(practice.id, 10, &stride_store::audit::Actor::system("test"))
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
 }
 
 #[tokio::test]
@@ -308,7 +315,7 @@ async fn email_goes_out_over_smtp() {
     );
     eventually("the message is marked sent", || async {
         app.store
-            .messages(practice.id, 10)
+            .messages(practice.id, 10, &stride_store::audit::Actor::system("test"))
             .await
             .unwrap()
             .iter()

@@ -62,7 +62,11 @@ async fn demo_seed_is_idempotent_and_builds_a_living_practice() {
             store.clinicians(id).await.unwrap().len(),
             store.members(id).await.unwrap().len(),
             store.patient_count(id).await.unwrap(),
-            store.messages(id, 1000).await.unwrap().len(),
+            store
+                .messages(id, 1000, &stride_store::audit::Actor::system("test"))
+                .await
+                .unwrap()
+                .len(),
         )
     };
     let before = counts(app.store.clone(), first.practice_id).await;

@@ -956,20 +956,7 @@ async fn messages_page(
     let providers = state.store.message_providers(p.practice_id).await?;
     let rows = if p.can(Permission::ViewMessageLog) {
         let tz = practice_tz(state, p.practice_id).await?;
-        let messages = state.store.messages(p.practice_id, 100).await?;
-        if !messages.is_empty() {
-            state
-                .store
-                .audit(
-                    Some(p.practice_id),
-                    &p.actor,
-                    "list",
-                    "message",
-                    None,
-                    &format!("{} messages", messages.len()),
-                )
-                .await?;
-        }
+        let messages = state.store.messages(p.practice_id, 100, &p.actor).await?;
         Some(messages.iter().map(|m| message_row(m, &tz)).collect())
     } else {
         None
