@@ -184,6 +184,11 @@ macro_rules! migration_files {
                 "website",
                 include_str!(concat!("../migrations/", $dialect, "/0002_website.sql")),
             ),
+            (
+                3,
+                "insights",
+                include_str!(concat!("../migrations/", $dialect, "/0003_insights.sql")),
+            ),
         ]
     };
 }

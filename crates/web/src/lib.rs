@@ -63,6 +63,35 @@ pub fn router(state: AppState) -> Router {
         .route("/app/website/sites", post(website::pages::add_site))
         .route("/app/website/goals", post(website::pages::add_goal))
         .route(
+            "/app/website/goals/{id}/confirm",
+            post(website::insights::confirm_goal),
+        )
+        .route("/app/website/funnels", post(website::insights::add_funnel))
+        .route(
+            "/app/website/funnels/{id}/delete",
+            post(website::insights::delete_funnel),
+        )
+        .route(
+            "/app/website/conditions",
+            post(website::insights::add_condition),
+        )
+        .route(
+            "/app/website/conditions/{id}/delete",
+            post(website::insights::delete_condition),
+        )
+        .route(
+            "/app/website/heatmaps",
+            get(website::insights::heatmaps).post(website::insights::add_heatmap),
+        )
+        .route(
+            "/app/website/heatmaps/{id}",
+            get(website::insights::heatmap),
+        )
+        .route(
+            "/app/website/heatmaps/{id}/delete",
+            post(website::insights::delete_heatmap),
+        )
+        .route(
             "/app/website/goals/{id}/delete",
             post(website::pages::delete_goal),
         )
@@ -201,6 +230,8 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(metrics))
         .route("/static/app.css", get(stylesheet))
         .route("/js/stride.js", get(website::tracker_script))
+        .route("/js/stride-clicks.js", get(website::clicks_script))
+        .route("/api/heatmaps", get(website::intake::heatmap_config))
         .route(
             "/api/event",
             post(website::intake::event).options(website::intake::preflight),

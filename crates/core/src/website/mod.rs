@@ -5,6 +5,7 @@
 pub mod agents;
 pub mod channels;
 pub mod conversion;
+pub mod insights;
 pub mod scrub;
 pub mod urls;
 pub mod visitors;

@@ -2,7 +2,11 @@
 //! after 48 hours), recorded events and the per-day counts of what intake dropped. Events never hold
 //! an IP address, a user agent, a query string beyond campaign parameters, or a form value.
 
+pub mod insights;
+mod query;
 pub mod reports;
+
+pub use query::Filters;
 
 use std::collections::HashMap;
 

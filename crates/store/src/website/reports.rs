@@ -6,10 +6,12 @@ use serde::Serialize;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
+use super::insights::{ConditionResult, Funnel, FunnelStepResult};
+use super::query::{Filters, Sql, like_pattern};
 use crate::error::{StoreError, StoreResult};
 use crate::{Store, now_ms};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum GoalKind {
     Event,
@@ -60,6 +62,8 @@ pub struct Goal {
     /// The event name, or the page pattern where `*` stands for anything.
     pub pattern: String,
     pub category: GoalCategory,
+    /// The page goal that confirms this event goal, e.g. "/thank-you*" for "Request Appointment".
+    pub confirmed_by: Option<i64>,
 }
 
 /// [from, to) in milliseconds.
@@ -109,6 +113,15 @@ pub struct GoalResult {
     pub goal: Goal,
     pub converting_visitors: i64,
     pub conversions: i64,
+    pub confirmation: Option<Confirmation>,
+}
+
+/// Event vs goal: visits that did the event, and how many of them went on to the confirming page.
+#[derive(Debug, Clone, Serialize)]
+pub struct Confirmation {
+    pub page_goal: String,
+    pub clicked: i64,
+    pub confirmed: i64,
 }
 
 fn goal_from(row: &AnyRow) -> StoreResult<Goal> {
@@ -124,34 +137,8 @@ fn goal_from(row: &AnyRow) -> StoreResult<Goal> {
         },
         pattern: row.try_get("pattern")?,
         category: GoalCategory::parse(&row.try_get::<String, _>("category")?)?,
+        confirmed_by: row.try_get("confirmed_by")?,
     })
-}
-
-/// A page pattern ("/thank-you*") as a LIKE pattern, with LIKE's own wildcards escaped.
-fn like_pattern(pattern: &str) -> String {
-    let mut out = String::with_capacity(pattern.len() + 4);
-    for c in pattern.chars() {
-        match c {
-            '\\' | '%' | '_' => {
-                out.push('\\');
-                out.push(c);
-            }
-            '*' => out.push('%'),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-/// The SQL condition and bound value that select a goal's events.
-fn goal_condition(goal: &Goal) -> (&'static str, String) {
-    match goal.kind {
-        GoalKind::Event => ("name = $4", goal.pattern.clone()),
-        GoalKind::Page => (
-            "name = 'pageview' AND path LIKE $4 ESCAPE '\\'",
-            like_pattern(&goal.pattern),
-        ),
-    }
 }
 
 impl Store {
@@ -191,7 +178,7 @@ impl Store {
         };
         let row = sqlx::query(
             "INSERT INTO goals (site_id, practice_id, name, kind, pattern, category, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id, site_id, name, kind, pattern, category",
+             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id, site_id, name, kind, pattern, category, confirmed_by",
         )
         .bind(site_id)
         .bind(practice_id)
@@ -208,7 +195,7 @@ impl Store {
 
     pub async fn goals(&self, practice_id: i64, site_id: i64) -> StoreResult<Vec<Goal>> {
         let rows = sqlx::query(
-            "SELECT id, site_id, name, kind, pattern, category FROM goals WHERE site_id = $1 AND practice_id = $2 \
+            "SELECT id, site_id, name, kind, pattern, category, confirmed_by FROM goals WHERE site_id = $1 AND practice_id = $2 \
              ORDER BY category DESC, name",
         )
         .bind(site_id)
@@ -229,26 +216,91 @@ impl Store {
         }
         Ok(())
     }
+}
 
-    pub async fn website_summary(
-        &self,
-        practice_id: i64,
-        site_id: i64,
-        range: Range,
-    ) -> StoreResult<Summary> {
-        let row = sqlx::query(
+/// What a report covers: one site of one practice, a time range, and the dashboard's filters.
+#[derive(Debug, Clone)]
+pub struct Scope {
+    pub practice_id: i64,
+    pub site_id: i64,
+    pub range: Range,
+    pub filters: Filters,
+}
+
+impl Scope {
+    pub fn new(practice_id: i64, site_id: i64, range: Range) -> Scope {
+        Scope {
+            practice_id,
+            site_id,
+            range,
+            filters: Filters::default(),
+        }
+    }
+
+    pub fn with_filters(mut self, filters: Filters) -> Scope {
+        self.filters = filters.normalized();
+        self
+    }
+
+    /// The same scope over another range (the previous period, for comparisons).
+    pub fn over(&self, range: Range) -> Scope {
+        Scope {
+            range,
+            ..self.clone()
+        }
+    }
+
+    /// `FROM visits WHERE ...` for this scope, visits counted by when they started.
+    pub(crate) fn visits_where(&self, sql: &mut Sql) {
+        sql.push(" FROM visits WHERE site_id = ")
+            .int(self.site_id)
+            .push(" AND practice_id = ")
+            .int(self.practice_id)
+            .push(" AND started_at >= ")
+            .int(self.range.from)
+            .push(" AND started_at < ")
+            .int(self.range.to);
+        self.filters.on_visits(sql, self.site_id);
+    }
+
+    /// `FROM events WHERE ...` for this scope.
+    pub(crate) fn events_where(&self, sql: &mut Sql) {
+        sql.push(" FROM events WHERE site_id = ")
+            .int(self.site_id)
+            .push(" AND practice_id = ")
+            .int(self.practice_id)
+            .push(" AND at >= ")
+            .int(self.range.from)
+            .push(" AND at < ")
+            .int(self.range.to);
+        self.filters.on_events(sql, self.site_id);
+    }
+}
+
+/// Appends the condition selecting a goal's events (an event name, or pageviews of a pattern).
+pub(crate) fn goal_condition(sql: &mut Sql, kind: GoalKind, pattern: &str) {
+    match kind {
+        GoalKind::Event => {
+            sql.push("name = ").text(pattern);
+        }
+        GoalKind::Page => {
+            sql.push("(name = 'pageview' AND path LIKE ")
+                .text(&like_pattern(pattern))
+                .push(" ESCAPE '\\')");
+        }
+    }
+}
+
+impl Store {
+    pub async fn website_summary(&self, scope: &Scope) -> StoreResult<Summary> {
+        let mut sql = Sql::new(
             "SELECT COUNT(DISTINCT visitor_id) AS visitors, COUNT(*) AS visits, \
                     CAST(COALESCE(SUM(pageviews), 0) AS BIGINT) AS pageviews, \
                     COUNT(CASE WHEN pageviews <= 1 AND interactions = 0 THEN 1 END) AS bounces, \
-                    CAST(COALESCE(SUM(last_at - started_at), 0) AS BIGINT) AS duration \
-             FROM visits WHERE site_id = $1 AND practice_id = $2 AND started_at >= $3 AND started_at < $4",
-        )
-        .bind(site_id)
-        .bind(practice_id)
-        .bind(range.from)
-        .bind(range.to)
-        .fetch_one(self.pool())
-        .await?;
+                    CAST(COALESCE(SUM(last_at - started_at), 0) AS BIGINT) AS duration",
+        );
+        scope.visits_where(&mut sql);
+        let row = sql.fetch_one(self).await?;
         let visits: i64 = row.try_get("visits")?;
         let bounces: i64 = row.try_get("bounces")?;
         let duration: i64 = row.try_get("duration")?;
@@ -262,24 +314,17 @@ impl Store {
     }
 
     /// Visitors and pageviews per day of the range; day `i` starts at `range.from + i × 24 h`.
-    pub async fn website_daily(
-        &self,
-        practice_id: i64,
-        site_id: i64,
-        range: Range,
-    ) -> StoreResult<Vec<Bucket>> {
-        let rows = sqlx::query(
-            "SELECT (started_at - $3) / 86400000 AS bucket, COUNT(DISTINCT visitor_id) AS visitors, \
-                    CAST(COALESCE(SUM(pageviews), 0) AS BIGINT) AS pageviews \
-             FROM visits WHERE site_id = $1 AND practice_id = $2 AND started_at >= $3 AND started_at < $4 \
-             GROUP BY (started_at - $3) / 86400000 ORDER BY bucket",
-        )
-        .bind(site_id)
-        .bind(practice_id)
-        .bind(range.from)
-        .bind(range.to)
-        .fetch_all(self.pool())
-        .await?;
+    pub async fn website_daily(&self, scope: &Scope) -> StoreResult<Vec<Bucket>> {
+        let from = scope.range.from;
+        let mut sql = Sql::new(&format!(
+            "SELECT (started_at - {from}) / 86400000 AS bucket, COUNT(DISTINCT visitor_id) AS visitors, \
+                    CAST(COALESCE(SUM(pageviews), 0) AS BIGINT) AS pageviews"
+        ));
+        scope.visits_where(&mut sql);
+        sql.push(&format!(
+            " GROUP BY (started_at - {from}) / 86400000 ORDER BY bucket"
+        ));
+        let rows = sql.fetch_all(self).await?;
         rows.iter()
             .map(|r| {
                 Ok(Bucket {
@@ -291,12 +336,10 @@ impl Store {
             .collect()
     }
 
-    /// Visits grouped by `source`, `channel`, `campaign`, `entry_path` or `device`.
+    /// Visits grouped by `source`, `channel`, `campaign`, `entry_path`, `device`, `browser` or `os`.
     pub async fn website_breakdown(
         &self,
-        practice_id: i64,
-        site_id: i64,
-        range: Range,
+        scope: &Scope,
         by: &str,
         limit: i64,
     ) -> StoreResult<Vec<BreakdownRow>> {
@@ -308,110 +351,119 @@ impl Store {
                 )));
             }
         };
-        self.breakdown(
-            format!(
-                "SELECT {column} AS k, COUNT(DISTINCT visitor_id) AS visitors, COUNT(*) AS n FROM visits \
-                 WHERE site_id = $1 AND practice_id = $2 AND started_at >= $3 AND started_at < $4 AND {column} <> '' \
-                 GROUP BY {column} ORDER BY visitors DESC, k LIMIT $5"
-            ),
-            practice_id,
-            site_id,
-            range,
-            limit,
-        )
-        .await
+        let mut sql = Sql::new(&format!(
+            "SELECT {column} AS k, COUNT(DISTINCT visitor_id) AS visitors, COUNT(*) AS n"
+        ));
+        scope.visits_where(&mut sql);
+        sql.push(&format!(
+            " AND {column} <> '' GROUP BY {column} ORDER BY visitors DESC, k LIMIT "
+        ))
+        .int(limit.clamp(1, 1000));
+        breakdown_rows(&sql.fetch_all(self).await?)
     }
 
     /// Pages by pageviews (as `visits`) and distinct visitors.
-    pub async fn website_pages(
-        &self,
-        practice_id: i64,
-        site_id: i64,
-        range: Range,
-        limit: i64,
-    ) -> StoreResult<Vec<BreakdownRow>> {
-        self.breakdown(
-            "SELECT path AS k, COUNT(DISTINCT visitor_id) AS visitors, COUNT(*) AS n FROM events \
-             WHERE site_id = $1 AND practice_id = $2 AND at >= $3 AND at < $4 AND name = 'pageview' \
-             GROUP BY path ORDER BY visitors DESC, k LIMIT $5"
-                .to_string(),
-            practice_id,
-            site_id,
-            range,
-            limit,
-        )
-        .await
+    pub async fn website_pages(&self, scope: &Scope, limit: i64) -> StoreResult<Vec<BreakdownRow>> {
+        let mut sql =
+            Sql::new("SELECT path AS k, COUNT(DISTINCT visitor_id) AS visitors, COUNT(*) AS n");
+        scope.events_where(&mut sql);
+        sql.push(" AND name = 'pageview' GROUP BY path ORDER BY visitors DESC, k LIMIT ")
+            .int(limit.clamp(1, 1000));
+        breakdown_rows(&sql.fetch_all(self).await?)
     }
 
-    /// Runs a breakdown query whose parameters are site, practice, range and limit, and whose
-    /// columns are `k`, `visitors` and `n`. The SQL is built only from constant text.
-    async fn breakdown(
-        &self,
-        sql: String,
-        practice_id: i64,
-        site_id: i64,
-        range: Range,
-        limit: i64,
-    ) -> StoreResult<Vec<BreakdownRow>> {
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(site_id)
-            .bind(practice_id)
-            .bind(range.from)
-            .bind(range.to)
-            .bind(limit.clamp(1, 1000))
-            .fetch_all(self.pool())
-            .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(BreakdownRow {
-                    key: r.try_get("k")?,
-                    visitors: r.try_get("visitors")?,
-                    visits: r.try_get("n")?,
-                })
-            })
-            .collect()
-    }
-
-    pub async fn goal_results(
-        &self,
-        practice_id: i64,
-        site_id: i64,
-        range: Range,
-    ) -> StoreResult<Vec<GoalResult>> {
+    /// Each goal's converting visitors and conversions, and for an event goal confirmed by a page
+    /// goal, how many visits did the first and how many of those then reached the second.
+    pub async fn goal_results(&self, scope: &Scope) -> StoreResult<Vec<GoalResult>> {
+        let goals = self.goals(scope.practice_id, scope.site_id).await?;
         let mut out = Vec::new();
-        for goal in self.goals(practice_id, site_id).await? {
-            let (condition, value) = goal_condition(&goal);
-            let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-                "SELECT COUNT(DISTINCT visitor_id) AS visitors, COUNT(*) AS n FROM events \
-                 WHERE site_id = $1 AND at >= $2 AND at < $3 AND {condition} AND practice_id = $5"
-            )))
-            .bind(site_id)
-            .bind(range.from)
-            .bind(range.to)
-            .bind(value)
-            .bind(practice_id)
-            .fetch_one(self.pool())
-            .await?;
+        for goal in &goals {
+            let mut sql = Sql::new("SELECT COUNT(DISTINCT visitor_id) AS visitors, COUNT(*) AS n");
+            scope.events_where(&mut sql);
+            sql.push(" AND ");
+            goal_condition(&mut sql, goal.kind, &goal.pattern);
+            let row = sql.fetch_one(self).await?;
+            let page = goal
+                .confirmed_by
+                .and_then(|id| goals.iter().find(|g| g.id == id));
+            let confirmation = match page {
+                Some(page) => {
+                    let steps = [
+                        (goal.kind, goal.pattern.clone()),
+                        (page.kind, page.pattern.clone()),
+                    ];
+                    let counts = self.funnel_counts(scope, &steps).await?;
+                    Some(Confirmation {
+                        page_goal: page.name.clone(),
+                        clicked: counts[0] as i64,
+                        confirmed: counts[1] as i64,
+                    })
+                }
+                None => None,
+            };
             out.push(GoalResult {
                 converting_visitors: row.try_get("visitors")?,
                 conversions: row.try_get("n")?,
-                goal,
+                goal: goal.clone(),
+                confirmation,
             });
         }
         Ok(out)
     }
+
+    /// Pairs an event goal ("Request Appointment" clicked) with the page goal that confirms it
+    /// ("/thank-you*" reached), or unpairs it with `None`.
+    pub async fn set_goal_confirmation(
+        &self,
+        practice_id: i64,
+        goal_id: i64,
+        page_goal_id: Option<i64>,
+    ) -> StoreResult<()> {
+        let goal = self.goal(practice_id, goal_id).await?;
+        if let Some(id) = page_goal_id {
+            let page = self.goal(practice_id, id).await?;
+            if goal.kind != GoalKind::Event
+                || page.kind != GoalKind::Page
+                || page.site_id != goal.site_id
+            {
+                return Err(StoreError::Invalid(
+                    "an event goal is confirmed by a page goal of the same site".into(),
+                ));
+            }
+        }
+        sqlx::query("UPDATE goals SET confirmed_by = $1 WHERE id = $2 AND practice_id = $3")
+            .bind(page_goal_id)
+            .bind(goal_id)
+            .bind(practice_id)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    pub async fn goal(&self, practice_id: i64, id: i64) -> StoreResult<Goal> {
+        let row = sqlx::query(
+            "SELECT id, site_id, name, kind, pattern, category, confirmed_by FROM goals \
+             WHERE id = $1 AND practice_id = $2",
+        )
+        .bind(id)
+        .bind(practice_id)
+        .fetch_optional(self.pool())
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        goal_from(&row)
+    }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn page_patterns_become_like_patterns() {
-        assert_eq!(like_pattern("/thank-you*"), "/thank-you%");
-        assert_eq!(like_pattern("/100%_done"), "/100\\%\\_done");
-        assert_eq!(like_pattern("*"), "%");
-    }
+fn breakdown_rows(rows: &[AnyRow]) -> StoreResult<Vec<BreakdownRow>> {
+    rows.iter()
+        .map(|r| {
+            Ok(BreakdownRow {
+                key: r.try_get("k")?,
+                visitors: r.try_get("visitors")?,
+                visits: r.try_get("n")?,
+            })
+        })
+        .collect()
 }
 
 /// Everything the dashboard and `/api/v1/sites/{id}/report` show for one period.
@@ -428,32 +480,42 @@ pub struct Report {
     pub pages: Vec<BreakdownRow>,
     pub landing_pages: Vec<BreakdownRow>,
     pub devices: Vec<BreakdownRow>,
+    pub funnels: Vec<FunnelResult>,
+    pub conditions: Vec<ConditionResult>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FunnelResult {
+    pub funnel: Funnel,
+    pub steps: Vec<FunnelStepResult>,
 }
 
 impl Store {
-    pub async fn website_report(
-        &self,
-        practice_id: i64,
-        site_id: i64,
-        range: Range,
-    ) -> StoreResult<Report> {
-        let by = |column: &'static str, limit: i64| {
-            self.website_breakdown(practice_id, site_id, range, column, limit)
-        };
+    pub async fn website_report(&self, scope: &Scope) -> StoreResult<Report> {
+        let by = |column: &'static str, limit: i64| self.website_breakdown(scope, column, limit);
         Ok(Report {
-            range,
-            summary: self.website_summary(practice_id, site_id, range).await?,
+            range: scope.range,
+            summary: self.website_summary(scope).await?,
             previous: self
-                .website_summary(practice_id, site_id, range.previous())
+                .website_summary(&scope.over(scope.range.previous()))
                 .await?,
-            daily: self.website_daily(practice_id, site_id, range).await?,
-            goals: self.goal_results(practice_id, site_id, range).await?,
+            daily: self.website_daily(scope).await?,
+            goals: self.goal_results(scope).await?,
             sources: by("source", 10).await?,
             channels: by("channel", 10).await?,
             campaigns: by("campaign", 10).await?,
-            pages: self.website_pages(practice_id, site_id, range, 10).await?,
+            pages: self.website_pages(scope, 10).await?,
             landing_pages: by("entry_path", 10).await?,
             devices: by("device", 5).await?,
+            funnels: {
+                let mut out = Vec::new();
+                for funnel in self.funnels(scope.practice_id, scope.site_id).await? {
+                    let steps = self.funnel_report(scope, &funnel).await?;
+                    out.push(FunnelResult { funnel, steps });
+                }
+                out
+            },
+            conditions: self.condition_results(scope).await?,
         })
     }
 }

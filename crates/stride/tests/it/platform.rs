@@ -101,13 +101,21 @@ async fn demo_seed_is_idempotent_and_builds_a_living_practice() {
     };
     let summary = app
         .store
-        .website_summary(first.practice_id, site.id, year)
+        .website_summary(&stride_store::website::reports::Scope::new(
+            first.practice_id,
+            site.id,
+            year,
+        ))
         .await
         .unwrap();
     assert!(summary.visits > 5_000, "a year of visits: {summary:?}");
     let goals = app
         .store
-        .goal_results(first.practice_id, site.id, year)
+        .goal_results(&stride_store::website::reports::Scope::new(
+            first.practice_id,
+            site.id,
+            year,
+        ))
         .await
         .unwrap();
     assert_eq!(goals.len(), 5);
@@ -122,7 +130,11 @@ async fn demo_seed_is_idempotent_and_builds_a_living_practice() {
     );
     let sources = app
         .store
-        .website_breakdown(first.practice_id, site.id, year, "source", 3)
+        .website_breakdown(
+            &stride_store::website::reports::Scope::new(first.practice_id, site.id, year),
+            "source",
+            3,
+        )
         .await
         .unwrap();
     assert_eq!(
@@ -136,7 +148,11 @@ async fn demo_seed_is_idempotent_and_builds_a_living_practice() {
     stride::demo::seed(&app.store).await.unwrap();
     assert_eq!(
         app.store
-            .website_summary(first.practice_id, site.id, year)
+            .website_summary(&stride_store::website::reports::Scope::new(
+                first.practice_id,
+                site.id,
+                year
+            ))
             .await
             .unwrap()
             .visits,

@@ -3,6 +3,7 @@
 
 use stride_core::role::Role;
 use stride_store::Store;
+use stride_store::website::reports::Scope;
 
 use crate::helpers::*;
 
@@ -495,17 +496,20 @@ async fn visits_goals_and_reports_add_up() {
         to: t0 + 4 * 3_600_000,
     };
     let sum = s
-        .website_summary(practice.id, site.id, range)
+        .website_summary(&Scope::new(practice.id, site.id, range))
         .await
         .unwrap();
     assert_eq!((sum.visitors, sum.visits, sum.pageviews), (3, 4, 6));
     // Bounces: visitor 3's two single-page visits; visitor 2 interacted, visitor 1 read three pages.
     assert_eq!(sum.bounce_rate, Some(50.0));
-    let daily = s.website_daily(practice.id, site.id, range).await.unwrap();
+    let daily = s
+        .website_daily(&Scope::new(practice.id, site.id, range))
+        .await
+        .unwrap();
     assert_eq!(daily.iter().map(|b| b.pageviews).sum::<i64>(), 6);
 
     let sources = s
-        .website_breakdown(practice.id, site.id, range, "source", 10)
+        .website_breakdown(&Scope::new(practice.id, site.id, range), "source", 10)
         .await
         .unwrap();
     let pairs: Vec<(String, i64)> = sources.iter().map(|r| (r.key.clone(), r.visits)).collect();
@@ -518,17 +522,24 @@ async fn visits_goals_and_reports_add_up() {
         ]
     );
     let landing = s
-        .website_breakdown(practice.id, site.id, range, "entry_path", 10)
+        .website_breakdown(&Scope::new(practice.id, site.id, range), "entry_path", 10)
         .await
         .unwrap();
     assert!(landing.iter().any(|r| r.key == "/conditions/sciatica"));
     assert!(
-        s.website_breakdown(practice.id, site.id, range, "1; DROP TABLE visits", 10)
-            .await
-            .is_err()
+        s.website_breakdown(
+            &Scope::new(practice.id, site.id, range),
+            "1; DROP TABLE visits",
+            10
+        )
+        .await
+        .is_err()
     );
 
-    let goals = s.goal_results(practice.id, site.id, range).await.unwrap();
+    let goals = s
+        .goal_results(&Scope::new(practice.id, site.id, range))
+        .await
+        .unwrap();
     let by_name = |n: &str| goals.iter().find(|g| g.goal.name == n).unwrap();
     assert_eq!(
         (

@@ -58,6 +58,17 @@ fn flash_message(key: Option<&str>) -> Option<&'static str> {
         "site" => "Website added. Paste the line below into the site to start counting visits.",
         "goal" => "Goal added. Conversions count from now on, and for past visits too.",
         "goal_deleted" => "Goal removed.",
+        "confirmation" => "Saved. The dashboard compares the two under “Clicked vs confirmed”.",
+        "funnel" => "Funnel added. It shows on the Website dashboard, for past visits too.",
+        "funnel_deleted" => "Funnel removed.",
+        "condition" => {
+            "Condition page tagged. The dashboard ranks conditions by the leads they bring."
+        }
+        "condition_deleted" => "Condition page untagged.",
+        "heatmap" => {
+            "Heatmap recording. Clicks on matching pages appear within a minute of the next visit."
+        }
+        "heatmap_deleted" => "Heatmap stopped. Clicks already recorded are kept.",
         _ => return None,
     })
 }

@@ -108,13 +108,11 @@ async fn website_now(state: &AppState, practice_id: i64) -> PageResult<Option<We
     };
     let tz = super::practice_tz(state, practice_id).await?;
     let range = crate::website::dashboard::period_range(30, &tz);
-    let summary = state
-        .store
-        .website_summary(practice_id, site.id, range)
-        .await?;
+    let scope = stride_store::website::reports::Scope::new(practice_id, site.id, range);
+    let summary = state.store.website_summary(&scope).await?;
     let leads = state
         .store
-        .goal_results(practice_id, site.id, range)
+        .goal_results(&scope)
         .await?
         .into_iter()
         .filter(|g| g.goal.category == GoalCategory::LeadAction)

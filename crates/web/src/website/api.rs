@@ -10,9 +10,10 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use stride_core::role::Permission;
 use stride_core::website::conversion::{band, conversion_rate};
-use stride_store::website::reports::{GoalCategory, GoalKind, Range};
+use stride_store::website::Filters;
+use stride_store::website::reports::{GoalCategory, GoalKind, Scope};
 
-use super::dashboard::{PERIODS, period_range};
+use super::dashboard::report_range;
 use crate::AppState;
 use crate::api::{Body, Id, Params};
 use crate::auth::Principal;
@@ -108,55 +109,8 @@ pub struct ReportParams {
     from: Option<String>,
     /// Last day, inclusive.
     to: Option<String>,
-}
-
-/// The range a report covers: `from`/`to` dates in the practice's time zone, or a named period.
-fn report_range(
-    q: &ReportParams,
-    tz: &Option<stride_core::tz::TimeZoneName>,
-) -> Result<Range, AppError> {
-    match (&q.from, &q.to) {
-        (Some(from), Some(to)) => {
-            let parse = |s: &str| {
-                s.parse::<jiff::civil::Date>()
-                    .map_err(|_| AppError::invalid(format!("“{s}” is not a date like 2026-11-01")))
-            };
-            let (from, to) = (parse(from)?, parse(to)?);
-            if to < from {
-                return Err(AppError::invalid("the range ends before it starts"));
-            }
-            if (to - from).get_days() > 3660 {
-                return Err(AppError::invalid("a range covers at most ten years"));
-            }
-            let zone = tz
-                .as_ref()
-                .map(|t| t.tz())
-                .unwrap_or(jiff::tz::TimeZone::UTC);
-            let start = |d: jiff::civil::Date| {
-                d.to_zoned_datetime(zone.clone())
-                    .map(|z| z.timestamp().as_millisecond())
-                    .map_err(|_| AppError::invalid("date out of range"))
-            };
-            let end = to
-                .tomorrow()
-                .map_err(|_| AppError::invalid("date out of range"))?;
-            Ok(Range {
-                from: start(from)?,
-                to: start(end)?,
-            })
-        }
-        (None, None) => {
-            let (_, _, days) = match &q.period {
-                Some(p) => *PERIODS
-                    .iter()
-                    .find(|(k, ..)| k == p)
-                    .ok_or_else(|| AppError::invalid("period must be 7d, 30d, 90d or 12mo"))?,
-                None => PERIODS[1],
-            };
-            Ok(period_range(days, tz))
-        }
-        _ => Err(AppError::invalid("give both from and to, or neither")),
-    }
+    #[serde(flatten)]
+    filters: Filters,
 }
 
 pub async fn report(
@@ -168,11 +122,9 @@ pub async fn report(
     can_view(&p)?;
     state.store.site(p.practice_id, site_id).await?;
     let tz = practice_tz(&state, p.practice_id).await?;
-    let range = report_range(&q, &tz)?;
-    let report = state
-        .store
-        .website_report(p.practice_id, site_id, range)
-        .await?;
+    let range = report_range(q.period.as_deref(), q.from.as_deref(), q.to.as_deref(), &tz)?;
+    let scope = Scope::new(p.practice_id, site_id, range).with_filters(q.filters);
+    let report = state.store.website_report(&scope).await?;
     let visitors = report.summary.visitors as u64;
     let rates: Vec<Value> = report
         .goals

@@ -9,8 +9,10 @@ use serde::Deserialize;
 use stride_core::role::Permission;
 use stride_core::website::channels::Channel;
 use stride_core::website::conversion::{band, conversion_rate};
+use stride_store::website::Filters;
 use stride_store::website::Site;
-use stride_store::website::reports::{BreakdownRow, GoalCategory, Range, Summary};
+use stride_store::website::insights::ConditionResult;
+use stride_store::website::reports::{BreakdownRow, GoalCategory, Range, Scope, Summary};
 
 use crate::AppState;
 use crate::auth::Principal;
@@ -28,6 +30,11 @@ pub const PERIODS: &[(&str, &str, i64)] = &[
 pub struct DashboardQuery {
     site: Option<i64>,
     period: Option<String>,
+    /// A custom range's first and last day (YYYY-MM-DD), overriding the period.
+    from: Option<String>,
+    to: Option<String>,
+    #[serde(flatten)]
+    filters: Filters,
 }
 
 pub struct Card {
@@ -62,13 +69,37 @@ struct DashboardPage {
     site: Option<Site>,
     period: &'static str,
     periods: &'static [(&'static str, &'static str, i64)],
+    custom: bool,
+    error: Option<String>,
+    picked: Picked,
+    channels: Vec<(&'static str, &'static str)>,
     cards: Vec<Card>,
     bars: Vec<Bar>,
     chart_width: i64,
     chart_summary: String,
     goals: Vec<GoalRow>,
-    /// (title, what a row is, rows)
-    tables: Vec<(&'static str, &'static str, Vec<BreakdownRow>)>,
+    confirmations: Vec<ConfirmRow>,
+    funnels: Vec<FunnelView>,
+    conditions: Vec<ConditionResult>,
+    /// (title, what a row is, the filter a row sets, rows)
+    tables: Vec<(&'static str, &'static str, &'static str, Vec<Row>)>,
+}
+
+impl DashboardPage {
+    /// The dashboard's address with one more filter set, for the rows of a breakdown.
+    fn filter_link(&self, key: &str, value: &str) -> String {
+        let mut f = self.picked.filters.clone();
+        let v = Some(value.to_string());
+        match key {
+            "source" => f.source = v,
+            "channel" => f.channel = v,
+            "campaign" => f.campaign = v,
+            "page" => f.page = v,
+            _ => f.device = v,
+        }
+        let site = self.site.as_ref().map(|s| s.id).unwrap_or_default();
+        query_string(site, self.period, &self.picked.from, &self.picked.to, &f)
+    }
 }
 
 fn change(now: f64, before: f64) -> Option<String> {
@@ -167,6 +198,122 @@ pub fn period_range(days: i64, tz: &Option<stride_core::tz::TimeZoneName>) -> Ra
     }
 }
 
+/// The range a report covers: `from`/`to` dates in the practice's time zone, or a named period.
+pub fn report_range(
+    period: Option<&str>,
+    from: Option<&str>,
+    to: Option<&str>,
+    tz: &Option<stride_core::tz::TimeZoneName>,
+) -> Result<Range, AppError> {
+    match (from, to) {
+        (Some(from), Some(to)) => {
+            let parse = |s: &str| {
+                s.parse::<jiff::civil::Date>()
+                    .map_err(|_| AppError::invalid(format!("“{s}” is not a date like 2026-11-01")))
+            };
+            let (from, to) = (parse(from)?, parse(to)?);
+            if to < from {
+                return Err(AppError::invalid("the range ends before it starts"));
+            }
+            if (to - from).get_days() > 3660 {
+                return Err(AppError::invalid("a range covers at most ten years"));
+            }
+            let zone = tz
+                .as_ref()
+                .map(|t| t.tz())
+                .unwrap_or(jiff::tz::TimeZone::UTC);
+            let start = |d: jiff::civil::Date| {
+                d.to_zoned_datetime(zone.clone())
+                    .map(|z| z.timestamp().as_millisecond())
+                    .map_err(|_| AppError::invalid("date out of range"))
+            };
+            let end = to
+                .tomorrow()
+                .map_err(|_| AppError::invalid("date out of range"))?;
+            Ok(Range {
+                from: start(from)?,
+                to: start(end)?,
+            })
+        }
+        (None, None) => {
+            let (_, _, days) = match period {
+                Some(p) => *PERIODS
+                    .iter()
+                    .find(|(k, ..)| *k == p)
+                    .ok_or_else(|| AppError::invalid("period must be 7d, 30d, 90d or 12mo"))?,
+                None => PERIODS[1],
+            };
+            Ok(period_range(days, tz))
+        }
+        _ => Err(AppError::invalid("give both from and to, or neither")),
+    }
+}
+
+/// Where the dashboard's query string says a filter or a range goes, kept for links and forms.
+pub struct Picked {
+    pub from: String,
+    pub to: String,
+    pub filters: Filters,
+    /// The active filters as (label, value, the dashboard's address without this one).
+    pub chips: Vec<(&'static str, String, String)>,
+}
+
+fn query_string(site: i64, period: &str, from: &str, to: &str, filters: &Filters) -> String {
+    let mut pairs: Vec<(&str, &str)> = vec![("period", period)];
+    if !from.is_empty() && !to.is_empty() {
+        pairs.push(("from", from));
+        pairs.push(("to", to));
+    }
+    for (k, v) in [
+        ("source", &filters.source),
+        ("channel", &filters.channel),
+        ("campaign", &filters.campaign),
+        ("page", &filters.page),
+        ("device", &filters.device),
+    ] {
+        if let Some(v) = v {
+            pairs.push((k, v));
+        }
+    }
+    let mut out = format!("/app/website?site={site}");
+    for (k, v) in pairs {
+        out.push('&');
+        out.push_str(k);
+        out.push('=');
+        out.push_str(&urlencoding(v));
+    }
+    out
+}
+
+fn urlencoding(v: &str) -> String {
+    v.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' | b'*' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// A breakdown row: what is shown, the filter value it stands for, visitors.
+type Row = (String, String, i64);
+
+pub struct ConfirmRow {
+    pub event: String,
+    pub page: String,
+    pub clicked: i64,
+    pub confirmed: i64,
+    pub gap: i64,
+    pub gap_pct: String,
+}
+
+pub struct FunnelView {
+    pub name: String,
+    /// (label, visits, bar width in percent of the first step, drop-off text)
+    pub steps: Vec<(String, i64, f64, String)>,
+}
+
 pub async fn dashboard(
     State(state): State<AppState>,
     Extension(p): Extension<Principal>,
@@ -193,27 +340,123 @@ pub async fn dashboard(
         .copied()
         .unwrap_or(PERIODS[1]);
     let tz = practice_tz(&state, p.practice_id).await?;
-    let range = period_range(days, &tz);
+    let from = q.from.clone().unwrap_or_default();
+    let to = q.to.clone().unwrap_or_default();
+    let mut error = None;
+    let range = if from.is_empty() || to.is_empty() {
+        period_range(days, &tz)
+    } else {
+        match report_range(None, Some(&from), Some(&to), &tz) {
+            Ok(r) => r,
+            Err(e) => {
+                error = Some(crate::pages::form_error(e)?);
+                period_range(days, &tz)
+            }
+        }
+    };
+    let custom = error.is_none() && !from.is_empty() && !to.is_empty();
+    let days = ((range.to - range.from + 3_600_000) / 86_400_000).max(1);
+    let filters = q.filters.clone().normalized();
+    let site_id = site.as_ref().map(|s| s.id).unwrap_or_default();
+    let (cf, ct) = if custom {
+        (from.as_str(), to.as_str())
+    } else {
+        ("", "")
+    };
+    let chips = [
+        (
+            "Source",
+            &filters.source,
+            Filters {
+                source: None,
+                ..filters.clone()
+            },
+        ),
+        (
+            "Channel",
+            &filters.channel,
+            Filters {
+                channel: None,
+                ..filters.clone()
+            },
+        ),
+        (
+            "Campaign",
+            &filters.campaign,
+            Filters {
+                campaign: None,
+                ..filters.clone()
+            },
+        ),
+        (
+            "Page",
+            &filters.page,
+            Filters {
+                page: None,
+                ..filters.clone()
+            },
+        ),
+        (
+            "Device",
+            &filters.device,
+            Filters {
+                device: None,
+                ..filters.clone()
+            },
+        ),
+    ]
+    .into_iter()
+    .filter_map(|(label, v, without)| {
+        v.as_ref().map(|v| {
+            let shown = match label {
+                "Channel" => v
+                    .parse::<Channel>()
+                    .map(|c| c.label().to_string())
+                    .unwrap_or_else(|_| v.clone()),
+                _ => v.clone(),
+            };
+            (
+                label,
+                shown,
+                query_string(site_id, period, cf, ct, &without),
+            )
+        })
+    })
+    .collect();
+    let picked = Picked {
+        from: if custom { from.clone() } else { String::new() },
+        to: if custom { to.clone() } else { String::new() },
+        filters: filters.clone(),
+        chips,
+    };
     let mut page = DashboardPage {
         l,
         sites: sites.clone(),
         site: site.clone(),
         period,
         periods: PERIODS,
+        custom,
+        error,
+        picked,
+        channels: Channel::ALL
+            .iter()
+            .map(|c| (c.as_str(), c.label()))
+            .collect(),
         cards: Vec::new(),
         bars: Vec::new(),
         chart_width: days * 10,
         chart_summary: String::new(),
         goals: Vec::new(),
+        confirmations: Vec::new(),
+        funnels: Vec::new(),
+        conditions: Vec::new(),
         tables: Vec::new(),
     };
     let Some(site) = site else {
         return render(&page);
     };
-    let report = state
-        .store
-        .website_report(p.practice_id, site.id, range)
-        .await?;
+    let scope = Scope::new(p.practice_id, site.id, range).with_filters(filters);
+    let report = state.store.website_report(&scope).await?;
     let now = &report.summary;
     page.cards = cards(now, &report.previous);
     let daily = &report.daily;
@@ -266,23 +509,66 @@ pub async fn dashboard(
             }
         })
         .collect();
-    let channels = report
-        .channels
-        .into_iter()
-        .map(|mut r| {
-            if let Ok(c) = r.key.parse::<Channel>() {
-                r.key = format!("{} ({})", c.label(), c.direction().label().to_lowercase());
-            }
-            r
+    page.confirmations = report
+        .goals
+        .iter()
+        .filter_map(|g| {
+            let c = g.confirmation.as_ref()?;
+            let gap = (c.clicked - c.confirmed).max(0);
+            Some(ConfirmRow {
+                event: g.goal.name.clone(),
+                page: c.page_goal.clone(),
+                clicked: c.clicked,
+                confirmed: c.confirmed,
+                gap,
+                gap_pct: if c.clicked > 0 {
+                    format!("{:.0}%", gap as f64 * 100.0 / c.clicked as f64)
+                } else {
+                    "–".into()
+                },
+            })
         })
         .collect();
+    page.funnels = report
+        .funnels
+        .into_iter()
+        .map(|f| FunnelView {
+            name: f.funnel.name,
+            steps: f
+                .steps
+                .into_iter()
+                .map(|s| {
+                    (
+                        s.label,
+                        s.visits,
+                        s.of_first.unwrap_or(0.0),
+                        s.dropoff
+                            .map(|d| format!("{d:.0}% dropped off"))
+                            .unwrap_or_default(),
+                    )
+                })
+                .collect(),
+        })
+        .collect();
+    page.conditions = report.conditions;
+    let rows = |rows: Vec<BreakdownRow>| -> Vec<Row> {
+        rows.into_iter()
+            .map(|r| {
+                let shown = match r.key.parse::<Channel>() {
+                    Ok(c) => format!("{} ({})", c.label(), c.direction().label().to_lowercase()),
+                    Err(_) => r.key.clone(),
+                };
+                (shown, r.key, r.visitors)
+            })
+            .collect()
+    };
     page.tables = vec![
-        ("Sources", "Source", report.sources),
-        ("Channels", "Channel", channels),
-        ("Campaigns", "Campaign", report.campaigns),
-        ("Top pages", "Page", report.pages),
-        ("Landing pages", "Page", report.landing_pages),
-        ("Devices", "Device", report.devices),
+        ("Sources", "Source", "source", rows(report.sources)),
+        ("Channels", "Channel", "channel", rows(report.channels)),
+        ("Campaigns", "Campaign", "campaign", rows(report.campaigns)),
+        ("Top pages", "Page", "page", rows(report.pages)),
+        ("Landing pages", "Page", "page", rows(report.landing_pages)),
+        ("Devices", "Device", "device", rows(report.devices)),
     ];
     render(&page)
 }

@@ -15,10 +15,12 @@ use serde::Deserialize;
 use serde_json::Value;
 use stride_core::website::agents::classify_agent;
 use stride_core::website::channels::{VisitSource, classify};
-use stride_core::website::scrub::scrub_props;
+use stride_core::website::insights::{path_matches, pattern_js_regex, viewport_class};
+use stride_core::website::scrub::{looks_personal, scrub_props};
 use stride_core::website::urls::{CAMPAIGN_PARAMS, clean_url, referrer_host};
 use stride_core::website::visitors::visitor_id;
 use stride_store::Store;
+use stride_store::website::insights::NewClick;
 use stride_store::website::{NewEvent, Site, normalize_domain};
 use tokio::sync::mpsc;
 
@@ -45,16 +47,27 @@ const REFERRER_SPAM: &[&str] = &[
     "site-auditor.online",
 ];
 
+/// What the writer stores: an event, or a click on a page where a heatmap records.
+pub enum Queued {
+    Event(NewEvent),
+    Click(NewClick),
+}
+
+/// A site's recording pages: (pattern, call-to-action selector).
+type HeatmapConfig = std::sync::Arc<Vec<(String, String)>>;
+
 /// The intake's shared state: the queue's sending side, caches, and counts of what was dropped.
 pub struct Intake {
-    tx: mpsc::Sender<NewEvent>,
+    tx: mpsc::Sender<Queued>,
     sites: Mutex<HashMap<String, (Option<Site>, Instant)>>,
+    heatmaps: Mutex<HashMap<i64, (HeatmapConfig, Instant)>>,
+    cta: Mutex<HashMap<(i64, String), (i64, Instant)>>,
     salt: Mutex<Option<(String, [u8; 32])>>,
     drops: Mutex<HashMap<(i64, &'static str), i64>>,
 }
 
 /// The receiving side, owned by the writer task.
-pub struct IntakeQueue(mpsc::Receiver<NewEvent>);
+pub struct IntakeQueue(mpsc::Receiver<Queued>);
 
 impl Intake {
     pub fn new(capacity: usize) -> (Intake, IntakeQueue) {
@@ -62,6 +75,8 @@ impl Intake {
         let intake = Intake {
             tx,
             sites: Mutex::default(),
+            heatmaps: Mutex::default(),
+            cta: Mutex::default(),
             salt: Mutex::default(),
             drops: Mutex::default(),
         };
@@ -101,6 +116,41 @@ impl Intake {
         Ok(site)
     }
 
+    async fn heatmaps(
+        &self,
+        store: &Store,
+        site_id: i64,
+    ) -> Result<HeatmapConfig, stride_store::StoreError> {
+        if let Some((config, at)) = self.heatmaps.lock().expect("heatmap cache").get(&site_id)
+            && at.elapsed() < SITE_CACHE_TTL
+        {
+            return Ok(config.clone());
+        }
+        let config = std::sync::Arc::new(store.heatmap_config(site_id).await?);
+        let mut cache = self.heatmaps.lock().expect("heatmap cache");
+        if cache.len() > 10_000 {
+            cache.clear();
+        }
+        cache.insert(site_id, (config.clone(), Instant::now()));
+        Ok(config)
+    }
+
+    /// Whether a reported call-to-action depth is news: a change, or ten minutes since the last.
+    fn cta_changed(&self, site_id: i64, path: &str, depth: i64) -> bool {
+        let mut seen = self.cta.lock().expect("cta cache");
+        if seen.len() > 10_000 {
+            seen.clear();
+        }
+        let key = (site_id, path.to_string());
+        match seen.get(&key) {
+            Some((d, at)) if *d == depth && at.elapsed() < Duration::from_secs(600) => false,
+            _ => {
+                seen.insert(key, (depth, Instant::now()));
+                true
+            }
+        }
+    }
+
     async fn salt(&self, store: &Store, day: &str) -> Result<[u8; 32], stride_store::StoreError> {
         if let Some((d, salt)) = &*self.salt.lock().expect("salt cache")
             && d == day
@@ -122,6 +172,8 @@ pub async fn run_writer(
     mut finish: tokio::sync::watch::Receiver<bool>,
 ) {
     let mut batch = Vec::with_capacity(WRITE_BATCH);
+    let mut events = Vec::with_capacity(WRITE_BATCH);
+    let mut clicks = Vec::new();
     let mut visits = stride_store::website::VisitCache::default();
     let mut finishing = false;
     loop {
@@ -138,17 +190,32 @@ pub async fn run_writer(
                 }
             }
         };
-        if !batch.is_empty() {
-            if let Err(e) = store.insert_events(&batch, &mut visits).await {
+        for q in batch.drain(..) {
+            match q {
+                Queued::Event(e) => events.push(e),
+                Queued::Click(c) => clicks.push(c),
+            }
+        }
+        if !events.is_empty() {
+            if let Err(e) = store.insert_events(&events, &mut visits).await {
                 visits.clear();
-                tracing::error!(error = %e, events = batch.len(), "could not store a batch of events");
-                for ev in &batch {
+                tracing::error!(error = %e, events = events.len(), "could not store a batch of events");
+                for ev in &events {
                     intake.drop_event(ev.site_id, "write_failed");
                 }
             } else {
-                metrics::counter!("stride_events_stored_total").increment(batch.len() as u64);
+                metrics::counter!("stride_events_stored_total").increment(events.len() as u64);
             }
-            batch.clear();
+            events.clear();
+        }
+        if !clicks.is_empty() {
+            if let Err(e) = store.insert_clicks(&clicks).await {
+                tracing::error!(error = %e, clicks = clicks.len(), "could not store a batch of clicks");
+                for c in &clicks {
+                    intake.drop_event(c.site_id, "write_failed");
+                }
+            }
+            clicks.clear();
         }
         let day = jiff::Timestamp::now().strftime("%Y-%m-%d").to_string();
         for ((site_id, reason), n) in intake.take_drops() {
@@ -183,6 +250,25 @@ struct Incoming {
     e: Option<f64>,
     #[serde(rename = "$", alias = "revenue", default)]
     revenue: Option<Revenue>,
+    // Stride's own fields, sent by the click script for `$click` and `$cta`.
+    #[serde(default)]
+    x: Option<f64>,
+    #[serde(default)]
+    y: Option<f64>,
+    #[serde(default)]
+    ph: Option<f64>,
+    #[serde(default)]
+    vw: Option<f64>,
+    #[serde(default)]
+    s: Option<String>,
+    #[serde(default)]
+    t: Option<String>,
+    #[serde(default)]
+    l: Option<String>,
+    #[serde(default)]
+    a: Option<Value>,
+    #[serde(default)]
+    k: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -359,6 +445,9 @@ pub async fn event(State(state): State<AppState>, req: Request) -> Response {
             "the page address is not on the site's domain",
         );
     }
+    if name == "$click" || name == "$cta" {
+        return heatmap_event(&state, &site, &incoming, url.path).await;
+    }
     let referrer = incoming.referrer.as_deref().and_then(referrer_host);
     if let Some(r) = &referrer
         && REFERRER_SPAM
@@ -443,10 +532,14 @@ pub async fn event(State(state): State<AppState>, req: Request) -> Response {
             .map(|v| v.clamp(0.0, 86_400_000.0) as i64),
         interactive: incoming.interactive.unwrap_or(true),
     };
-    match state.intake.tx.try_send(event) {
+    enqueue(&state, site.id, Queued::Event(event))
+}
+
+fn enqueue(state: &AppState, site_id: i64, item: Queued) -> Response {
+    match state.intake.tx.try_send(item) {
         Ok(()) => accepted(),
         Err(mpsc::error::TrySendError::Full(_)) => {
-            state.intake.drop_event(site.id, "queue_full");
+            state.intake.drop_event(site_id, "queue_full");
             reject(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "busy",
@@ -459,4 +552,170 @@ pub async fn event(State(state): State<AppState>, req: Request) -> Response {
             "the server is shutting down",
         ),
     }
+}
+
+/// A click (`$click`) or the call to action's position (`$cta`) from the click script, on a page
+/// where one of the site's heatmaps records; anything else is dropped and counted.
+async fn heatmap_event(
+    state: &AppState,
+    site: &Site,
+    incoming: &Incoming,
+    path: String,
+) -> Response {
+    let config = match state.intake.heatmaps(&state.store, site.id).await {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!(error = %e, "heatmap lookup failed");
+            return reject(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "try again shortly",
+            );
+        }
+    };
+    if !config
+        .iter()
+        .any(|(pattern, _)| path_matches(pattern, &path))
+    {
+        state.intake.drop_event(site.id, "not_recording");
+        return accepted();
+    }
+    let num = |v: Option<f64>, max: f64| {
+        v.filter(|v| v.is_finite())
+            .map(|v| v.clamp(0.0, max) as i64)
+    };
+    if incoming.name.trim() == "$cta" {
+        let Some(depth) = num(incoming.y, 100.0) else {
+            state.intake.drop_event(site.id, "bad_click");
+            return reject(
+                StatusCode::BAD_REQUEST,
+                "bad_request",
+                "a $cta event gives y, a percentage",
+            );
+        };
+        if state.intake.cta_changed(site.id, &path, depth) {
+            let store = state.store.clone();
+            let site_id = site.id;
+            tokio::spawn(async move {
+                if let Err(e) = store.report_cta_depth(site_id, &path, depth).await {
+                    tracing::warn!(error = %e, "could not record the call to action's depth");
+                }
+            });
+        }
+        return accepted();
+    }
+    let kind = incoming.k.as_deref().unwrap_or("click");
+    let selector = incoming.s.as_deref().unwrap_or("").trim();
+    let tag = incoming
+        .t
+        .as_deref()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    let (Some(x), Some(y), Some(width)) = (
+        num(incoming.x, 1000.0),
+        num(incoming.y, 1_000_000.0),
+        num(incoming.vw, 100_000.0),
+    ) else {
+        state.intake.drop_event(site.id, "bad_click");
+        return reject(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            "a click gives x, y and vw as numbers",
+        );
+    };
+    if !["click", "dead", "rage"].contains(&kind)
+        || selector.is_empty()
+        || selector.chars().count() > 200
+        || tag.is_empty()
+        || tag.len() > 20
+        || !tag.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+    {
+        state.intake.drop_event(site.id, "bad_click");
+        return reject(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            "a click names its kind (click, dead or rage), a selector of up to 200 characters and a tag",
+        );
+    }
+    // Labels are page text; anything shaped like contact details is replaced, never stored.
+    let mut label: String = incoming
+        .l
+        .as_deref()
+        .unwrap_or("")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .chars()
+        .take(40)
+        .collect();
+    if looks_personal(&label) {
+        label = if label.contains('@') {
+            "[email]".into()
+        } else {
+            "[phone]".into()
+        };
+    }
+    let interactive = match &incoming.a {
+        Some(Value::Bool(b)) => *b,
+        Some(Value::Number(n)) => n.as_i64() == Some(1),
+        _ => false,
+    };
+    let click = NewClick {
+        site_id: site.id,
+        practice_id: site.practice_id,
+        at: jiff::Timestamp::now().as_millisecond(),
+        path,
+        width_class: viewport_class(width).as_str().to_string(),
+        x,
+        y,
+        page_h: num(incoming.ph, 1_000_000.0).unwrap_or(0).max(y),
+        selector: selector.to_string(),
+        tag,
+        label,
+        interactive,
+        kind: kind.to_string(),
+    };
+    enqueue(state, site.id, Queued::Click(click))
+}
+
+#[derive(Deserialize)]
+pub struct ConfigQuery {
+    d: Option<String>,
+}
+
+/// `GET /api/heatmaps?d=DOMAIN`: the pages of a site where the click script should load, as
+/// anchored JavaScript regular expressions, with each page's call-to-action selector. An unknown
+/// domain gets an empty list, so the answer tells nothing about which domains exist.
+pub async fn heatmap_config(
+    State(state): State<AppState>,
+    axum::extract::Query(q): axum::extract::Query<ConfigQuery>,
+) -> Response {
+    let mut pages = Vec::new();
+    if let Some(domain) = q.d.as_deref().and_then(|d| normalize_domain(d).ok())
+        && let Ok(Some(site)) = state.intake.site(&state.store, &domain).await
+    {
+        match state.intake.heatmaps(&state.store, site.id).await {
+            Ok(config) => {
+                pages = config
+                    .iter()
+                    .map(|(pattern, cta)| serde_json::json!({"r": pattern_js_regex(pattern), "c": cta}))
+                    .collect();
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "heatmap lookup failed");
+                return reject(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "unavailable",
+                    "try again shortly",
+                );
+            }
+        }
+    }
+    let mut resp = cors(axum::Json(serde_json::json!({ "p": pages })).into_response());
+    resp.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=300"),
+    );
+    resp
 }

@@ -2,14 +2,14 @@
 
 pub mod api;
 pub mod dashboard;
+pub mod insights;
 pub mod intake;
 pub mod pages;
 
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 
-/// The tracker, served to clinics' websites from Stride's own origin.
-pub async fn tracker_script() -> Response {
+fn script(body: &'static str) -> Response {
     (
         [
             (
@@ -19,7 +19,17 @@ pub async fn tracker_script() -> Response {
             (header::CACHE_CONTROL, "public, max-age=3600"),
             (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"),
         ],
-        include_str!("../../assets/stride.js"),
+        body,
     )
         .into_response()
+}
+
+/// The tracker, served to clinics' websites from Stride's own origin.
+pub async fn tracker_script() -> Response {
+    script(include_str!("../../assets/stride.js"))
+}
+
+/// The click script, which the tracker loads only on pages where a heatmap records.
+pub async fn clicks_script() -> Response {
+    script(include_str!("../../assets/stride-clicks.js"))
 }

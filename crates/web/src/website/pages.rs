@@ -9,6 +9,7 @@ use serde::Deserialize;
 use stride_core::role::Permission;
 use stride_core::website::channels::Channel;
 use stride_store::website::Site;
+use stride_store::website::insights::{ConditionPage, Funnel, Heatmap};
 use stride_store::website::reports::{Goal, GoalCategory, GoalKind};
 
 use crate::AppState;
@@ -30,6 +31,9 @@ pub struct EventRow {
 pub struct SiteView {
     pub site: Site,
     pub goals: Vec<Goal>,
+    pub heatmaps: Vec<Heatmap>,
+    pub funnels: Vec<Funnel>,
+    pub conditions: Vec<ConditionPage>,
     pub snippet: String,
     pub events: Vec<EventRow>,
     pub dropped: Vec<(String, i64)>,
@@ -66,7 +70,7 @@ fn origin(headers: &HeaderMap) -> String {
     format!("{proto}://{host}")
 }
 
-async fn page(
+pub(crate) async fn page(
     state: &AppState,
     p: &Principal,
     headers: &HeaderMap,
@@ -111,9 +115,15 @@ async fn page(
         );
         let dropped = state.store.dropped(site.id).await?;
         let goals = state.store.goals(p.practice_id, site.id).await?;
+        let heatmaps = state.store.heatmaps(p.practice_id, site.id).await?;
+        let funnels = state.store.funnels(p.practice_id, site.id).await?;
+        let conditions = state.store.condition_pages(p.practice_id, site.id).await?;
         sites.push(SiteView {
             site,
             goals,
+            heatmaps,
+            funnels,
+            conditions,
             snippet,
             events,
             dropped,

@@ -1,0 +1,192 @@
+//! Report queries assembled piece by piece: constant SQL text with numbered parameters, so the
+//! filters a person picks on the dashboard only ever arrive as bound values.
+
+use serde::{Deserialize, Serialize};
+use sqlx::any::AnyRow;
+
+use crate::Store;
+use crate::error::StoreResult;
+
+enum Arg {
+    Int(i64),
+    Text(String),
+}
+
+/// SQL text and its arguments, numbered `$1`, `$2`, ... in the order they are bound.
+#[derive(Default)]
+pub(crate) struct Sql {
+    text: String,
+    args: Vec<Arg>,
+}
+
+impl Sql {
+    pub(crate) fn new(text: &str) -> Sql {
+        Sql {
+            text: text.to_string(),
+            args: Vec::new(),
+        }
+    }
+
+    pub(crate) fn push(&mut self, text: &str) -> &mut Sql {
+        self.text.push_str(text);
+        self
+    }
+
+    pub(crate) fn int(&mut self, v: i64) -> &mut Sql {
+        self.args.push(Arg::Int(v));
+        self.text.push_str(&format!("${}", self.args.len()));
+        self
+    }
+
+    pub(crate) fn text(&mut self, v: &str) -> &mut Sql {
+        self.args.push(Arg::Text(v.to_string()));
+        self.text.push_str(&format!("${}", self.args.len()));
+        self
+    }
+
+    fn query(
+        &self,
+    ) -> sqlx::query::Query<'static, sqlx::Any, <sqlx::Any as sqlx::Database>::Arguments> {
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(self.text.clone()));
+        for a in &self.args {
+            q = match a {
+                Arg::Int(v) => q.bind(*v),
+                Arg::Text(v) => q.bind(v.clone()),
+            };
+        }
+        q
+    }
+
+    pub(crate) async fn fetch_all(&self, store: &Store) -> StoreResult<Vec<AnyRow>> {
+        Ok(self.query().fetch_all(store.pool()).await?)
+    }
+
+    pub(crate) async fn fetch_one(&self, store: &Store) -> StoreResult<AnyRow> {
+        Ok(self.query().fetch_one(store.pool()).await?)
+    }
+}
+
+/// A page pattern ("/thank-you*") as a LIKE pattern, with LIKE's own wildcards escaped.
+pub(crate) fn like_pattern(pattern: &str) -> String {
+    let mut out = String::with_capacity(pattern.len() + 4);
+    for c in pattern.chars() {
+        match c {
+            '\\' | '%' | '_' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '*' => out.push('%'),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// What the dashboard narrows visits to. Empty values mean "any".
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Filters {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub channel: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub campaign: Option<String>,
+    /// A page the visit viewed; `*` stands for anything ("/conditions/*").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub page: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device: Option<String>,
+}
+
+impl Filters {
+    /// Drops blank values, so an empty form field means "any".
+    pub fn normalized(self) -> Filters {
+        let clean = |v: Option<String>| v.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+        Filters {
+            source: clean(self.source),
+            channel: clean(self.channel),
+            campaign: clean(self.campaign),
+            page: clean(self.page),
+            device: clean(self.device),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        *self == Filters::default()
+    }
+
+    fn columns(&self) -> impl Iterator<Item = (&'static str, &str)> {
+        [
+            ("source", &self.source),
+            ("channel", &self.channel),
+            ("campaign", &self.campaign),
+            ("device", &self.device),
+        ]
+        .into_iter()
+        .filter_map(|(c, v)| v.as_deref().map(|v| (c, v)))
+    }
+
+    /// Conditions on a query over `visits` (unaliased) of site `site_id`.
+    pub(crate) fn on_visits(&self, sql: &mut Sql, site_id: i64) {
+        for (column, value) in self.columns() {
+            sql.push(&format!(" AND {column} = ")).text(value);
+        }
+        if let Some(page) = &self.page {
+            sql.push(" AND id IN (SELECT visit_id FROM events WHERE site_id = ")
+                .int(site_id)
+                .push(" AND name = 'pageview' AND path LIKE ")
+                .text(&like_pattern(page))
+                .push(" ESCAPE '\\')");
+        }
+    }
+
+    /// Conditions on a query over `events` (unaliased) of site `site_id`: the event's visit
+    /// must pass the filters.
+    pub(crate) fn on_events(&self, sql: &mut Sql, site_id: i64) {
+        if self.columns().next().is_some() {
+            sql.push(" AND visit_id IN (SELECT id FROM visits WHERE site_id = ")
+                .int(site_id);
+            for (column, value) in self.columns() {
+                sql.push(&format!(" AND {column} = ")).text(value);
+            }
+            sql.push(")");
+        }
+        if let Some(page) = &self.page {
+            sql.push(" AND visit_id IN (SELECT visit_id FROM events WHERE site_id = ")
+                .int(site_id)
+                .push(" AND name = 'pageview' AND path LIKE ")
+                .text(&like_pattern(page))
+                .push(" ESCAPE '\\')");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn page_patterns_become_like_patterns() {
+        assert_eq!(like_pattern("/thank-you*"), "/thank-you%");
+        assert_eq!(like_pattern("/100%_done"), "/100\\%\\_done");
+        assert_eq!(like_pattern("*"), "%");
+    }
+
+    #[test]
+    fn filters_bind_values_and_number_them() {
+        let f = Filters {
+            channel: Some("paid_search".into()),
+            page: Some("/knee*".into()),
+            ..Filters::default()
+        };
+        let mut sql = Sql::new("SELECT 1 FROM visits WHERE site_id = ");
+        sql.int(7);
+        f.on_visits(&mut sql, 7);
+        assert_eq!(
+            sql.text,
+            "SELECT 1 FROM visits WHERE site_id = $1 AND channel = $2 AND id IN (SELECT visit_id FROM events \
+             WHERE site_id = $3 AND name = 'pageview' AND path LIKE $4 ESCAPE '\\')"
+        );
+        assert_eq!(sql.args.len(), 4);
+    }
+}

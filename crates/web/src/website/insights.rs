@@ -1,0 +1,373 @@
+//! Set-up and views for what goes beyond visits and goals: heatmaps (a click map, dead and rage
+//! clicks with advice, scroll depth against the call to action, forms), funnels, condition pages,
+//! and pairing an event goal with the page goal that confirms it.
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Form};
+use serde::Deserialize;
+use stride_core::role::Permission;
+use stride_store::website::insights::{FunnelStep, Heatmap, HeatmapReport};
+use stride_store::website::reports::{GoalKind, Scope};
+
+use super::dashboard::{PERIODS, period_range, report_range};
+use super::pages::{SiteForm, page as setup_page};
+use crate::AppState;
+use crate::auth::Principal;
+use crate::error::{AppError, PageResult};
+use crate::pages::{Done, Layout, layout, practice_tz, redirect_done, render, saved_or_again};
+
+const SETUP: &str = "/app/website/setup";
+
+async fn setup_again(
+    state: &AppState,
+    p: &Principal,
+    headers: &HeaderMap,
+    error: String,
+) -> PageResult {
+    setup_page(
+        state,
+        p,
+        headers,
+        &Done::default(),
+        SiteForm::default(),
+        Some(error),
+    )
+    .await
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct ConfirmForm {
+    page_goal_id: String,
+}
+
+/// Pairs an event goal with the page goal that confirms it, or unpairs it.
+pub async fn confirm_goal(
+    State(state): State<AppState>,
+    Extension(p): Extension<Principal>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    Form(f): Form<ConfirmForm>,
+) -> PageResult {
+    p.require(Permission::ManageWebsite)?;
+    let page_goal = f.page_goal_id.trim().parse::<i64>().ok();
+    let result = state
+        .store
+        .set_goal_confirmation(p.practice_id, id, page_goal)
+        .await
+        .map_err(AppError::from);
+    saved_or_again(result, SETUP, "confirmation", |e| async move {
+        setup_again(&state, &p, &headers, e).await
+    })
+    .await
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct FunnelForm {
+    site_id: i64,
+    name: String,
+    /// One step per line: a page pattern ("/book*") or an event name.
+    steps: String,
+}
+
+/// Reads the steps a person typed, one per line: lines starting with "/" are pages.
+pub fn parse_steps(text: &str) -> Vec<FunnelStep> {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(|l| FunnelStep {
+            kind: if l.starts_with('/') {
+                GoalKind::Page
+            } else {
+                GoalKind::Event
+            },
+            pattern: l.to_string(),
+        })
+        .collect()
+}
+
+pub async fn add_funnel(
+    State(state): State<AppState>,
+    Extension(p): Extension<Principal>,
+    headers: HeaderMap,
+    Form(f): Form<FunnelForm>,
+) -> PageResult {
+    p.require(Permission::ManageWebsite)?;
+    let result = state
+        .store
+        .create_funnel(p.practice_id, f.site_id, &f.name, &parse_steps(&f.steps))
+        .await
+        .map_err(AppError::from);
+    saved_or_again(result, SETUP, "funnel", |e| async move {
+        setup_again(&state, &p, &headers, e).await
+    })
+    .await
+}
+
+pub async fn delete_funnel(
+    State(state): State<AppState>,
+    Extension(p): Extension<Principal>,
+    Path(id): Path<i64>,
+) -> PageResult {
+    p.require(Permission::ManageWebsite)?;
+    state.store.delete_funnel(p.practice_id, id).await?;
+    Ok(redirect_done(SETUP, "funnel_deleted"))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct ConditionForm {
+    site_id: i64,
+    condition: String,
+    pattern: String,
+}
+
+pub async fn add_condition(
+    State(state): State<AppState>,
+    Extension(p): Extension<Principal>,
+    headers: HeaderMap,
+    Form(f): Form<ConditionForm>,
+) -> PageResult {
+    p.require(Permission::ManageWebsite)?;
+    let result = state
+        .store
+        .add_condition_page(p.practice_id, f.site_id, &f.condition, &f.pattern)
+        .await
+        .map_err(AppError::from);
+    saved_or_again(result, SETUP, "condition", |e| async move {
+        setup_again(&state, &p, &headers, e).await
+    })
+    .await
+}
+
+pub async fn delete_condition(
+    State(state): State<AppState>,
+    Extension(p): Extension<Principal>,
+    Path(id): Path<i64>,
+) -> PageResult {
+    p.require(Permission::ManageWebsite)?;
+    state.store.delete_condition_page(p.practice_id, id).await?;
+    Ok(redirect_done(SETUP, "condition_deleted"))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct HeatmapForm {
+    site_id: i64,
+    pattern: String,
+    cta: String,
+}
+
+pub async fn add_heatmap(
+    State(state): State<AppState>,
+    Extension(p): Extension<Principal>,
+    headers: HeaderMap,
+    Form(f): Form<HeatmapForm>,
+) -> PageResult {
+    p.require(Permission::ManageWebsite)?;
+    let result = state
+        .store
+        .create_heatmap(p.practice_id, f.site_id, &f.pattern, &f.cta)
+        .await
+        .map_err(AppError::from);
+    saved_or_again(result, SETUP, "heatmap", |e| async move {
+        setup_again(&state, &p, &headers, e).await
+    })
+    .await
+}
+
+pub async fn delete_heatmap(
+    State(state): State<AppState>,
+    Extension(p): Extension<Principal>,
+    Path(id): Path<i64>,
+) -> PageResult {
+    p.require(Permission::ManageWebsite)?;
+    state.store.delete_heatmap(p.practice_id, id).await?;
+    Ok(redirect_done(SETUP, "heatmap_deleted"))
+}
+
+#[derive(Template)]
+#[template(path = "website_heatmaps.html")]
+struct HeatmapsPage {
+    l: Layout,
+    /// (domain, heatmaps)
+    sites: Vec<(String, Vec<Heatmap>)>,
+    can_manage: bool,
+}
+
+/// Every recording page, with a link to each heatmap.
+pub async fn heatmaps(
+    State(state): State<AppState>,
+    Extension(p): Extension<Principal>,
+) -> PageResult {
+    p.require(Permission::ViewAggregates)?;
+    let l = layout(&state, &p, "website", &Done::default()).await?;
+    let mut sites = Vec::new();
+    for site in state.store.sites(p.practice_id).await? {
+        let maps = state.store.heatmaps(p.practice_id, site.id).await?;
+        sites.push((site.domain, maps));
+    }
+    render(&HeatmapsPage {
+        l,
+        sites,
+        can_manage: p.can(Permission::ManageWebsite),
+    })
+}
+
+#[derive(Deserialize, Default)]
+pub struct HeatmapQuery {
+    device: Option<String>,
+    period: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+}
+
+/// A dot of the click map in the SVG's coordinates (1,000 wide).
+pub struct Dot {
+    pub x: i64,
+    pub y: i64,
+    pub kind: String,
+}
+
+#[derive(Template)]
+#[template(path = "website_heatmap.html")]
+struct HeatmapPage {
+    l: Layout,
+    r: HeatmapReport,
+    domain: String,
+    /// The page drawn behind the clicks, when the pattern names one page.
+    frame: Option<String>,
+    device: &'static str,
+    period: &'static str,
+    periods: &'static [(&'static str, &'static str, i64)],
+    dots: Vec<Dot>,
+    map_height: i64,
+    /// (label, visitors, percent, bar height)
+    depth: Vec<(String, i64, String, f64)>,
+    cta_line: Option<String>,
+}
+
+/// Typical page widths in CSS pixels per device class, to turn pixel heights into the map's scale.
+fn typical_width(device: &str) -> i64 {
+    match device {
+        "mobile" => 390,
+        "tablet" => 820,
+        _ => 1280,
+    }
+}
+
+pub async fn heatmap(
+    State(state): State<AppState>,
+    Extension(p): Extension<Principal>,
+    Path(id): Path<i64>,
+    Query(q): Query<HeatmapQuery>,
+) -> Result<Response, AppError> {
+    p.require(Permission::ViewAggregates)?;
+    let map = state.store.heatmap(p.practice_id, id).await?;
+    let site = state.store.site(p.practice_id, map.site_id).await?;
+    let device = match q.device.as_deref() {
+        Some("mobile") => "mobile",
+        Some("tablet") => "tablet",
+        _ => "desktop",
+    };
+    let (period, _, days) = PERIODS
+        .iter()
+        .find(|(k, ..)| Some(*k) == q.period.as_deref())
+        .copied()
+        .unwrap_or(PERIODS[1]);
+    let tz = practice_tz(&state, p.practice_id).await?;
+    let range = match (q.from.as_deref(), q.to.as_deref()) {
+        (Some(f), Some(t)) if !f.is_empty() && !t.is_empty() => {
+            report_range(None, Some(f), Some(t), &tz)?
+        }
+        _ => period_range(days, &tz),
+    };
+    let scope = Scope::new(p.practice_id, site.id, range);
+    let r = state.store.heatmap_report(&scope, id, device).await?;
+    let width = typical_width(device);
+    let dots: Vec<Dot> = r
+        .points
+        .iter()
+        .map(|pt| Dot {
+            x: pt.x,
+            y: pt.y * 1000 / width,
+            kind: pt.kind.clone(),
+        })
+        .collect();
+    let tallest = r.points.iter().map(|pt| pt.page_h).max().unwrap_or(0);
+    let map_height = (tallest * 1000 / width)
+        .max(dots.iter().map(|d| d.y + 10).max().unwrap_or(0))
+        .max(600);
+    let total = r.scroll.visitors;
+    let depth = ["25%", "50%", "75%", "100%"]
+        .iter()
+        .zip(r.scroll.quarters)
+        .map(|(label, n)| {
+            let share = if total > 0 {
+                n as f64 * 100.0 / total as f64
+            } else {
+                0.0
+            };
+            (label.to_string(), n, format!("{share:.0}%"), share)
+        })
+        .collect();
+    let cta_line = match (r.heatmap.cta_depth, r.scroll.reached_cta) {
+        (Some(at), Some(n)) if total > 0 => Some(format!(
+            "The call to action (“{}”) sits {at}% down the page; {n} of {total} visitors ({:.0}%) scrolled that far.",
+            r.heatmap.cta_selector,
+            n as f64 * 100.0 / total as f64
+        )),
+        _ if !r.heatmap.cta_selector.is_empty() => Some(format!(
+            "The call to action (“{}”) has not been seen on a recorded visit yet.",
+            r.heatmap.cta_selector
+        )),
+        _ => None,
+    };
+    let frame = (!r.heatmap.pattern.contains('*'))
+        .then(|| format!("https://{}{}", site.domain, r.heatmap.pattern));
+    let l = layout(&state, &p, "website", &Done::default()).await?;
+    let page = HeatmapPage {
+        l,
+        domain: site.domain.clone(),
+        frame,
+        device,
+        period,
+        periods: PERIODS,
+        dots,
+        map_height,
+        depth,
+        cta_line,
+        r,
+    };
+    let mut resp = render(&page)?.into_response();
+    // The page is drawn behind the clicks, sandboxed (no scripts, so no visit is counted).
+    let csp = format!(
+        "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; \
+         frame-src https://{}; frame-ancestors 'none'",
+        site.domain
+    );
+    if let Ok(v) = HeaderValue::from_str(&csp) {
+        resp.headers_mut()
+            .insert(header::CONTENT_SECURITY_POLICY, v);
+    }
+    Ok(resp)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn steps_are_pages_or_events_by_their_first_character() {
+        let steps = parse_steps("/\n\n  Appointment Request \n/thank-you*\n");
+        assert_eq!(steps.len(), 3);
+        assert_eq!(steps[0].kind, GoalKind::Page);
+        assert_eq!(steps[1].kind, GoalKind::Event);
+        assert_eq!(steps[1].pattern, "Appointment Request");
+        assert_eq!(steps[2].pattern, "/thank-you*");
+    }
+}
