@@ -47,6 +47,7 @@ before(async () => {
     } else {
       res.end(clinicPage('Riverside Physical Therapy', `
         <p>Call us: <a id="call" href="tel:+16305550142" onclick="event.preventDefault()">(630) 555-0142</a></p>
+        <p id="insurers"><span id="badge" style="display:inline-block;padding:1rem;background:#eee">Riverside test badge</span></p>
         <button id="spa" onclick="history.pushState({}, '', '/services/back-pain')">Back pain</button>
         <button id="custom" data-stride-event="Guide Download" data-stride-prop-guide="back-pain">Get the guide</button>
         <form id="request" action="/thank-you" method="get">
@@ -82,8 +83,16 @@ test('a visit on the clinic site shows up in the Website section', async () => {
     const beacon = navigator.sendBeacon.bind(navigator);
     navigator.sendBeacon = (url, blob) => { blob.text().then((t) => window.__strideSent(t)); return beacon(url, blob); };
   });
+  // The demo records a heatmap of the home page, so the click script loads there.
+  const clicksLoaded = page.waitForResponse((r) => r.url().endsWith('/js/stride-clicks.js'));
   await page.goto(`http://${DOMAIN}:${sitePort}/?utm_source=flyer&utm_medium=qr&utm_campaign=spring-open-house`);
   await page.waitForFunction(() => typeof window.stride === 'function');
+  await clicksLoaded;
+  await page.waitForTimeout(300);
+  // A click on something that does nothing is a dead click, reported after a second of no change.
+  await page.click('#badge');
+  await page.waitForTimeout(1400);
+  assert.ok(sent.some((b) => b.includes('"k":"dead"') && b.includes('Riverside test badge')), `a dead click was sent: ${sent.join('\n')}`);
   await page.mouse.wheel(0, 2500);
   await page.click('#call');
   await page.click('#custom');
@@ -118,6 +127,16 @@ test('a visit on the clinic site shows up in the Website section', async () => {
     assert.ok(text.includes(s), `the Website section shows ${s}: ${text}`);
   }
   assert.ok(!text.includes('Jordan'));
+
+  // The heatmap of the home page ranks the dead click with a suggestion, and shows scroll depth.
+  await app.goto(`${base}/app/website/heatmaps`);
+  await Promise.all([app.waitForURL(/heatmaps\/\d+/), app.getByRole('link', { name: '/', exact: true }).click()]);
+  text = await app.locator('main').innerText();
+  assert.ok(text.includes('Riverside test badge'), `the dead click is listed: ${text}`);
+  assert.ok(text.includes('link this to the insurance page'), 'dead insurer logos come with advice');
+  assert.ok(/Scroll depth[\s\S]*25% of the page/.test(text), 'scroll depth by quarter');
+  assert.ok(text.includes('Form'), 'forms are reported');
+  await app.screenshot({ path: join(process.env.STRIDE_SCREENSHOTS || '../../target/screenshots', 'heatmap.png'), fullPage: true });
   await app.screenshot({ path: join(process.env.STRIDE_SCREENSHOTS || '../../target/screenshots', 'website.png'), fullPage: true });
   await owner.close();
 });

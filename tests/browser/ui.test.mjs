@@ -78,12 +78,12 @@ async function axeViolations(page) {
 }
 
 const PAGES = {
-  owner: ['/app', '/app/account', '/app/website', '/app/website/setup', '/app/leads', '/app/calls', '/app/schedule', '/app/patients', '/app/patients/new', '/app/patients/1',
+  owner: ['/app', '/app/account', '/app/website', '/app/website/setup', '/app/website/heatmaps', '/app/website/heatmaps/1', '/app/website?period=12mo&channel=organic_search&page=/conditions/*', '/app/leads', '/app/calls', '/app/schedule', '/app/patients', '/app/patients/new', '/app/patients/1',
     '/app/settings', '/app/settings/locations', '/app/settings/locations/1', '/app/settings/clinicians', '/app/settings/users',
     '/app/settings/tokens', '/app/settings/messages', '/app/settings/audit'],
   front_desk: ['/app', '/app/patients', '/app/schedule', '/app/settings/messages'],
   clinician: ['/app', '/app/patients', '/app/schedule'],
-  marketer: ['/app', '/app/website', '/app/leads', '/app/settings/locations'],
+  marketer: ['/app', '/app/website', '/app/website/heatmaps/1', '/app/leads', '/app/settings/locations'],
 };
 
 for (const role of Object.keys(PAGES)) {

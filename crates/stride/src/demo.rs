@@ -356,6 +356,72 @@ async fn seed_website(store: &Store, practice_id: i64) -> anyhow::Result<()> {
     {
         crate::traffic::generate(store, &site, 365, 40, 42).await?;
     }
+    seed_insights(store, practice_id, site.id).await
+}
+
+/// The demo's funnel, condition pages, clicked-vs-confirmed pairing and home-page heatmap.
+async fn seed_insights(store: &Store, practice_id: i64, site_id: i64) -> anyhow::Result<()> {
+    use stride_store::website::insights::FunnelStep;
+    use stride_store::website::reports::GoalKind;
+    let goals = store.goals(practice_id, site_id).await?;
+    let named = |n: &str| {
+        goals
+            .iter()
+            .find(|g| g.name == n)
+            .map(|g| (g.id, g.confirmed_by))
+    };
+    if let (Some((request, None)), Some((thanks, _))) = (
+        named("Appointment request"),
+        named("Reached the thank-you page"),
+    ) {
+        store
+            .set_goal_confirmation(practice_id, request, Some(thanks))
+            .await?;
+    }
+    if store.funnels(practice_id, site_id).await?.is_empty() {
+        let step = |kind, pattern: &str| FunnelStep {
+            kind,
+            pattern: pattern.into(),
+        };
+        store
+            .create_funnel(
+                practice_id,
+                site_id,
+                "Home page to appointment",
+                &[
+                    step(GoalKind::Page, "/"),
+                    step(GoalKind::Page, "/request-appointment"),
+                    step(GoalKind::Event, "Appointment Request"),
+                    step(GoalKind::Page, "/thank-you*"),
+                ],
+            )
+            .await?;
+    }
+    if store
+        .condition_pages(practice_id, site_id)
+        .await?
+        .is_empty()
+    {
+        for (condition, pattern) in [
+            ("Back pain", "/conditions/back-pain*"),
+            ("Back pain", "/blog/5-stretches-for-lower-back-pain"),
+            ("Knee pain", "/conditions/knee-pain*"),
+            ("Sciatica", "/conditions/sciatica*"),
+            ("Shoulder pain", "/conditions/shoulder-pain*"),
+        ] {
+            store
+                .add_condition_page(practice_id, site_id, condition, pattern)
+                .await?;
+        }
+    }
+    if store.heatmaps(practice_id, site_id).await?.is_empty() {
+        store
+            .create_heatmap(practice_id, site_id, "/", "#request-appointment")
+            .await?;
+        store.report_cta_depth(site_id, "/", 24).await?;
+        let site = store.site(practice_id, site_id).await?;
+        crate::traffic::generate_clicks(store, &site, 365, 9, 42).await?;
+    }
     Ok(())
 }
 

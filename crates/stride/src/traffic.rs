@@ -3,6 +3,7 @@
 //! channels PT clinics see, read condition pages, and some request an appointment or call.
 
 use stride_store::Store;
+use stride_store::website::insights::NewClick;
 use stride_store::website::{NewEvent, Site, VisitCache};
 
 /// A small deterministic generator (SplitMix64): the same seed gives the same traffic everywhere.
@@ -173,7 +174,10 @@ pub async fn generate(
                             path,
                             r#"{"service":"evaluation"}"#,
                         ));
-                        batch.push(event(t + 2_000, "pageview", "/thank-you", "{}"));
+                        // Some submissions never reach the confirmation (a slow page, a closed tab).
+                        if rng.chance(88) {
+                            batch.push(event(t + 2_000, "pageview", "/thank-you", "{}"));
+                        }
                         break;
                     }
                 }
@@ -203,6 +207,158 @@ pub async fn generate(
     }
     batch.sort_by_key(|e| e.at);
     store.insert_events(&batch, &mut cache).await?;
+    written += batch.len() as u64;
+    Ok(written)
+}
+
+/// An element of the demo home page that visitors click: selector, tag, label, whether it responds,
+/// where it sits (x in permille of the width, y in pixels) on a desktop and on a phone, and weight.
+struct Target {
+    selector: &'static str,
+    tag: &'static str,
+    label: &'static str,
+    interactive: bool,
+    desktop: (i64, i64),
+    mobile: (i64, i64),
+    weight: u64,
+}
+
+const HOME_TARGETS: &[Target] = &[
+    Target {
+        selector: "#request-appointment",
+        tag: "a",
+        label: "Request an appointment",
+        interactive: true,
+        desktop: (500, 620),
+        mobile: (500, 900),
+        weight: 30,
+    },
+    Target {
+        selector: "#nav > a:nth-of-type(2)",
+        tag: "a",
+        label: "Conditions",
+        interactive: true,
+        desktop: (420, 40),
+        mobile: (900, 40),
+        weight: 14,
+    },
+    Target {
+        selector: "#nav > a:nth-of-type(4)",
+        tag: "a",
+        label: "Insurance",
+        interactive: true,
+        desktop: (640, 40),
+        mobile: (900, 40),
+        weight: 10,
+    },
+    Target {
+        selector: "#call",
+        tag: "a",
+        label: "[phone]",
+        interactive: true,
+        desktop: (880, 40),
+        mobile: (500, 1400),
+        weight: 12,
+    },
+    Target {
+        selector: "#insurers > img:nth-of-type(2)",
+        tag: "img",
+        label: "Aetna",
+        interactive: false,
+        desktop: (380, 1650),
+        mobile: (500, 2900),
+        weight: 9,
+    },
+    Target {
+        selector: "#insurers > img:nth-of-type(1)",
+        tag: "img",
+        label: "Blue Cross Blue Shield",
+        interactive: false,
+        desktop: (220, 1650),
+        mobile: (500, 2750),
+        weight: 6,
+    },
+    Target {
+        selector: "#hours > p:nth-of-type(1)",
+        tag: "p",
+        label: "[phone]",
+        interactive: false,
+        desktop: (760, 2300),
+        mobile: (500, 3900),
+        weight: 5,
+    },
+    Target {
+        selector: "#team > figure:nth-of-type(1)",
+        tag: "figure",
+        label: "Dr. Maya Chen, PT, DPT",
+        interactive: false,
+        desktop: (300, 1200),
+        mobile: (500, 2100),
+        weight: 4,
+    },
+];
+
+/// Clicks on the demo home page's heatmap over `days` days: mostly on links and the call to
+/// action, some dead clicks on insurer logos, a plain-text phone number and team photos, and a few
+/// rage bursts on the logos. Returns the number of clicks written.
+pub async fn generate_clicks(
+    store: &Store,
+    site: &Site,
+    days: i64,
+    per_day: u64,
+    seed: u64,
+) -> anyhow::Result<u64> {
+    let mut rng = Rng(seed ^ 0x5eed_c11c);
+    let now = stride_store::now_ms();
+    let day_ms = 86_400_000;
+    let start = now - days * day_ms;
+    let weights: Vec<(usize, u64)> = HOME_TARGETS
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (i, t.weight))
+        .collect();
+    let mut batch = Vec::new();
+    let mut written = 0u64;
+    for day in 0..days {
+        for _ in 0..per_day + rng.below(per_day / 2 + 1) {
+            let t = &HOME_TARGETS[*rng.pick(&weights)];
+            let (class, (x, y), page_h) = match rng.below(100) {
+                0..55 => ("desktop", t.desktop, 2600),
+                55..95 => ("mobile", t.mobile, 4300),
+                _ => ("tablet", t.desktop, 3100),
+            };
+            let jitter = |rng: &mut Rng, v: i64, spread: u64| {
+                v - spread as i64 / 2 + rng.below(spread) as i64
+            };
+            let at = start + day * day_ms + 6 * 3_600_000 + rng.below(16 * 3_600_000) as i64;
+            let click = |kind: &str, x: i64, y: i64| NewClick {
+                site_id: site.id,
+                practice_id: site.practice_id,
+                at,
+                path: "/".into(),
+                width_class: class.into(),
+                x: x.clamp(0, 1000),
+                y: y.max(0),
+                page_h,
+                selector: t.selector.into(),
+                tag: t.tag.into(),
+                label: t.label.into(),
+                interactive: t.interactive,
+                kind: kind.into(),
+            };
+            let (cx, cy) = (jitter(&mut rng, x, 80), jitter(&mut rng, y, 40));
+            batch.push(click(if t.interactive { "click" } else { "dead" }, cx, cy));
+            if t.tag == "img" && rng.chance(15) {
+                batch.push(click("rage", cx, cy));
+            }
+        }
+        if batch.len() >= 1_000 {
+            store.insert_clicks(&batch).await?;
+            written += batch.len() as u64;
+            batch.clear();
+        }
+    }
+    store.insert_clicks(&batch).await?;
     written += batch.len() as u64;
     Ok(written)
 }

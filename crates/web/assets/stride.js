@@ -3,7 +3,7 @@
   var s = d.currentScript, dom = s && s.getAttribute('data-domain') || location.hostname.replace(/^www\./, '');
   var api = s && s.getAttribute('data-api') || new URL(s.src).origin + '/api/event';
   var keep = (s && s.getAttribute('data-params') || '').split(',');
-  var q = w.stride && w.stride.q || [], last, shown = 0, depth = 0, forms = [];
+  var q = w.stride && w.stride.q || [], hl, last, shown = 0, depth = 0, forms = [];
   // Only campaign tags and the site's chosen parameters leave the page: a form sent by GET puts what
   // the visitor typed into the address, and that must never be transmitted.
   function url() {
@@ -38,6 +38,17 @@
     engage();
     last = u; depth = 0; shown = Date.now(); scroll();
     send('pageview');
+    heat();
+  }
+  // Heatmaps: the click script is loaded only on a page where one is recording.
+  function heat() {
+    try {
+      if (!hl && w.stride.h.p.some(function (e) { return new RegExp(e.r).test(location.pathname); })) {
+        hl = d.createElement('script');
+        hl.src = new URL(s.src).origin + '/js/stride-clicks.js';
+        d.head.appendChild(hl);
+      }
+    } catch (x) {}
   }
   var push = history.pushState;
   history.pushState = function () { push.apply(this, arguments); page(); };
@@ -68,6 +79,9 @@
   });
   d.addEventListener('submit', function (e) { track('Form Submit', { form: formName(e.target) }); }, true);
   w.stride = function (n, o) { track(n, o); };
+  w.stride.s = send;
   page();
   for (var i = 0; i < q.length; i++) track.apply(null, q[i]);
+  fetch(api.replace(/event$/, 'heatmaps?d=' + encodeURIComponent(dom))).then(function (r) { return r.json(); })
+    .then(function (c) { w.stride.h = c; heat(); }).catch(heat);
 })(window, document);

@@ -214,6 +214,22 @@ pub fn router(state: AppState) -> Router {
             get(website::api::goals).post(website::api::create_goal),
         )
         .route("/api/v1/sites/{id}/report", get(website::api::report))
+        .route(
+            "/api/v1/sites/{id}/funnels",
+            get(website::api::funnels).post(website::api::create_funnel),
+        )
+        .route(
+            "/api/v1/sites/{id}/condition-pages",
+            get(website::api::condition_pages).post(website::api::create_condition_page),
+        )
+        .route(
+            "/api/v1/sites/{id}/heatmaps",
+            get(website::api::heatmaps).post(website::api::create_heatmap),
+        )
+        .route(
+            "/api/v1/heatmaps/{id}/report",
+            get(website::api::heatmap_report),
+        )
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             auth::require_api_caller,

@@ -69,6 +69,9 @@ pub struct ElementClicks {
     pub label: String,
     pub clicks: i64,
     pub advice: Option<&'static str>,
+    /// Where its clicks land on average (permille of the width, pixels from the top).
+    pub x: i64,
+    pub y: i64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -377,8 +380,10 @@ impl Store {
         sql.push(" AND kind <> 'rage'");
         let clicks: i64 = sql.fetch_one(self).await?.try_get("n")?;
         let by_element = |kind: &'static str| {
-            let mut sql =
-                Sql::new("SELECT selector, MAX(tag) AS tag, MAX(label) AS label, COUNT(*) AS n");
+            let mut sql = Sql::new(
+                "SELECT selector, MAX(tag) AS tag, MAX(label) AS label, COUNT(*) AS n, \
+                          CAST(AVG(x) AS BIGINT) AS ax, CAST(AVG(y) AS BIGINT) AS ay",
+            );
             clicks_where(&mut sql);
             sql.push(" AND kind = ")
                 .text(kind)
@@ -396,6 +401,8 @@ impl Store {
                             tag,
                             label,
                             clicks: r.try_get("n")?,
+                            x: r.try_get("ax")?,
+                            y: r.try_get("ay")?,
                         })
                     })
                     .collect::<StoreResult<Vec<_>>>()

@@ -8,6 +8,7 @@ mod access;
 mod accounts;
 mod api;
 mod cli;
+mod insights;
 mod jobs;
 mod messages;
 mod phi;

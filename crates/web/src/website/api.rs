@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 use stride_core::role::Permission;
 use stride_core::website::conversion::{band, conversion_rate};
 use stride_store::website::Filters;
+use stride_store::website::insights::FunnelStep;
 use stride_store::website::reports::{GoalCategory, GoalKind, Scope};
 
 use super::dashboard::report_range;
@@ -139,4 +140,131 @@ pub async fn report(
         })
         .collect();
     Ok(Json(json!({ "data": report, "conversion_rates": rates })))
+}
+
+pub async fn funnels(
+    State(state): State<AppState>,
+    Extension(p): Extension<Principal>,
+    Id(site_id): Id<i64>,
+) -> ApiResult<Json<Value>> {
+    can_view(&p)?;
+    state.store.site(p.practice_id, site_id).await?;
+    Ok(Json(
+        json!({ "data": state.store.funnels(p.practice_id, site_id).await? }),
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FunnelBody {
+    name: String,
+    steps: Vec<FunnelStep>,
+}
+
+pub async fn create_funnel(
+    State(state): State<AppState>,
+    Extension(p): Extension<Principal>,
+    Id(site_id): Id<i64>,
+    Body(b): Body<FunnelBody>,
+) -> ApiResult<Response> {
+    p.require(Permission::ManageWebsite)?;
+    let funnel = state
+        .store
+        .create_funnel(p.practice_id, site_id, &b.name, &b.steps)
+        .await?;
+    Ok((StatusCode::CREATED, Json(json!({ "data": funnel }))).into_response())
+}
+
+pub async fn condition_pages(
+    State(state): State<AppState>,
+    Extension(p): Extension<Principal>,
+    Id(site_id): Id<i64>,
+) -> ApiResult<Json<Value>> {
+    can_view(&p)?;
+    state.store.site(p.practice_id, site_id).await?;
+    Ok(Json(
+        json!({ "data": state.store.condition_pages(p.practice_id, site_id).await? }),
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConditionBody {
+    condition: String,
+    pattern: String,
+}
+
+pub async fn create_condition_page(
+    State(state): State<AppState>,
+    Extension(p): Extension<Principal>,
+    Id(site_id): Id<i64>,
+    Body(b): Body<ConditionBody>,
+) -> ApiResult<Response> {
+    p.require(Permission::ManageWebsite)?;
+    let page = state
+        .store
+        .add_condition_page(p.practice_id, site_id, &b.condition, &b.pattern)
+        .await?;
+    Ok((StatusCode::CREATED, Json(json!({ "data": page }))).into_response())
+}
+
+pub async fn heatmaps(
+    State(state): State<AppState>,
+    Extension(p): Extension<Principal>,
+    Id(site_id): Id<i64>,
+) -> ApiResult<Json<Value>> {
+    can_view(&p)?;
+    state.store.site(p.practice_id, site_id).await?;
+    Ok(Json(
+        json!({ "data": state.store.heatmaps(p.practice_id, site_id).await? }),
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HeatmapBody {
+    pattern: String,
+    #[serde(default)]
+    cta_selector: String,
+}
+
+pub async fn create_heatmap(
+    State(state): State<AppState>,
+    Extension(p): Extension<Principal>,
+    Id(site_id): Id<i64>,
+    Body(b): Body<HeatmapBody>,
+) -> ApiResult<Response> {
+    p.require(Permission::ManageWebsite)?;
+    let map = state
+        .store
+        .create_heatmap(p.practice_id, site_id, &b.pattern, &b.cta_selector)
+        .await?;
+    Ok((StatusCode::CREATED, Json(json!({ "data": map }))).into_response())
+}
+
+#[derive(Deserialize, Default)]
+pub struct HeatmapParams {
+    device: Option<String>,
+    period: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+}
+
+pub async fn heatmap_report(
+    State(state): State<AppState>,
+    Extension(p): Extension<Principal>,
+    Id(id): Id<i64>,
+    Params(q): Params<HeatmapParams>,
+) -> ApiResult<Json<Value>> {
+    can_view(&p)?;
+    let map = state.store.heatmap(p.practice_id, id).await?;
+    let device = q.device.as_deref().unwrap_or("desktop");
+    if !["desktop", "tablet", "mobile"].contains(&device) {
+        return Err(AppError::invalid("device must be desktop, tablet or mobile").into());
+    }
+    let tz = practice_tz(&state, p.practice_id).await?;
+    let range = report_range(q.period.as_deref(), q.from.as_deref(), q.to.as_deref(), &tz)?;
+    let scope = Scope::new(p.practice_id, map.site_id, range);
+    let report = state.store.heatmap_report(&scope, id, device).await?;
+    Ok(Json(json!({ "data": report })))
 }

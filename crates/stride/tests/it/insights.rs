@@ -1,0 +1,578 @@
+//! Beyond visits: funnels, clicked-vs-confirmed gaps, condition pages ranked by leads, dashboard
+//! filters, and heatmaps (clicks through the intake, dead and rage clicks, scroll depth, forms).
+
+use stride_core::role::Role;
+use stride_store::website::insights::FunnelStep;
+use stride_store::website::reports::{GoalCategory, GoalKind, Range, Scope};
+use stride_store::website::{Filters, NewEvent, Site, VisitCache};
+
+use crate::helpers::*;
+
+const CHROME: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
+
+struct Visit<'a> {
+    site: &'a Site,
+    visitor: i64,
+    source: &'a str,
+    channel: &'a str,
+    device: &'a str,
+    at: i64,
+}
+
+impl Visit<'_> {
+    fn event(&mut self, name: &str, path: &str) -> NewEvent {
+        self.at += 60_000;
+        NewEvent {
+            site_id: self.site.id,
+            practice_id: self.site.practice_id,
+            at: self.at,
+            visitor_id: self.visitor,
+            name: name.into(),
+            path: path.into(),
+            query: String::new(),
+            referrer_host: String::new(),
+            source: self.source.into(),
+            channel: self.channel.into(),
+            campaign: String::new(),
+            device: self.device.into(),
+            browser: "Chrome".into(),
+            os: "Windows".into(),
+            props: "{}".into(),
+            revenue_cents: None,
+            scroll_depth: None,
+            engaged_ms: None,
+            interactive: true,
+        }
+    }
+}
+
+#[tokio::test]
+async fn funnels_gaps_conditions_and_filters_add_up() {
+    let app = TestApp::spawn().await;
+    let practice = app.practice("alpha").await;
+    let s = &app.store;
+    let site = s
+        .create_site(practice.id, "alphapt.example", &[], false)
+        .await
+        .unwrap();
+    let t0 = stride_store::now_ms() - 3 * 3_600_000;
+    let visit = |visitor, source, channel, device| Visit {
+        site: &site,
+        visitor,
+        source,
+        channel,
+        device,
+        at: t0 + visitor * 1_000,
+    };
+    let mut events = Vec::new();
+    // 1: Google, home → sciatica → clicks Request Appointment → reaches the thank-you page.
+    let mut v = visit(1, "Google", "organic_search", "desktop");
+    for (n, p) in [
+        ("pageview", "/"),
+        ("pageview", "/conditions/sciatica"),
+        ("Appointment Request", "/conditions/sciatica"),
+        ("pageview", "/thank-you"),
+    ] {
+        events.push(v.event(n, p));
+    }
+    // 2: Facebook, home → clicks Request Appointment, never confirmed.
+    let mut v = visit(2, "Facebook", "organic_social", "desktop");
+    events.push(v.event("pageview", "/"));
+    events.push(v.event("Appointment Request", "/"));
+    // 3: Google, reads about knee pain and leaves.
+    let mut v = visit(3, "Google", "organic_search", "desktop");
+    events.push(v.event("pageview", "/conditions/knee-pain"));
+    // 4: direct to the thank-you page (a bookmark), then home: not in order for the funnel.
+    let mut v = visit(4, "Direct", "direct", "desktop");
+    events.push(v.event("pageview", "/thank-you"));
+    events.push(v.event("pageview", "/"));
+    // 5: on a phone from Google, sciatica page → thank-you page.
+    let mut v = visit(5, "Google", "organic_search", "mobile");
+    events.push(v.event("pageview", "/conditions/sciatica/exercises"));
+    events.push(v.event("pageview", "/thank-you"));
+    s.insert_events(&events, &mut VisitCache::default())
+        .await
+        .unwrap();
+
+    let request = s
+        .create_goal(
+            practice.id,
+            site.id,
+            "Appointment request",
+            GoalKind::Event,
+            "Appointment Request",
+            GoalCategory::LeadAction,
+        )
+        .await
+        .unwrap();
+    let thanks = s
+        .create_goal(
+            practice.id,
+            site.id,
+            "Reached thank-you",
+            GoalKind::Page,
+            "/thank-you*",
+            GoalCategory::LeadAction,
+        )
+        .await
+        .unwrap();
+    // Only an event goal is confirmed, and only by a page goal.
+    assert!(
+        s.set_goal_confirmation(practice.id, thanks.id, Some(request.id))
+            .await
+            .is_err()
+    );
+    s.set_goal_confirmation(practice.id, request.id, Some(thanks.id))
+        .await
+        .unwrap();
+
+    let funnel = s
+        .create_funnel(
+            practice.id,
+            site.id,
+            "Home to booking",
+            &[
+                FunnelStep {
+                    kind: GoalKind::Page,
+                    pattern: "/".into(),
+                },
+                FunnelStep {
+                    kind: GoalKind::Event,
+                    pattern: "Appointment Request".into(),
+                },
+                FunnelStep {
+                    kind: GoalKind::Page,
+                    pattern: "/thank-you*".into(),
+                },
+            ],
+        )
+        .await
+        .unwrap();
+    let one_step = s
+        .create_funnel(
+            practice.id,
+            site.id,
+            "Too short",
+            &[FunnelStep {
+                kind: GoalKind::Page,
+                pattern: "/".into(),
+            }],
+        )
+        .await;
+    assert!(matches!(
+        one_step,
+        Err(stride_store::StoreError::Invalid(_))
+    ));
+    for (condition, pattern) in [
+        ("Sciatica", "/conditions/sciatica*"),
+        ("Knee pain", "/conditions/knee-pain*"),
+    ] {
+        s.add_condition_page(practice.id, site.id, condition, pattern)
+            .await
+            .unwrap();
+    }
+    assert!(
+        s.add_condition_page(practice.id, site.id, "Sciatica", "sciatica")
+            .await
+            .is_err(),
+        "a pattern is a path"
+    );
+
+    let range = Range {
+        from: t0 - 1,
+        to: t0 + 3_600_000,
+    };
+    let scope = Scope::new(practice.id, site.id, range);
+    let report = s.website_report(&scope).await.unwrap();
+    assert_eq!(report.summary.visitors, 5);
+
+    // Funnel: visits 1, 2 and 4 saw the home page; 1 and 2 then asked; only 1 got to the end.
+    let steps = &report.funnels[0].steps;
+    assert_eq!(report.funnels[0].funnel.id, funnel.id);
+    let visits: Vec<i64> = steps.iter().map(|s| s.visits).collect();
+    assert_eq!(visits, vec![3, 2, 1]);
+    assert_eq!(steps[2].dropoff, Some(50.0));
+    assert_eq!(steps[1].label, "Appointment Request");
+
+    // Clicked vs confirmed: two visits asked, one reached the thank-you page.
+    let asked = report
+        .goals
+        .iter()
+        .find(|g| g.goal.id == request.id)
+        .unwrap();
+    let c = asked.confirmation.as_ref().expect("a confirmation");
+    assert_eq!(
+        (c.page_goal.as_str(), c.clicked, c.confirmed),
+        ("Reached thank-you", 2, 1)
+    );
+
+    // Conditions by leads: sciatica readers (1 and 5) both became leads; knee pain's did not.
+    let conditions: Vec<(&str, i64, i64)> = report
+        .conditions
+        .iter()
+        .map(|c| (c.condition.as_str(), c.visitors, c.leads))
+        .collect();
+    assert_eq!(conditions, vec![("Sciatica", 2, 2), ("Knee pain", 1, 0)]);
+
+    // Filters narrow every part of the report.
+    let only = |f: Filters| scope.clone().with_filters(f);
+    let google = only(Filters {
+        source: Some("Google".into()),
+        ..Filters::default()
+    });
+    let r = s.website_report(&google).await.unwrap();
+    assert_eq!(r.summary.visitors, 3);
+    assert_eq!(r.sources.len(), 1);
+    let thanks_result = r.goals.iter().find(|g| g.goal.id == thanks.id).unwrap();
+    assert_eq!(thanks_result.converting_visitors, 2);
+    let mobile = only(Filters {
+        device: Some("mobile".into()),
+        ..Filters::default()
+    });
+    assert_eq!(s.website_summary(&mobile).await.unwrap().visitors, 1);
+    let conditions_pages = only(Filters {
+        page: Some("/conditions/*".into()),
+        ..Filters::default()
+    });
+    let r = s.website_report(&conditions_pages).await.unwrap();
+    assert_eq!(
+        r.summary.visitors, 3,
+        "visits 1, 3 and 5 read a condition page"
+    );
+    assert_eq!(r.funnels[0].steps[0].visits, 1);
+    let social_asks = only(Filters {
+        channel: Some("organic_social".into()),
+        ..Filters::default()
+    });
+    let r = s.website_report(&social_asks).await.unwrap();
+    let asked = r.goals.iter().find(|g| g.goal.id == request.id).unwrap();
+    assert_eq!(asked.converting_visitors, 1);
+    assert_eq!(asked.confirmation.as_ref().unwrap().confirmed, 0);
+    // Blank filter values mean "any"; hostile ones are only ever bound values.
+    let blank = only(Filters {
+        source: Some("  ".into()),
+        campaign: Some("x' OR 1=1 --".into()),
+        ..Filters::default()
+    });
+    assert_eq!(s.website_summary(&blank).await.unwrap().visitors, 0);
+
+    // The dashboard shows the same, filtered through its query string.
+    let owner = app.user(&practice, Role::Owner).await;
+    let b = app.login(&owner).await;
+    let (status, html) = b
+        .text(&format!(
+            "/app/website?site={}&channel=organic_search&period=7d",
+            site.id
+        ))
+        .await;
+    assert_eq!(status, 200);
+    assert!(html.contains("Showing only: "), "{html}");
+    assert!(html.contains("Channel: Organic search"));
+    assert!(html.contains("Home to booking"));
+    assert!(html.contains("Clicked vs confirmed"));
+    assert!(html.contains("Condition pages by leads"));
+    let (status, html) = b
+        .text(&format!(
+            "/app/website?site={}&from=2026-13-01&to=2026-01-01",
+            site.id
+        ))
+        .await;
+    assert_eq!(status, 200);
+    assert!(html.contains("is not a date"), "a bad date is explained");
+
+    // And the API, with the same filters.
+    let api = Api::new(&app, &app.token(&practice, Role::Marketer).await);
+    let (status, body) = api
+        .get(&format!(
+            "/api/v1/sites/{}/report?period=7d&source=Google",
+            site.id
+        ))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"]["summary"]["visitors"], 3);
+    assert_eq!(body["data"]["conditions"][0]["condition"], "Sciatica");
+}
+
+async fn post(app: &TestApp, body: serde_json::Value) -> u16 {
+    reqwest::Client::new()
+        .post(app.url("/api/event"))
+        .header("user-agent", CHROME)
+        .header("content-type", "text/plain")
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+#[tokio::test]
+async fn heatmaps_record_clicks_only_where_asked_and_explain_them() {
+    let app = TestApp::spawn().await;
+    let practice = app.practice("alpha").await;
+    let s = &app.store;
+    let site = s
+        .create_site(practice.id, "alphapt.example", &[], false)
+        .await
+        .unwrap();
+    let api = Api::new(&app, &app.token(&practice, Role::Marketer).await);
+    let (status, body) = api
+        .call(
+            "POST",
+            &format!("/api/v1/sites/{}/heatmaps", site.id),
+            Some(serde_json::json!({"pattern": "/", "cta_selector": "#book"})),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let map_id = body["data"]["id"].as_i64().unwrap();
+
+    // The tracker asks which pages record, and gets anchored regular expressions.
+    let config: serde_json::Value = reqwest::get(app.url("/api/heatmaps?d=www.alphapt.example"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        config,
+        serde_json::json!({"p": [{"r": "^\\/$", "c": "#book"}]})
+    );
+    let unknown: serde_json::Value = reqwest::get(app.url("/api/heatmaps?d=nobody.example"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(unknown, serde_json::json!({"p": []}));
+
+    let click = |path: &str, kind: &str, sel: &str, tag: &str, label: &str, x: i64, y: i64| {
+        serde_json::json!({"n": "$click", "u": format!("https://alphapt.example{path}"), "d": "alphapt.example",
+            "x": x, "y": y, "ph": 3000, "vw": 1440, "s": sel, "t": tag, "l": label, "a": 0, "k": kind})
+    };
+    for _ in 0..3 {
+        assert_eq!(
+            post(
+                &app,
+                click(
+                    "/",
+                    "dead",
+                    "#insurers > img:nth-of-type(2)",
+                    "img",
+                    "Aetna logo",
+                    400,
+                    900
+                )
+            )
+            .await,
+            202
+        );
+    }
+    assert_eq!(
+        post(
+            &app,
+            click(
+                "/",
+                "dead",
+                "#hours > p:nth-of-type(1)",
+                "p",
+                "Call us: (630) 555-0142",
+                200,
+                1200
+            )
+        )
+        .await,
+        202
+    );
+    assert_eq!(
+        post(
+            &app,
+            click("/", "rage", "#book", "button", "Book now", 500, 300)
+        )
+        .await,
+        202
+    );
+    assert_eq!(
+        post(
+            &app,
+            click("/", "click", "#book", "button", "Book now", 500, 300)
+        )
+        .await,
+        202
+    );
+    // A page that does not record: accepted (the script may lag behind a change) but not kept.
+    assert_eq!(
+        post(&app, click("/about", "click", "#x", "div", "", 1, 1)).await,
+        202
+    );
+    // Bad clicks are refused.
+    assert_eq!(
+        post(&app, click("/", "poke", "#x", "div", "", 1, 1)).await,
+        400
+    );
+    assert_eq!(
+        post(&app, click("/", "click", "", "div", "", 1, 1)).await,
+        400
+    );
+    assert_eq!(
+        post(&app, click("/", "click", "#x", "<script>", "", 1, 1)).await,
+        400
+    );
+    // Where the call to action sits, and how far two visitors scrolled.
+    let cta = serde_json::json!({"n": "$cta", "u": "https://alphapt.example/", "d": "alphapt.example", "y": 60});
+    assert_eq!(post(&app, cta).await, 202);
+    for (ua_suffix, depth) in [("A", 90), ("B", 30)] {
+        let client = reqwest::Client::new();
+        for body in [
+            serde_json::json!({"n": "pageview", "u": "https://alphapt.example/", "d": "alphapt.example"}),
+            serde_json::json!({"n": "Form Start", "u": "https://alphapt.example/", "d": "alphapt.example", "p": {"form": "request"}}),
+            serde_json::json!({"n": "engagement", "u": "https://alphapt.example/", "d": "alphapt.example", "sd": depth, "e": 30000}),
+        ] {
+            let status = client
+                .post(app.url("/api/event"))
+                .header("user-agent", format!("{CHROME} {ua_suffix}"))
+                .body(body.to_string())
+                .send()
+                .await
+                .unwrap()
+                .status();
+            assert_eq!(status, 202);
+        }
+        if depth > 50 {
+            let status = client
+                .post(app.url("/api/event"))
+                .header("user-agent", format!("{CHROME} {ua_suffix}"))
+                .body(serde_json::json!({"n": "Form Submit", "u": "https://alphapt.example/", "d": "alphapt.example", "p": {"form": "request"}}).to_string())
+                .send()
+                .await
+                .unwrap()
+                .status();
+            assert_eq!(status, 202);
+        }
+    }
+
+    let scope = Scope::new(
+        practice.id,
+        site.id,
+        Range {
+            from: stride_store::now_ms() - 3_600_000,
+            to: stride_store::now_ms() + 3_600_000,
+        },
+    );
+    eventually("the clicks and events are stored", || async {
+        let r = s.heatmap_report(&scope, map_id, "desktop").await.unwrap();
+        r.points.len() == 6 && r.scroll.visitors == 2 && r.heatmap.cta_depth.is_some()
+    })
+    .await;
+    let r = s.heatmap_report(&scope, map_id, "desktop").await.unwrap();
+    assert_eq!(r.clicks, 5, "rage bursts are not counted as extra clicks");
+    assert_eq!(r.dead[0].clicks, 3);
+    assert_eq!(r.dead[0].label, "Aetna logo");
+    assert!(r.dead[0].advice.unwrap().contains("insurance page"));
+    // Page text that looks like a phone number is never stored, but the advice still fits.
+    assert_eq!(r.dead[1].label, "[phone]");
+    assert!(r.dead[1].advice.unwrap().contains("tel:"));
+    assert_eq!(r.rage[0].selector, "#book");
+    assert_eq!(r.scroll.quarters, [2, 1, 1, 0]);
+    assert_eq!(r.heatmap.cta_depth, Some(60));
+    assert_eq!(r.scroll.reached_cta, Some(1));
+    assert_eq!(r.forms.len(), 1);
+    assert_eq!((r.forms[0].started, r.forms[0].submitted), (2, 1));
+    assert_eq!(r.forms[0].abandonment, Some(50.0));
+    let mobile = s.heatmap_report(&scope, map_id, "mobile").await.unwrap();
+    assert!(mobile.points.is_empty());
+
+    // The heatmap's page and API answer the same.
+    let owner = app.user(&practice, Role::Owner).await;
+    let b = app.login(&owner).await;
+    let (status, html) = b.text(&format!("/app/website/heatmaps/{map_id}")).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("link this to the insurance page"), "{html}");
+    assert!(html.contains("sits 60% down the page; 1 of 2 visitors"));
+    let (status, body) = api
+        .get(&format!("/api/v1/heatmaps/{map_id}/report?device=desktop"))
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(body["data"]["dead"][0]["clicks"], 3);
+    let (status, _) = api
+        .get(&format!("/api/v1/heatmaps/{map_id}/report?device=watch"))
+        .await;
+    assert_eq!(status, 422);
+
+    // Another practice sees none of it.
+    let other = app.practice("bravo").await;
+    let other_api = Api::new(&app, &app.token(&other, Role::Owner).await);
+    let (status, _) = other_api
+        .get(&format!("/api/v1/heatmaps/{map_id}/report"))
+        .await;
+    assert_eq!(status, 404);
+}
+
+#[tokio::test]
+async fn set_up_forms_explain_mistakes_and_keep_the_rest() {
+    let app = TestApp::spawn().await;
+    let practice = app.practice("alpha").await;
+    let site = app
+        .store
+        .create_site(practice.id, "alphapt.example", &[], false)
+        .await
+        .unwrap();
+    let owner = app.user(&practice, Role::Owner).await;
+    let b = app.login(&owner).await;
+    let sid = site.id.to_string();
+    let resp = b
+        .post_form(
+            "/app/website/funnels",
+            &[("site_id", &sid), ("name", "Booking"), ("steps", "/\n")],
+        )
+        .await;
+    assert_eq!(resp.status().as_u16(), 422);
+    assert!(
+        resp.text()
+            .await
+            .unwrap()
+            .contains("a funnel has 2 to 8 steps")
+    );
+    let resp = b
+        .post_form(
+            "/app/website/funnels",
+            &[
+                ("site_id", &sid),
+                ("name", "Booking"),
+                ("steps", "/\r\nAppointment Request\r\n/thank-you*"),
+            ],
+        )
+        .await;
+    assert_eq!(resp.status().as_u16(), 303);
+    let resp = b
+        .post_form(
+            "/app/website/heatmaps",
+            &[("site_id", &sid), ("pattern", "/"), ("cta", "#book")],
+        )
+        .await;
+    assert_eq!(resp.status().as_u16(), 303);
+    let resp = b
+        .post_form(
+            "/app/website/conditions",
+            &[
+                ("site_id", &sid),
+                ("condition", "Sciatica"),
+                ("pattern", "/conditions/sciatica*"),
+            ],
+        )
+        .await;
+    assert_eq!(resp.status().as_u16(), 303);
+    let (_, html) = b.text("/app/website/setup").await;
+    assert!(html.contains("Visited / → Appointment Request → Visited /thank-you*"));
+    assert!(html.contains("call to action <code>#book</code>"));
+    assert!(html.contains("Sciatica: <code>/conditions/sciatica*</code>"));
+    // A front-desk user cannot change tracking.
+    let desk = app.user(&practice, Role::FrontDesk).await;
+    let d = app.login(&desk).await;
+    let resp = d
+        .post_form(
+            "/app/website/heatmaps",
+            &[("site_id", &sid), ("pattern", "/about")],
+        )
+        .await;
+    assert_eq!(resp.status().as_u16(), 403);
+}
