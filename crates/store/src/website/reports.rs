@@ -106,6 +106,8 @@ pub struct BreakdownRow {
     pub key: String,
     pub visitors: i64,
     pub visits: i64,
+    /// Visitors who completed a lead action (any lead-action goal) in one of these visits.
+    pub converting: i64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -352,8 +354,9 @@ impl Store {
             }
         };
         let mut sql = Sql::new(&format!(
-            "SELECT {column} AS k, COUNT(DISTINCT visitor_id) AS visitors, COUNT(*) AS n"
+            "SELECT {column} AS k, COUNT(DISTINCT visitor_id) AS visitors, COUNT(*) AS n, "
         ));
+        self.converting_visitors(scope, &mut sql, "id").await?;
         scope.visits_where(&mut sql);
         sql.push(&format!(
             " AND {column} <> '' GROUP BY {column} ORDER BY visitors DESC, k LIMIT "
@@ -365,11 +368,50 @@ impl Store {
     /// Pages by pageviews (as `visits`) and distinct visitors.
     pub async fn website_pages(&self, scope: &Scope, limit: i64) -> StoreResult<Vec<BreakdownRow>> {
         let mut sql =
-            Sql::new("SELECT path AS k, COUNT(DISTINCT visitor_id) AS visitors, COUNT(*) AS n");
+            Sql::new("SELECT path AS k, COUNT(DISTINCT visitor_id) AS visitors, COUNT(*) AS n, ");
+        self.converting_visitors(scope, &mut sql, "visit_id")
+            .await?;
         scope.events_where(&mut sql);
         sql.push(" AND name = 'pageview' GROUP BY path ORDER BY visitors DESC, k LIMIT ")
             .int(limit.clamp(1, 1000));
         breakdown_rows(&sql.fetch_all(self).await?)
+    }
+
+    /// Appends `COUNT(DISTINCT ...) AS converting`: visitors whose visit (named by `visit_column`)
+    /// completed a lead-action goal in the scope's range; 0 when the site has no such goal.
+    async fn converting_visitors(
+        &self,
+        scope: &Scope,
+        sql: &mut Sql,
+        visit_column: &str,
+    ) -> StoreResult<()> {
+        let goals: Vec<Goal> = self
+            .goals(scope.practice_id, scope.site_id)
+            .await?
+            .into_iter()
+            .filter(|g| g.category == GoalCategory::LeadAction)
+            .collect();
+        if goals.is_empty() {
+            sql.push("0 AS converting");
+            return Ok(());
+        }
+        sql.push(&format!(
+            "COUNT(DISTINCT CASE WHEN {visit_column} IN (SELECT visit_id FROM events WHERE site_id = "
+        ))
+        .int(scope.site_id)
+        .push(" AND at >= ")
+        .int(scope.range.from)
+        .push(" AND at < ")
+        .int(scope.range.to)
+        .push(" AND (");
+        for (i, g) in goals.iter().enumerate() {
+            if i > 0 {
+                sql.push(" OR ");
+            }
+            goal_condition(sql, g.kind, &g.pattern);
+        }
+        sql.push(")) THEN visitor_id END) AS converting");
+        Ok(())
     }
 
     /// Each goal's converting visitors and conversions, and for an event goal confirmed by a page
@@ -461,6 +503,7 @@ fn breakdown_rows(rows: &[AnyRow]) -> StoreResult<Vec<BreakdownRow>> {
                 key: r.try_get("k")?,
                 visitors: r.try_get("visitors")?,
                 visits: r.try_get("n")?,
+                converting: r.try_get("converting")?,
             })
         })
         .collect()
@@ -480,6 +523,8 @@ pub struct Report {
     pub pages: Vec<BreakdownRow>,
     pub landing_pages: Vec<BreakdownRow>,
     pub devices: Vec<BreakdownRow>,
+    pub browsers: Vec<BreakdownRow>,
+    pub systems: Vec<BreakdownRow>,
     pub funnels: Vec<FunnelResult>,
     pub conditions: Vec<ConditionResult>,
 }
@@ -507,6 +552,8 @@ impl Store {
             pages: self.website_pages(scope, 10).await?,
             landing_pages: by("entry_path", 10).await?,
             devices: by("device", 5).await?,
+            browsers: by("browser", 8).await?,
+            systems: by("os", 8).await?,
             funnels: {
                 let mut out = Vec::new();
                 for funnel in self.funnels(scope.practice_id, scope.site_id).await? {

@@ -214,6 +214,21 @@ async fn funnels_gaps_conditions_and_filters_add_up() {
         .collect();
     assert_eq!(conditions, vec![("Sciatica", 2, 2), ("Knee pain", 1, 0)]);
 
+    // Breakdowns count the visitors who completed a lead action.
+    let converting = |rows: &[stride_store::website::reports::BreakdownRow], key: &str| {
+        rows.iter()
+            .find(|r| r.key == key)
+            .map(|r| (r.visitors, r.converting))
+    };
+    assert_eq!(converting(&report.sources, "Google"), Some((3, 2)));
+    assert_eq!(converting(&report.sources, "Facebook"), Some((1, 1)));
+    assert_eq!(converting(&report.landing_pages, "/"), Some((2, 2)));
+    assert_eq!(
+        converting(&report.landing_pages, "/conditions/knee-pain"),
+        Some((1, 0))
+    );
+    assert_eq!(converting(&report.pages, "/thank-you"), Some((3, 3)));
+
     // Filters narrow every part of the report.
     let only = |f: Filters| scope.clone().with_filters(f);
     let google = only(Filters {

@@ -296,8 +296,9 @@ fn urlencoding(v: &str) -> String {
         .collect()
 }
 
-/// A breakdown row: what is shown, the filter value it stands for, visitors.
-type Row = (String, String, i64);
+/// A breakdown row: what is shown, the filter value it stands for, visitors, converting visitors
+/// and the conversion rate.
+type Row = (String, String, i64, i64, String);
 
 pub struct ConfirmRow {
     pub event: String,
@@ -558,7 +559,10 @@ pub async fn dashboard(
                     Ok(c) => format!("{} ({})", c.label(), c.direction().label().to_lowercase()),
                     Err(_) => r.key.clone(),
                 };
-                (shown, r.key, r.visitors)
+                let rate = conversion_rate(r.converting as u64, r.visitors as u64)
+                    .map(|r| format!("{r:.1}%"))
+                    .unwrap_or_else(|| "–".into());
+                (shown, r.key, r.visitors, r.converting, rate)
             })
             .collect()
     };
@@ -569,6 +573,8 @@ pub async fn dashboard(
         ("Top pages", "Page", "page", rows(report.pages)),
         ("Landing pages", "Page", "page", rows(report.landing_pages)),
         ("Devices", "Device", "device", rows(report.devices)),
+        ("Browsers", "Browser", "", rows(report.browsers)),
+        ("Systems", "System", "", rows(report.systems)),
     ];
     render(&page)
 }
