@@ -189,6 +189,11 @@ macro_rules! migration_files {
                 "insights",
                 include_str!(concat!("../migrations/", $dialect, "/0003_insights.sql")),
             ),
+            (
+                4,
+                "rollups",
+                include_str!(concat!("../migrations/", $dialect, "/0004_rollups.sql")),
+            ),
         ]
     };
 }

@@ -122,6 +122,7 @@ impl Application {
                 ))
             })
             .collect();
+        let rollups = tokio::spawn(roll_up(self.store.clone(), stop_rx.clone()));
         let (finish_tx, finish_rx) = watch::channel(false);
         let writer = tokio::spawn(stride_web::website::intake::run_writer(
             self.store.clone(),
@@ -146,9 +147,31 @@ impl Application {
         for w in workers {
             let _ = w.await;
         }
+        let _ = rollups.await;
         self.store.close().await;
         tracing::info!("stopped");
         Ok(())
+    }
+}
+
+/// Keeps the website reports' daily rollups up to date: shortly after start, then every few
+/// minutes, a batch of ended days at a time so a large backlog never holds the database for long.
+async fn roll_up(store: Store, mut stop: watch::Receiver<bool>) {
+    let mut wait = std::time::Duration::from_secs(5);
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = stop.changed() => return,
+        }
+        wait = match store.refresh_rollups(20).await {
+            // More to do: carry on soon, leaving room for other writers.
+            Ok(n) if n > 0 => std::time::Duration::from_millis(200),
+            Ok(_) => std::time::Duration::from_secs(300),
+            Err(e) => {
+                tracing::warn!(error = %e, "could not roll up website reports");
+                std::time::Duration::from_secs(300)
+            }
+        };
     }
 }
 

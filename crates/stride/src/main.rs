@@ -50,6 +50,9 @@ enum Command {
     /// Re-encrypt all patient data under a new key. Stop `stride serve` first.
     RotateKey,
     /// Write realistic website traffic for a site (for benchmarks and trials), from a fixed seed.
+    /// Brings the website reports' daily rollups up to date now (the server also does this in the
+    /// background), e.g. after generating or importing traffic.
+    Rollup,
     GenerateTraffic {
         /// The site's domain, as registered in Stride.
         #[arg(long)]
@@ -282,6 +285,24 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::RotateKey => rotate_key(&common).await,
+        Command::Rollup => {
+            let store = open_store(&common).await?;
+            let started = std::time::Instant::now();
+            let mut days = 0;
+            loop {
+                let n = store.refresh_rollups(50).await?;
+                if n == 0 {
+                    break;
+                }
+                days += n;
+                eprint!("\rRolled up {days} days...");
+            }
+            println!(
+                "\rRolled up {days} days in {:.1} s.",
+                started.elapsed().as_secs_f64()
+            );
+            Ok(())
+        }
         Command::GenerateTraffic {
             site,
             days,

@@ -113,12 +113,14 @@ pub async fn generate(
     let mut rng = Rng(seed);
     let mut cache = VisitCache::default();
     let now = stride_store::now_ms();
-    let day_ms = 86_400_000;
-    let start = now - days * day_ms;
+    // Visits fall between 6 am and 10 pm in the practice's time zone and end well before midnight,
+    // as with real visitors, whose ids change at local midnight.
+    let days_back = local_days(store, site, days).await?;
     let mut batch = Vec::with_capacity(2_000);
     let mut written = 0u64;
     let mut visitor = (seed as i64) << 20;
-    for day in 0..days {
+    for (day, day_start) in days_back.into_iter().enumerate() {
+        let day = day as i64;
         // Traffic grows through the year and dips at weekends.
         let weekday = (day + 3) % 7;
         let growth = 70 + 30 * day as u64 / days.max(1) as u64;
@@ -126,7 +128,10 @@ pub async fn generate(
         let today = visits_per_day * growth / 100 * weekend / 100;
         for _ in 0..today + rng.below(today / 5 + 1) {
             visitor += 1;
-            let at = start + day * day_ms + 6 * 3_600_000 + rng.below(16 * 3_600_000) as i64;
+            let at = day_start + 6 * 3_600_000 + rng.below(16 * 3_600_000) as i64;
+            if at > now {
+                continue;
+            }
             let (source, channel, referrer, campaign) = *rng.pick(SOURCES);
             let (device, browser, os) = *rng.pick(DEVICES);
             let event = |at: i64, name: &str, path: &str, props: &str| NewEvent {
@@ -209,6 +214,22 @@ pub async fn generate(
     store.insert_events(&batch, &mut cache).await?;
     written += batch.len() as u64;
     Ok(written)
+}
+
+/// The first millisecond of each of the `days` local days that end today, oldest first.
+async fn local_days(store: &Store, site: &Site, days: i64) -> anyhow::Result<Vec<i64>> {
+    let tz = store.practice_time_zone(site.practice_id).await?;
+    let today = jiff::Timestamp::now().to_zoned_datetime(tz.clone()).date();
+    let mut out = Vec::with_capacity(days as usize);
+    for back in (0..days).rev() {
+        let date = today.checked_sub(jiff::Span::new().days(back))?;
+        out.push(
+            date.to_zoned_datetime(tz.clone())?
+                .timestamp()
+                .as_millisecond(),
+        );
+    }
+    Ok(out)
 }
 
 /// An element of the demo home page that visitors click: selector, tag, label, whether it responds,
@@ -310,8 +331,7 @@ pub async fn generate_clicks(
 ) -> anyhow::Result<u64> {
     let mut rng = Rng(seed ^ 0x5eed_c11c);
     let now = stride_store::now_ms();
-    let day_ms = 86_400_000;
-    let start = now - days * day_ms;
+    let days_back = local_days(store, site, days).await?;
     let weights: Vec<(usize, u64)> = HOME_TARGETS
         .iter()
         .enumerate()
@@ -319,7 +339,7 @@ pub async fn generate_clicks(
         .collect();
     let mut batch = Vec::new();
     let mut written = 0u64;
-    for day in 0..days {
+    for day_start in days_back {
         for _ in 0..per_day + rng.below(per_day / 2 + 1) {
             let t = &HOME_TARGETS[*rng.pick(&weights)];
             let (class, (x, y), page_h) = match rng.below(100) {
@@ -330,7 +350,7 @@ pub async fn generate_clicks(
             let jitter = |rng: &mut Rng, v: i64, spread: u64| {
                 v - spread as i64 / 2 + rng.below(spread) as i64
             };
-            let at = start + day * day_ms + 6 * 3_600_000 + rng.below(16 * 3_600_000) as i64;
+            let at = (day_start + 6 * 3_600_000 + rng.below(16 * 3_600_000) as i64).min(now);
             let click = |kind: &str, x: i64, y: i64| NewClick {
                 site_id: site.id,
                 practice_id: site.practice_id,

@@ -159,8 +159,45 @@ pub struct ConditionResult {
     pub lead_rate: Option<f64>,
 }
 
+/// A funnel's steps with their visits, drop-off and share of the first step.
+pub(crate) fn funnel_steps(funnel: &Funnel, counts: &[u64]) -> Vec<FunnelStepResult> {
+    let first = counts.first().copied().unwrap_or(0) as i64;
+    funnel
+        .steps
+        .iter()
+        .zip(counts)
+        .enumerate()
+        .map(|(i, (step, &n))| FunnelStepResult {
+            label: step.label(),
+            visits: n as i64,
+            dropoff: (i > 0)
+                .then(|| pct(counts[i - 1] as i64 - n as i64, counts[i - 1] as i64))
+                .flatten(),
+            of_first: pct(n as i64, first),
+        })
+        .collect()
+}
+
+/// Most leads first, then most visitors, then by name.
+pub(crate) fn sort_conditions(list: &mut [ConditionResult]) {
+    list.sort_by(|a, b| {
+        b.leads
+            .cmp(&a.leads)
+            .then(b.visitors.cmp(&a.visitors))
+            .then(a.condition.cmp(&b.condition))
+    });
+}
+
 fn pct(part: i64, whole: i64) -> Option<f64> {
     (whole > 0).then(|| part as f64 * 100.0 / whole as f64)
+}
+
+fn group_conditions(pages: Vec<ConditionPage>) -> Vec<(String, Vec<String>)> {
+    let mut by_condition: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for p in pages {
+        by_condition.entry(p.condition).or_default().push(p.pattern);
+    }
+    by_condition.into_iter().collect()
 }
 
 fn check_pattern(pattern: &str) -> StoreResult<String> {
@@ -548,6 +585,7 @@ impl Store {
         .fetch_one(self.pool())
         .await
         .map_err(|e| StoreError::on_unique(e, format!("a funnel is already called {name}")))?;
+        self.forget_rollups(practice_id).await?;
         funnel_from(&row)
     }
 
@@ -583,6 +621,7 @@ impl Store {
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound);
         }
+        self.forget_rollups(practice_id).await?;
         Ok(())
     }
 
@@ -598,21 +637,7 @@ impl Store {
             .map(|s| (s.kind, s.pattern.clone()))
             .collect();
         let counts = self.funnel_counts(scope, &steps).await?;
-        let first = counts.first().copied().unwrap_or(0) as i64;
-        Ok(funnel
-            .steps
-            .iter()
-            .zip(&counts)
-            .enumerate()
-            .map(|(i, (step, &n))| FunnelStepResult {
-                label: step.label(),
-                visits: n as i64,
-                dropoff: (i > 0)
-                    .then(|| pct(counts[i - 1] as i64 - n as i64, counts[i - 1] as i64))
-                    .flatten(),
-                of_first: pct(n as i64, first),
-            })
-            .collect())
+        Ok(funnel_steps(funnel, &counts))
     }
 
     /// How many visits in scope reached each of `steps` in order.
@@ -621,9 +646,16 @@ impl Store {
         scope: &Scope,
         steps: &[(GoalKind, String)],
     ) -> StoreResult<Vec<u64>> {
-        let mut sql = Sql::new("SELECT visit_id, name, path");
-        scope.events_where(&mut sql);
-        sql.push(" AND (");
+        // Visits that began in the range, all their events (a visit may run past the range's end).
+        let mut sql = Sql::new("SELECT visit_id, name, path FROM events WHERE site_id = ");
+        sql.int(scope.site_id)
+            .push(" AND at >= ")
+            .int(scope.range.from)
+            .push(" AND at < ")
+            .int(scope.range.to + 86_400_000)
+            .push(" AND visit_id IN (SELECT id");
+        scope.visits_where(&mut sql);
+        sql.push(") AND (");
         for (i, (kind, pattern)) in steps.iter().enumerate() {
             if i > 0 {
                 sql.push(" OR ");
@@ -692,6 +724,7 @@ impl Store {
         .fetch_one(self.pool())
         .await
         .map_err(|e| StoreError::on_unique(e, format!("{pattern} is already tagged")))?;
+        self.forget_rollups(practice_id).await?;
         Ok(ConditionPage {
             id: row.try_get("id")?,
             site_id: row.try_get("site_id")?,
@@ -734,6 +767,7 @@ impl Store {
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound);
         }
+        self.forget_rollups(practice_id).await?;
         Ok(())
     }
 
@@ -749,12 +783,8 @@ impl Store {
             .into_iter()
             .filter(|g| g.category == GoalCategory::LeadAction)
             .collect();
-        let mut by_condition: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        for p in pages {
-            by_condition.entry(p.condition).or_default().push(p.pattern);
-        }
         let mut out = Vec::new();
-        for (condition, patterns) in by_condition {
+        for (condition, patterns) in group_conditions(pages) {
             let read = |sql: &mut Sql| {
                 sql.push(" AND name = 'pageview' AND (");
                 for (i, p) in patterns.iter().enumerate() {
@@ -797,12 +827,18 @@ impl Store {
                 lead_rate: pct(leads, visitors),
             });
         }
-        out.sort_by(|a, b| {
-            b.leads
-                .cmp(&a.leads)
-                .then(b.visitors.cmp(&a.visitors))
-                .then(a.condition.cmp(&b.condition))
-        });
+        sort_conditions(&mut out);
         Ok(out)
+    }
+
+    /// The site's conditions, each with its page patterns.
+    pub(crate) async fn condition_groups(
+        &self,
+        practice_id: i64,
+        site_id: i64,
+    ) -> StoreResult<Vec<(String, Vec<String>)>> {
+        Ok(group_conditions(
+            self.condition_pages(practice_id, site_id).await?,
+        ))
     }
 }

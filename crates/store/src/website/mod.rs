@@ -5,6 +5,7 @@
 pub mod insights;
 mod query;
 pub mod reports;
+pub mod rollups;
 
 pub use query::Filters;
 
@@ -338,7 +339,7 @@ impl Store {
         row.as_ref().map(site_from).transpose()
     }
 
-    /// The visitor salt of a UTC day ("2026-11-23"), created on first use and shared by every
+    /// The visitor salt of a local day ("2026-11-23"), created on first use and shared by every
     /// instance through the database. Salts older than two days are deleted here.
     pub async fn visitor_salt(&self, day: &str) -> StoreResult<[u8; 32]> {
         const AAD: &[u8] = b"visitor_salts.salt";

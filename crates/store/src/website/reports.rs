@@ -91,6 +91,43 @@ pub struct Summary {
     /// Share of visits with one pageview and nothing else done, in percent.
     pub bounce_rate: Option<f64>,
     pub avg_duration_ms: Option<i64>,
+    /// Single-page visits with nothing done, and the visits' total length: what the two rates
+    /// above are computed from, kept so parts of a range add up.
+    #[serde(skip)]
+    pub bounces: i64,
+    #[serde(skip)]
+    pub duration_ms: i64,
+}
+
+impl Summary {
+    pub(crate) fn from_sums(
+        visitors: i64,
+        visits: i64,
+        pageviews: i64,
+        bounces: i64,
+        duration_ms: i64,
+    ) -> Summary {
+        Summary {
+            visitors,
+            visits,
+            pageviews,
+            bounce_rate: (visits > 0).then(|| bounces as f64 * 100.0 / visits as f64),
+            avg_duration_ms: (visits > 0).then(|| duration_ms / visits),
+            bounces,
+            duration_ms,
+        }
+    }
+
+    /// This summary and another of an adjoining range, as one.
+    pub(crate) fn add(&self, o: &Summary) -> Summary {
+        Summary::from_sums(
+            self.visitors + o.visitors,
+            self.visits + o.visits,
+            self.pageviews + o.pageviews,
+            self.bounces + o.bounces,
+            self.duration_ms + o.duration_ms,
+        )
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -192,6 +229,7 @@ impl Store {
         .fetch_one(self.pool())
         .await
         .map_err(|e| StoreError::on_unique(e, format!("a goal already counts {pattern}")))?;
+        self.forget_rollups(practice_id).await?;
         goal_from(&row)
     }
 
@@ -216,6 +254,7 @@ impl Store {
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound);
         }
+        self.forget_rollups(practice_id).await?;
         Ok(())
     }
 }
@@ -303,29 +342,26 @@ impl Store {
         );
         scope.visits_where(&mut sql);
         let row = sql.fetch_one(self).await?;
-        let visits: i64 = row.try_get("visits")?;
-        let bounces: i64 = row.try_get("bounces")?;
-        let duration: i64 = row.try_get("duration")?;
-        Ok(Summary {
-            visitors: row.try_get("visitors")?,
-            visits,
-            pageviews: row.try_get("pageviews")?,
-            bounce_rate: (visits > 0).then(|| bounces as f64 * 100.0 / visits as f64),
-            avg_duration_ms: (visits > 0).then(|| duration / visits),
-        })
+        Ok(Summary::from_sums(
+            row.try_get("visitors")?,
+            row.try_get("visits")?,
+            row.try_get("pageviews")?,
+            row.try_get("bounces")?,
+            row.try_get("duration")?,
+        ))
     }
 
-    /// Visitors and pageviews per day of the range; day `i` starts at `range.from + i × 24 h`.
+    /// Visitors and pageviews per local day of the range (day 0 is the first), or per 24 hours from
+    /// `range.from` when the range does not start at a local midnight.
     pub async fn website_daily(&self, scope: &Scope) -> StoreResult<Vec<Bucket>> {
-        let from = scope.range.from;
+        let tz = self.practice_time_zone(scope.practice_id).await?;
+        let day = super::rollups::day_index_sql(scope.range.from, scope.range.to, &tz);
         let mut sql = Sql::new(&format!(
-            "SELECT (started_at - {from}) / 86400000 AS bucket, COUNT(DISTINCT visitor_id) AS visitors, \
+            "SELECT {day} AS bucket, COUNT(DISTINCT visitor_id) AS visitors, \
                     CAST(COALESCE(SUM(pageviews), 0) AS BIGINT) AS pageviews"
         ));
         scope.visits_where(&mut sql);
-        sql.push(&format!(
-            " GROUP BY (started_at - {from}) / 86400000 ORDER BY bucket"
-        ));
+        sql.push(&format!(" GROUP BY {day} ORDER BY bucket"));
         let rows = sql.fetch_all(self).await?;
         rows.iter()
             .map(|r| {
@@ -479,6 +515,7 @@ impl Store {
             .bind(practice_id)
             .execute(self.pool())
             .await?;
+        self.forget_rollups(practice_id).await?;
         Ok(())
     }
 
@@ -536,24 +573,24 @@ pub struct FunnelResult {
 }
 
 impl Store {
-    pub async fn website_report(&self, scope: &Scope) -> StoreResult<Report> {
-        let by = |column: &'static str, limit: i64| self.website_breakdown(scope, column, limit);
+    /// The report computed from events and visits directly, without rollups (the previous period
+    /// is left empty). Breakdowns keep `limit` rows.
+    pub async fn raw_report(&self, scope: &Scope, limit: i64) -> StoreResult<Report> {
+        let by = |column: &'static str| self.website_breakdown(scope, column, limit);
         Ok(Report {
             range: scope.range,
             summary: self.website_summary(scope).await?,
-            previous: self
-                .website_summary(&scope.over(scope.range.previous()))
-                .await?,
+            previous: Summary::default(),
             daily: self.website_daily(scope).await?,
             goals: self.goal_results(scope).await?,
-            sources: by("source", 10).await?,
-            channels: by("channel", 10).await?,
-            campaigns: by("campaign", 10).await?,
-            pages: self.website_pages(scope, 10).await?,
-            landing_pages: by("entry_path", 10).await?,
-            devices: by("device", 5).await?,
-            browsers: by("browser", 8).await?,
-            systems: by("os", 8).await?,
+            sources: by("source").await?,
+            channels: by("channel").await?,
+            campaigns: by("campaign").await?,
+            pages: self.website_pages(scope, limit).await?,
+            landing_pages: by("entry_path").await?,
+            devices: by("device").await?,
+            browsers: by("browser").await?,
+            systems: by("os").await?,
             funnels: {
                 let mut out = Vec::new();
                 for funnel in self.funnels(scope.practice_id, scope.site_id).await? {

@@ -591,3 +591,90 @@ async fn set_up_forms_explain_mistakes_and_keep_the_rest() {
         .await;
     assert_eq!(resp.status().as_u16(), 403);
 }
+
+#[tokio::test]
+async fn rolled_up_days_give_the_same_reports_as_the_raw_data() {
+    let app = TestApp::spawn().await;
+    let s = &app.store;
+    let demo = stride::demo::seed(s).await.unwrap();
+    let practice_id = demo.practice_id;
+    let site = s.sites(practice_id).await.unwrap()[0].clone();
+    let tz = stride_core::tz::TimeZoneName::parse(
+        s.practice_time_zone(practice_id)
+            .await
+            .unwrap()
+            .iana_name()
+            .unwrap(),
+    )
+    .ok();
+    // Until rollups exist a report is the raw data itself.
+    let scopes: Vec<Scope> = [7, 30, 365]
+        .into_iter()
+        .map(|days| {
+            Scope::new(
+                practice_id,
+                site.id,
+                stride_web::website::dashboard::period_range(days, &tz),
+            )
+        })
+        .collect();
+    let view = |r: &stride_store::website::reports::Report| {
+        serde_json::json!({
+            "summary": r.summary, "daily": r.daily, "goals": r.goals, "funnels": r.funnels,
+            "conditions": r.conditions, "sources": r.sources, "channels": r.channels,
+            "pages": r.pages, "landing_pages": r.landing_pages, "devices": &r.devices[..r.devices.len().min(5)],
+            "campaigns": r.campaigns,
+        })
+    };
+    let mut raw = Vec::new();
+    for scope in &scopes {
+        raw.push(view(&s.raw_report(scope, 10).await.unwrap()));
+    }
+    let mut days = 0;
+    loop {
+        let n = s.refresh_rollups(400).await.unwrap();
+        if n == 0 {
+            break;
+        }
+        days += n;
+    }
+    assert!(days >= 300, "a year of days rolled up: {days}");
+    for (scope, raw) in scopes.iter().zip(&raw) {
+        let rolled = view(&s.website_report(scope).await.unwrap());
+        assert_eq!(&rolled, raw, "the same report over {:?}", scope.range);
+    }
+    // Today is never rolled up: new traffic shows at once.
+    let before = s.website_report(&scopes[0]).await.unwrap().summary.visits;
+    let mut e = Visit {
+        site: &site,
+        visitor: 999_999_999,
+        source: "Google",
+        channel: "organic_search",
+        device: "desktop",
+        at: stride_store::now_ms() - 120_000,
+    }
+    .event("pageview", "/");
+    e.at = stride_store::now_ms() - 1_000;
+    s.insert_events(&[e], &mut VisitCache::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        s.website_report(&scopes[0]).await.unwrap().summary.visits,
+        before + 1
+    );
+    // Changing a goal drops the rollups; reports stay right while they are rebuilt.
+    s.create_goal(
+        practice_id,
+        site.id,
+        "Insurance page",
+        GoalKind::Page,
+        "/insurance",
+        GoalCategory::EarlyInterest,
+    )
+    .await
+    .unwrap();
+    let raw_year = view(&s.raw_report(&scopes[2], 10).await.unwrap());
+    assert_eq!(view(&s.website_report(&scopes[2]).await.unwrap()), raw_year);
+    assert!(s.refresh_rollups(30).await.unwrap() > 0);
+    assert_eq!(view(&s.website_report(&scopes[2]).await.unwrap()), raw_year);
+}

@@ -461,12 +461,21 @@ pub async fn dashboard(
     let now = &report.summary;
     page.cards = cards(now, &report.previous);
     let daily = &report.daily;
+    let zone = tz
+        .as_ref()
+        .map(|t| t.tz())
+        .unwrap_or(jiff::tz::TimeZone::UTC);
+    let first_day = jiff::Timestamp::from_millisecond(range.from)
+        .unwrap_or_default()
+        .to_zoned_datetime(zone)
+        .date();
     let max = daily.iter().map(|b| b.visitors).max().unwrap_or(0).max(1) as f64;
     page.bars = daily
         .iter()
         .map(|b| {
-            let day = jiff::Timestamp::from_millisecond(range.from + b.index * 86_400_000)
-                .map(|t| t.strftime("%b %-d").to_string())
+            let day = first_day
+                .checked_add(jiff::Span::new().days(b.index))
+                .map(|d| d.strftime("%b %-d").to_string())
                 .unwrap_or_default();
             Bar {
                 x: b.index * 10,

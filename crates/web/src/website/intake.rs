@@ -62,7 +62,8 @@ pub struct Intake {
     sites: Mutex<HashMap<String, (Option<Site>, Instant)>>,
     heatmaps: Mutex<HashMap<i64, (HeatmapConfig, Instant)>>,
     cta: Mutex<HashMap<(i64, String), (i64, Instant)>>,
-    salt: Mutex<Option<(String, [u8; 32])>>,
+    zones: Mutex<HashMap<i64, (jiff::tz::TimeZone, Instant)>>,
+    salts: Mutex<HashMap<String, [u8; 32]>>,
     drops: Mutex<HashMap<(i64, &'static str), i64>>,
 }
 
@@ -77,7 +78,8 @@ impl Intake {
             sites: Mutex::default(),
             heatmaps: Mutex::default(),
             cta: Mutex::default(),
-            salt: Mutex::default(),
+            zones: Mutex::default(),
+            salts: Mutex::default(),
             drops: Mutex::default(),
         };
         (intake, IntakeQueue(rx))
@@ -151,14 +153,38 @@ impl Intake {
         }
     }
 
-    async fn salt(&self, store: &Store, day: &str) -> Result<[u8; 32], stride_store::StoreError> {
-        if let Some((d, salt)) = &*self.salt.lock().expect("salt cache")
-            && d == day
+    /// The practice's time zone: visitor ids rotate at its local midnight, so a day's visitors
+    /// can be summed into reports over many days.
+    async fn zone(
+        &self,
+        store: &Store,
+        practice_id: i64,
+    ) -> Result<jiff::tz::TimeZone, stride_store::StoreError> {
+        if let Some((tz, at)) = self.zones.lock().expect("zone cache").get(&practice_id)
+            && at.elapsed() < SITE_CACHE_TTL
         {
+            return Ok(tz.clone());
+        }
+        let tz = store.practice_time_zone(practice_id).await?;
+        let mut cache = self.zones.lock().expect("zone cache");
+        if cache.len() > 10_000 {
+            cache.clear();
+        }
+        cache.insert(practice_id, (tz.clone(), Instant::now()));
+        Ok(tz)
+    }
+
+    async fn salt(&self, store: &Store, day: &str) -> Result<[u8; 32], stride_store::StoreError> {
+        if let Some(salt) = self.salts.lock().expect("salt cache").get(day) {
             return Ok(*salt);
         }
         let salt = store.visitor_salt(day).await?;
-        *self.salt.lock().expect("salt cache") = Some((day.to_string(), salt));
+        let mut cache = self.salts.lock().expect("salt cache");
+        // Local days differ across time zones, so a few are in use at once; old ones age out.
+        if cache.len() > 8 {
+            cache.clear();
+        }
+        cache.insert(day.to_string(), salt);
         Ok(salt)
     }
 }
@@ -480,8 +506,14 @@ pub async fn event(State(state): State<AppState>, req: Request) -> Response {
         metrics::counter!("stride_event_props_scrubbed_total").increment(scrubbed as u64);
     }
     let now = jiff::Timestamp::now();
-    let day = now.strftime("%Y-%m-%d").to_string();
-    let salt = match state.intake.salt(&state.store, &day).await {
+    let salt = match state.intake.zone(&state.store, site.practice_id).await {
+        Ok(tz) => {
+            let day = now.to_zoned_datetime(tz).date().to_string();
+            state.intake.salt(&state.store, &day).await
+        }
+        Err(e) => Err(e),
+    };
+    let salt = match salt {
         Ok(s) => s,
         Err(e) => {
             tracing::error!(error = %e, "visitor salt unavailable");

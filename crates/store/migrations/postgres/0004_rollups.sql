@@ -1,0 +1,28 @@
+-- Per-day sums of the website reports for days that have ended, so a year of traffic reads in
+-- milliseconds. A day is the practice's local day; `day_start` is its first millisecond. Rollups
+-- are derived data: they are rebuilt from events and visits whenever goals, funnels or condition
+-- pages change, and deleting them only makes reports slower.
+CREATE TABLE rollup_days (
+    site_id     BIGINT NOT NULL REFERENCES sites(id),
+    day_number  BIGINT NOT NULL,
+    day_start   BIGINT NOT NULL,
+    day_end     BIGINT NOT NULL,
+    computed_at BIGINT NOT NULL,
+    PRIMARY KEY (site_id, day_number)
+);
+
+-- metric: summary, source, channel, campaign, entry_path, device, browser, os, page, goal,
+-- confirm, funnel or condition; key: the breakdown's value, a goal id, "funnel id:step", ...
+CREATE TABLE rollups (
+    site_id      BIGINT NOT NULL REFERENCES sites(id),
+    day_start    BIGINT NOT NULL,
+    metric       TEXT NOT NULL,
+    key          TEXT NOT NULL,
+    visitors     BIGINT NOT NULL DEFAULT 0,
+    visits       BIGINT NOT NULL DEFAULT 0,
+    pageviews    BIGINT NOT NULL DEFAULT 0,
+    bounces      BIGINT NOT NULL DEFAULT 0,
+    duration_ms  BIGINT NOT NULL DEFAULT 0,
+    converting   BIGINT NOT NULL DEFAULT 0,
+    PRIMARY KEY (site_id, day_start, metric, key)
+);

@@ -1,0 +1,754 @@
+//! Daily rollups: each ended day of a site's traffic summed once (visitors, visits, breakdowns,
+//! pages, goals, funnels, condition pages), so a report over a year reads a few thousand rows
+//! instead of millions of events. A report adds the rollups of the whole days it covers to the
+//! raw queries for the rest (today, and days not rolled up yet), so it never waits for them.
+//!
+//! Visitor ids come from a salt that rotates at the practice's local midnight, so no visitor id
+//! appears on two days and per-day visitor counts add up to exactly what one query over the whole
+//! range counts. Visits that cross midnight count on the day they began.
+
+use std::collections::{HashMap, HashSet};
+
+use jiff::civil::Date;
+use jiff::tz::TimeZone;
+use sqlx::Row;
+
+use super::VISIT_GAP_MS;
+use super::insights::{ConditionResult, funnel_steps};
+use super::reports::{
+    BreakdownRow, Bucket, Confirmation, FunnelResult, GoalResult, Range, Report, Scope, Summary,
+};
+use crate::error::StoreResult;
+use crate::{Store, now_ms};
+
+/// A day is rolled up this long after it ends, once the visits still open at midnight have closed.
+pub const SETTLE_MS: i64 = VISIT_GAP_MS + 5 * 60_000;
+
+/// The breakdowns a rollup keeps, by the visits column they group.
+const DIMENSIONS: &[&str] = &[
+    "source",
+    "channel",
+    "campaign",
+    "entry_path",
+    "device",
+    "browser",
+    "os",
+];
+
+/// One row of sums, as stored.
+#[derive(Debug, Default, Clone, Copy)]
+struct Sums {
+    visitors: i64,
+    visits: i64,
+    pageviews: i64,
+    bounces: i64,
+    duration_ms: i64,
+    converting: i64,
+}
+
+/// A local day's bounds in milliseconds.
+fn day_bounds(date: Date, tz: &TimeZone) -> Option<(i64, i64)> {
+    let start = date
+        .to_zoned_datetime(tz.clone())
+        .ok()?
+        .timestamp()
+        .as_millisecond();
+    let end = date
+        .tomorrow()
+        .ok()?
+        .to_zoned_datetime(tz.clone())
+        .ok()?
+        .timestamp()
+        .as_millisecond();
+    Some((start, end))
+}
+
+/// SQL for the local day (0 = the first) a visit that started at `started_at` falls on, for a
+/// range starting at a local midnight: plain 24-hour steps, except around daylight-saving changes,
+/// where days of 23 or 25 hours get their own branch so no visit lands on a neighbouring day.
+pub(crate) fn day_index_sql(from: i64, to: i64, tz: &TimeZone) -> String {
+    let plain = format!("(started_at - {from}) / 86400000");
+    let Ok(ts) = jiff::Timestamp::from_millisecond(from) else {
+        return plain;
+    };
+    let mut date = ts.to_zoned_datetime(tz.clone()).date();
+    if day_bounds(date, tz).map(|b| b.0) != Some(from) {
+        return plain;
+    }
+    // (first day index, first millisecond, whether the branch is that one day alone)
+    let mut branches: Vec<(i64, i64, bool)> = Vec::new();
+    let (mut k, mut start, mut previous_len) = (0i64, from, 86_400_000i64);
+    while start < to && k < 4_000 {
+        let Some((_, end)) = day_bounds(date, tz) else {
+            return plain;
+        };
+        let len = end - start;
+        if len != 86_400_000 {
+            branches.push((k, start, true));
+        } else if previous_len != 86_400_000 {
+            branches.push((k, start, false));
+        }
+        previous_len = len;
+        start = end;
+        k += 1;
+        match date.tomorrow() {
+            Ok(d) => date = d,
+            Err(_) => break,
+        }
+    }
+    if branches.is_empty() {
+        return plain;
+    }
+    let mut sql = String::from("CASE");
+    for (k, start, alone) in branches.iter().rev() {
+        if *alone {
+            sql.push_str(&format!(" WHEN started_at >= {start} THEN {k}"));
+        } else {
+            sql.push_str(&format!(
+                " WHEN started_at >= {start} THEN {k} + (started_at - {start}) / 86400000"
+            ));
+        }
+    }
+    sql.push_str(&format!(" ELSE {plain} END"));
+    sql
+}
+
+/// Days since 1970-01-01 of a civil date, so runs of days can be checked for gaps.
+fn day_number(date: Date) -> i64 {
+    let epoch = Date::constant(1970, 1, 1);
+    (date - epoch).get_days() as i64
+}
+
+/// The breakdown rows of `metric`, most visitors first.
+fn rows_of(sums: &HashMap<(String, String), Sums>, metric: &str) -> Vec<BreakdownRow> {
+    let mut rows: Vec<BreakdownRow> = sums
+        .iter()
+        .filter(|((m, _), _)| m == metric)
+        .map(|((_, key), s)| BreakdownRow {
+            key: key.clone(),
+            visitors: s.visitors,
+            visits: s.visits,
+            converting: s.converting,
+        })
+        .collect();
+    sort_rows(&mut rows);
+    rows
+}
+
+fn sort_rows(rows: &mut [BreakdownRow]) {
+    rows.sort_by(|a, b| b.visitors.cmp(&a.visitors).then(a.key.cmp(&b.key)));
+}
+
+/// Two breakdowns of adjoining ranges, as one.
+fn merge_rows(a: Vec<BreakdownRow>, b: Vec<BreakdownRow>) -> Vec<BreakdownRow> {
+    let mut by_key: HashMap<String, BreakdownRow> = HashMap::new();
+    for r in a.into_iter().chain(b) {
+        match by_key.get_mut(&r.key) {
+            Some(e) => {
+                e.visitors += r.visitors;
+                e.visits += r.visits;
+                e.converting += r.converting;
+            }
+            None => {
+                by_key.insert(r.key.clone(), r);
+            }
+        }
+    }
+    let mut rows: Vec<BreakdownRow> = by_key.into_values().collect();
+    sort_rows(&mut rows);
+    rows
+}
+
+/// Two reports of adjoining ranges (`a` first), as one report over both.
+fn merge(a: Report, b: Report) -> Report {
+    let shift = (b.range.from - a.range.from + 43_200_000).div_euclid(86_400_000);
+    let mut daily = a.daily;
+    daily.extend(b.daily.into_iter().map(|d| Bucket {
+        index: d.index + shift,
+        ..d
+    }));
+    let goals = a
+        .goals
+        .into_iter()
+        .zip(b.goals)
+        .map(|(x, y)| GoalResult {
+            converting_visitors: x.converting_visitors + y.converting_visitors,
+            conversions: x.conversions + y.conversions,
+            confirmation: match (x.confirmation, y.confirmation) {
+                (Some(p), Some(q)) => Some(Confirmation {
+                    clicked: p.clicked + q.clicked,
+                    confirmed: p.confirmed + q.confirmed,
+                    ..p
+                }),
+                (p, q) => p.or(q),
+            },
+            goal: x.goal,
+        })
+        .collect();
+    let funnels = a
+        .funnels
+        .into_iter()
+        .zip(b.funnels)
+        .map(|(x, y)| {
+            let counts: Vec<u64> = x
+                .steps
+                .iter()
+                .zip(&y.steps)
+                .map(|(p, q)| (p.visits + q.visits) as u64)
+                .collect();
+            FunnelResult {
+                steps: funnel_steps(&x.funnel, &counts),
+                funnel: x.funnel,
+            }
+        })
+        .collect();
+    // Each part is sorted by its own leads, so conditions are matched by name.
+    let mut conditions: Vec<ConditionResult> = a.conditions;
+    for y in b.conditions {
+        match conditions.iter_mut().find(|x| x.condition == y.condition) {
+            Some(x) => {
+                x.visitors += y.visitors;
+                x.leads += y.leads;
+                x.lead_rate = (x.visitors > 0).then(|| x.leads as f64 * 100.0 / x.visitors as f64);
+            }
+            None => conditions.push(y),
+        }
+    }
+    super::insights::sort_conditions(&mut conditions);
+    Report {
+        range: Range {
+            from: a.range.from,
+            to: b.range.to,
+        },
+        summary: a.summary.add(&b.summary),
+        previous: a.previous,
+        daily,
+        goals,
+        sources: merge_rows(a.sources, b.sources),
+        channels: merge_rows(a.channels, b.channels),
+        campaigns: merge_rows(a.campaigns, b.campaigns),
+        pages: merge_rows(a.pages, b.pages),
+        landing_pages: merge_rows(a.landing_pages, b.landing_pages),
+        devices: merge_rows(a.devices, b.devices),
+        browsers: merge_rows(a.browsers, b.browsers),
+        systems: merge_rows(a.systems, b.systems),
+        funnels,
+        conditions,
+    }
+}
+
+impl Store {
+    /// Everything the dashboard and `/api/v1/sites/{id}/report` show for one period: rollups for
+    /// the whole days they cover, raw queries for the rest, and the previous period's summary.
+    /// With filters, everything comes from the raw queries.
+    pub async fn website_report(&self, scope: &Scope) -> StoreResult<Report> {
+        let mut report = self.combined_report(scope, 1_000).await?;
+        report.previous = self
+            .combined_report(&scope.over(scope.range.previous()), 1)
+            .await?
+            .summary;
+        for (rows, n) in [
+            (&mut report.sources, 10),
+            (&mut report.channels, 10),
+            (&mut report.campaigns, 10),
+            (&mut report.pages, 10),
+            (&mut report.landing_pages, 10),
+            (&mut report.devices, 5),
+            (&mut report.browsers, 8),
+            (&mut report.systems, 8),
+        ] {
+            rows.truncate(n);
+        }
+        Ok(report)
+    }
+
+    async fn combined_report(&self, scope: &Scope, limit: i64) -> StoreResult<Report> {
+        let covered = if scope.filters.is_empty() {
+            self.rolled_up(scope.site_id, scope.range).await?
+        } else {
+            None
+        };
+        let Some(covered) = covered else {
+            return self.raw_report(scope, limit).await;
+        };
+        let mut report = self.rollup_report(scope, covered).await?;
+        if scope.range.from < covered.from {
+            let before = self
+                .raw_report(
+                    &scope.over(Range {
+                        from: scope.range.from,
+                        to: covered.from,
+                    }),
+                    limit,
+                )
+                .await?;
+            report = merge(before, report);
+        }
+        if covered.to < scope.range.to {
+            let after = self
+                .raw_report(
+                    &scope.over(Range {
+                        from: covered.to,
+                        to: scope.range.to,
+                    }),
+                    limit,
+                )
+                .await?;
+            report = merge(report, after);
+        }
+        report.range = scope.range;
+        Ok(report)
+    }
+
+    /// The run of rolled-up days inside `range`, when there is one without gaps.
+    async fn rolled_up(&self, site_id: i64, range: Range) -> StoreResult<Option<Range>> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS n, MIN(day_number) AS first_day, MAX(day_number) AS last_day, \
+                    MIN(day_start) AS from_ms, MAX(day_end) AS to_ms \
+             FROM rollup_days WHERE site_id = $1 AND day_start >= $2 AND day_end <= $3",
+        )
+        .bind(site_id)
+        .bind(range.from)
+        .bind(range.to)
+        .fetch_one(self.pool())
+        .await?;
+        let n: i64 = row.try_get("n")?;
+        if n == 0 {
+            return Ok(None);
+        }
+        let first: i64 = row.try_get("first_day")?;
+        let last: i64 = row.try_get("last_day")?;
+        if last - first + 1 != n {
+            return Ok(None);
+        }
+        Ok(Some(Range {
+            from: row.try_get("from_ms")?,
+            to: row.try_get("to_ms")?,
+        }))
+    }
+
+    /// The report of `covered` (whole rolled-up days) from the rollups alone.
+    async fn rollup_report(&self, scope: &Scope, covered: Range) -> StoreResult<Report> {
+        let rows = sqlx::query(
+            "SELECT metric, key, CAST(SUM(visitors) AS BIGINT) AS visitors, CAST(SUM(visits) AS BIGINT) AS visits, \
+                    CAST(SUM(pageviews) AS BIGINT) AS pageviews, CAST(SUM(bounces) AS BIGINT) AS bounces, \
+                    CAST(SUM(duration_ms) AS BIGINT) AS duration_ms, CAST(SUM(converting) AS BIGINT) AS converting \
+             FROM rollups WHERE site_id = $1 AND day_start >= $2 AND day_start < $3 GROUP BY metric, key",
+        )
+        .bind(scope.site_id)
+        .bind(covered.from)
+        .bind(covered.to)
+        .fetch_all(self.pool())
+        .await?;
+        let mut sums: HashMap<(String, String), Sums> = HashMap::with_capacity(rows.len());
+        for r in &rows {
+            sums.insert(
+                (r.try_get("metric")?, r.try_get("key")?),
+                Sums {
+                    visitors: r.try_get("visitors")?,
+                    visits: r.try_get("visits")?,
+                    pageviews: r.try_get("pageviews")?,
+                    bounces: r.try_get("bounces")?,
+                    duration_ms: r.try_get("duration_ms")?,
+                    converting: r.try_get("converting")?,
+                },
+            );
+        }
+        let get = |metric: &str, key: &str| {
+            sums.get(&(metric.to_string(), key.to_string()))
+                .copied()
+                .unwrap_or_default()
+        };
+        let total = get("summary", "");
+        let daily_rows = sqlx::query(
+            "SELECT day_start, visitors, pageviews FROM rollups \
+             WHERE site_id = $1 AND day_start >= $2 AND day_start < $3 AND metric = 'summary' ORDER BY day_start",
+        )
+        .bind(scope.site_id)
+        .bind(covered.from)
+        .bind(covered.to)
+        .fetch_all(self.pool())
+        .await?;
+        let daily = daily_rows
+            .iter()
+            .map(|r| {
+                let start: i64 = r.try_get("day_start")?;
+                Ok(Bucket {
+                    // Rounded, so a day of 23 or 25 hours still lands on its own index.
+                    index: (start - covered.from + 43_200_000).div_euclid(86_400_000),
+                    visitors: r.try_get("visitors")?,
+                    pageviews: r.try_get("pageviews")?,
+                })
+            })
+            .collect::<StoreResult<Vec<_>>>()?;
+        let goal_list = self.goals(scope.practice_id, scope.site_id).await?;
+        let goals = goal_list
+            .iter()
+            .map(|g| {
+                let s = get("goal", &g.id.to_string());
+                let confirmation = g
+                    .confirmed_by
+                    .and_then(|id| goal_list.iter().find(|p| p.id == id))
+                    .map(|page| Confirmation {
+                        page_goal: page.name.clone(),
+                        clicked: get("confirm", &format!("{}:0", g.id)).visits,
+                        confirmed: get("confirm", &format!("{}:1", g.id)).visits,
+                    });
+                GoalResult {
+                    goal: g.clone(),
+                    converting_visitors: s.visitors,
+                    conversions: s.visits,
+                    confirmation,
+                }
+            })
+            .collect();
+        let mut funnels = Vec::new();
+        for funnel in self.funnels(scope.practice_id, scope.site_id).await? {
+            let counts: Vec<u64> = (0..funnel.steps.len())
+                .map(|i| get("funnel", &format!("{}:{i}", funnel.id)).visits as u64)
+                .collect();
+            funnels.push(FunnelResult {
+                steps: funnel_steps(&funnel, &counts),
+                funnel,
+            });
+        }
+        let mut conditions: Vec<ConditionResult> = self
+            .condition_groups(scope.practice_id, scope.site_id)
+            .await?
+            .into_iter()
+            .map(|(condition, patterns)| {
+                let s = get("condition", &condition);
+                ConditionResult {
+                    condition,
+                    patterns,
+                    visitors: s.visitors,
+                    leads: s.converting,
+                    lead_rate: (s.visitors > 0)
+                        .then(|| s.converting as f64 * 100.0 / s.visitors as f64),
+                }
+            })
+            .collect();
+        super::insights::sort_conditions(&mut conditions);
+        Ok(Report {
+            range: covered,
+            summary: Summary::from_sums(
+                total.visitors,
+                total.visits,
+                total.pageviews,
+                total.bounces,
+                total.duration_ms,
+            ),
+            previous: Summary::default(),
+            daily,
+            goals,
+            sources: rows_of(&sums, "source"),
+            channels: rows_of(&sums, "channel"),
+            campaigns: rows_of(&sums, "campaign"),
+            pages: rows_of(&sums, "page"),
+            landing_pages: rows_of(&sums, "entry_path"),
+            devices: rows_of(&sums, "device"),
+            browsers: rows_of(&sums, "browser"),
+            systems: rows_of(&sums, "os"),
+            funnels,
+            conditions,
+        })
+    }
+
+    /// Rolls up one local day of a site from its events and visits, replacing what was there.
+    pub async fn roll_up_day(
+        &self,
+        practice_id: i64,
+        site_id: i64,
+        date: Date,
+        tz: &TimeZone,
+    ) -> StoreResult<()> {
+        let Some((from, to)) = day_bounds(date, tz) else {
+            return Ok(());
+        };
+        let scope = Scope::new(practice_id, site_id, Range { from, to });
+        let r = self.raw_report(&scope, 100_000).await?;
+        let mut rows: Vec<(&str, String, Sums)> = Vec::new();
+        let s = &r.summary;
+        rows.push((
+            "summary",
+            String::new(),
+            Sums {
+                visitors: s.visitors,
+                visits: s.visits,
+                pageviews: s.pageviews,
+                bounces: s.bounces,
+                duration_ms: s.duration_ms,
+                converting: 0,
+            },
+        ));
+        let breakdowns = [
+            (DIMENSIONS[0], &r.sources),
+            (DIMENSIONS[1], &r.channels),
+            (DIMENSIONS[2], &r.campaigns),
+            (DIMENSIONS[3], &r.landing_pages),
+            (DIMENSIONS[4], &r.devices),
+            (DIMENSIONS[5], &r.browsers),
+            (DIMENSIONS[6], &r.systems),
+            ("page", &r.pages),
+        ];
+        for (metric, list) in breakdowns {
+            for b in list {
+                rows.push((
+                    metric,
+                    b.key.clone(),
+                    Sums {
+                        visitors: b.visitors,
+                        visits: b.visits,
+                        converting: b.converting,
+                        ..Sums::default()
+                    },
+                ));
+            }
+        }
+        for g in &r.goals {
+            rows.push((
+                "goal",
+                g.goal.id.to_string(),
+                Sums {
+                    visitors: g.converting_visitors,
+                    visits: g.conversions,
+                    ..Sums::default()
+                },
+            ));
+            if let Some(c) = &g.confirmation {
+                for (step, n) in [(0, c.clicked), (1, c.confirmed)] {
+                    rows.push((
+                        "confirm",
+                        format!("{}:{step}", g.goal.id),
+                        Sums {
+                            visits: n,
+                            ..Sums::default()
+                        },
+                    ));
+                }
+            }
+        }
+        for f in &r.funnels {
+            for (i, step) in f.steps.iter().enumerate() {
+                rows.push((
+                    "funnel",
+                    format!("{}:{i}", f.funnel.id),
+                    Sums {
+                        visits: step.visits,
+                        ..Sums::default()
+                    },
+                ));
+            }
+        }
+        for c in &r.conditions {
+            rows.push((
+                "condition",
+                c.condition.clone(),
+                Sums {
+                    visitors: c.visitors,
+                    converting: c.leads,
+                    ..Sums::default()
+                },
+            ));
+        }
+        let mut tx = self.begin().await?;
+        sqlx::query("DELETE FROM rollups WHERE site_id = $1 AND day_start = $2")
+            .bind(site_id)
+            .bind(from)
+            .execute(&mut *tx)
+            .await?;
+        for chunk in rows.chunks(60) {
+            let mut sql = String::from(
+                "INSERT INTO rollups (site_id, day_start, metric, key, visitors, visits, pageviews, bounces, \
+                 duration_ms, converting) VALUES ",
+            );
+            super::push_placeholders(&mut sql, self.backend(), 1, chunk.len(), 10);
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for (metric, key, s) in chunk {
+                q = q
+                    .bind(site_id)
+                    .bind(from)
+                    .bind(metric.to_string())
+                    .bind(key.clone())
+                    .bind(s.visitors)
+                    .bind(s.visits)
+                    .bind(s.pageviews)
+                    .bind(s.bounces)
+                    .bind(s.duration_ms)
+                    .bind(s.converting);
+            }
+            q.execute(&mut *tx).await?;
+        }
+        sqlx::query(
+            "INSERT INTO rollup_days (site_id, day_number, day_start, day_end, computed_at) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (site_id, day_number) DO UPDATE SET day_start = $3, day_end = $4, computed_at = $5",
+        )
+        .bind(site_id)
+        .bind(day_number(date))
+        .bind(from)
+        .bind(to)
+        .bind(now_ms())
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Rolls up at most `max_days` ended days that are not rolled up yet, newest first, across all
+    /// sites. Returns how many it did; call again until it returns 0.
+    pub async fn refresh_rollups(&self, max_days: usize) -> StoreResult<usize> {
+        let sites = sqlx::query(
+            "SELECT s.id, s.practice_id, MIN(v.started_at) AS first_at FROM sites s \
+             JOIN visits v ON v.site_id = s.id GROUP BY s.id, s.practice_id ORDER BY s.id",
+        )
+        .fetch_all(self.pool())
+        .await?;
+        let mut done = 0;
+        for site in &sites {
+            let site_id: i64 = site.try_get("id")?;
+            let practice_id: i64 = site.try_get("practice_id")?;
+            let first_at: i64 = site.try_get("first_at")?;
+            let tz = self.practice_time_zone(practice_id).await?;
+            let have: HashSet<i64> =
+                sqlx::query("SELECT day_number FROM rollup_days WHERE site_id = $1")
+                    .bind(site_id)
+                    .fetch_all(self.pool())
+                    .await?
+                    .iter()
+                    .map(|r| r.try_get::<i64, _>("day_number"))
+                    .collect::<Result<_, _>>()?;
+            let Ok(first) = jiff::Timestamp::from_millisecond(first_at) else {
+                continue;
+            };
+            let first = first.to_zoned_datetime(tz.clone()).date();
+            let now = now_ms();
+            let mut date = jiff::Timestamp::from_millisecond(now)
+                .map(|t| t.to_zoned_datetime(tz.clone()).date())
+                .unwrap_or(first);
+            while date >= first && done < max_days {
+                if let Some((_, end)) = day_bounds(date, &tz)
+                    && end + SETTLE_MS <= now
+                    && !have.contains(&day_number(date))
+                {
+                    self.roll_up_day(practice_id, site_id, date, &tz).await?;
+                    done += 1;
+                }
+                match date.yesterday() {
+                    Ok(d) => date = d,
+                    Err(_) => break,
+                }
+            }
+            if done >= max_days {
+                break;
+            }
+        }
+        Ok(done)
+    }
+
+    /// Drops a practice's rollups after its goals, funnels or condition pages changed; they are
+    /// rebuilt in the background and reports read the raw data meanwhile.
+    pub(crate) async fn forget_rollups(&self, practice_id: i64) -> StoreResult<()> {
+        for table in ["rollups", "rollup_days"] {
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "DELETE FROM {table} WHERE site_id IN (SELECT id FROM sites WHERE practice_id = $1)"
+            )))
+            .bind(practice_id)
+            .execute(self.pool())
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// The practice's time zone: its first location's (by name), else UTC.
+    pub async fn practice_time_zone(&self, practice_id: i64) -> StoreResult<TimeZone> {
+        let row = sqlx::query(
+            "SELECT time_zone FROM locations WHERE practice_id = $1 ORDER BY name LIMIT 1",
+        )
+        .bind(practice_id)
+        .fetch_optional(self.pool())
+        .await?;
+        Ok(match row {
+            Some(r) => {
+                let name: String = r.try_get("time_zone")?;
+                stride_core::tz::TimeZoneName::parse(&name)
+                    .map(|t| t.tz())
+                    .unwrap_or(TimeZone::UTC)
+            }
+            None => TimeZone::UTC,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn days_are_numbered_without_gaps_across_a_dst_change() {
+        let tz = TimeZone::get("America/Chicago").unwrap();
+        let spring = Date::constant(2026, 3, 8);
+        let (s, e) = day_bounds(spring, &tz).unwrap();
+        assert_eq!(e - s, 23 * 3_600_000);
+        assert_eq!(
+            day_number(spring.tomorrow().unwrap()) - day_number(spring),
+            1
+        );
+        assert_eq!(day_number(Date::constant(1970, 1, 2)), 1);
+    }
+
+    #[test]
+    fn day_indexes_follow_local_days_across_dst() {
+        let tz = TimeZone::get("America/Chicago").unwrap();
+        let (from, _) = day_bounds(Date::constant(2026, 10, 30), &tz).unwrap();
+        let (_, to) = day_bounds(Date::constant(2026, 11, 5), &tz).unwrap();
+        let sql = day_index_sql(from, to, &tz);
+        // Evaluate the CASE by hand for a few instants.
+        let index = |t: i64| -> i64 {
+            let body = sql.trim_start_matches("CASE").trim_end_matches(" END");
+            let (whens, plain) = body.split_once(" ELSE ").unwrap();
+            for w in whens
+                .split(" WHEN started_at >= ")
+                .filter(|w| !w.trim().is_empty())
+            {
+                let (start, then) = w.split_once(" THEN ").unwrap();
+                let start: i64 = start.trim().parse().unwrap();
+                if t >= start {
+                    return match then.split_once(" + ") {
+                        Some((k, _)) => k.parse::<i64>().unwrap() + (t - start) / 86_400_000,
+                        None => then.trim().parse().unwrap(),
+                    };
+                }
+            }
+            assert!(plain.starts_with("(started_at - "));
+            (t - from) / 86_400_000
+        };
+        for (day, k) in [(30, 0), (31, 1), (1, 2), (2, 3), (3, 4), (4, 5)] {
+            let month = if day >= 30 { 10 } else { 11 };
+            let (s, e) = day_bounds(Date::constant(2026, month, day), &tz).unwrap();
+            assert_eq!(index(s), k, "start of {month}/{day}");
+            assert_eq!(index(e - 1), k, "end of {month}/{day}");
+        }
+        // Without a change in the range, plain 24-hour steps.
+        let (from, _) = day_bounds(Date::constant(2026, 6, 1), &tz).unwrap();
+        assert!(day_index_sql(from, from + 7 * 86_400_000, &tz).starts_with("(started_at"));
+    }
+
+    #[test]
+    fn merged_breakdowns_add_up_and_stay_sorted() {
+        let row = |k: &str, v| BreakdownRow {
+            key: k.into(),
+            visitors: v,
+            visits: v,
+            converting: 1,
+        };
+        let merged = merge_rows(
+            vec![row("a", 5), row("b", 4)],
+            vec![row("b", 3), row("c", 1)],
+        );
+        let keys: Vec<(&str, i64, i64)> = merged
+            .iter()
+            .map(|r| (r.key.as_str(), r.visitors, r.converting))
+            .collect();
+        assert_eq!(keys, vec![("b", 7, 2), ("a", 5, 1), ("c", 1, 1)]);
+    }
+}
