@@ -154,8 +154,9 @@ impl Application {
     }
 }
 
-/// Keeps the website reports' daily rollups up to date: shortly after start, then every few
-/// minutes, a batch of ended days at a time so a large backlog never holds the database for long.
+/// Keeps the website reports' daily rollups up to date: shortly after start, then every minute
+/// (today's partial rollup is refreshed every five), a batch of days at a time so a large backlog
+/// never holds the database for long.
 async fn roll_up(store: Store, mut stop: watch::Receiver<bool>) {
     let mut wait = std::time::Duration::from_secs(5);
     loop {
@@ -166,7 +167,7 @@ async fn roll_up(store: Store, mut stop: watch::Receiver<bool>) {
         wait = match store.refresh_rollups(20).await {
             // More to do: carry on soon, leaving room for other writers.
             Ok(n) if n > 0 => std::time::Duration::from_millis(200),
-            Ok(_) => std::time::Duration::from_secs(300),
+            Ok(_) => std::time::Duration::from_secs(60),
             Err(e) => {
                 tracing::warn!(error = %e, "could not roll up website reports");
                 std::time::Duration::from_secs(300)

@@ -50,6 +50,16 @@ enum Command {
     /// Re-encrypt all patient data under a new key. Stop `stride serve` first.
     RotateKey,
     /// Write realistic website traffic for a site (for benchmarks and trials), from a fixed seed.
+    /// Times the Website dashboard's report for 7, 30 and 365 days (for docs/benchmarks.md).
+    BenchReport {
+        #[arg(long)]
+        site: String,
+        /// Read events and visits only, ignoring rollups.
+        #[arg(long)]
+        raw: bool,
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+    },
     /// Brings the website reports' daily rollups up to date now (the server also does this in the
     /// background), e.g. after generating or importing traffic.
     Rollup,
@@ -285,6 +295,41 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::RotateKey => rotate_key(&common).await,
+        Command::BenchReport { site, raw, runs } => {
+            let store = open_store(&common).await?;
+            let domain = stride_store::website::normalize_domain(&site)?;
+            let Some(site) = store.site_by_domain(&domain).await? else {
+                bail!("no site {domain} is registered");
+            };
+            let tz = store.practice_time_zone(site.practice_id).await?;
+            let tz = tz
+                .iana_name()
+                .and_then(|n| stride_core::tz::TimeZoneName::parse(n).ok());
+            for days in [7, 30, 365] {
+                let range = stride_web::website::dashboard::period_range(days, &tz);
+                let scope =
+                    stride_store::website::reports::Scope::new(site.practice_id, site.id, range);
+                let mut times = Vec::new();
+                let mut visitors = 0;
+                for _ in 0..runs.max(1) {
+                    let started = std::time::Instant::now();
+                    visitors = if raw {
+                        store.raw_report(&scope, 10).await?.summary.visitors
+                    } else {
+                        store.website_report(&scope).await?.summary.visitors
+                    };
+                    times.push(started.elapsed().as_secs_f64() * 1000.0);
+                }
+                times.sort_by(f64::total_cmp);
+                println!(
+                    "{days:>3} days: {visitors} visitors; report in {:.1} ms (median of {}, fastest {:.1} ms)",
+                    times[times.len() / 2],
+                    times.len(),
+                    times[0]
+                );
+            }
+            Ok(())
+        }
         Command::Rollup => {
             let store = open_store(&common).await?;
             let started = std::time::Instant::now();

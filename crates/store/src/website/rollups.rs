@@ -7,7 +7,7 @@
 //! appears on two days and per-day visitor counts add up to exactly what one query over the whole
 //! range counts. Visits that cross midnight count on the day they began.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
@@ -23,6 +23,9 @@ use crate::{Store, now_ms};
 
 /// A day is rolled up this long after it ends, once the visits still open at midnight have closed.
 pub const SETTLE_MS: i64 = VISIT_GAP_MS + 5 * 60_000;
+
+/// How often today's partial rollup is brought up to date.
+pub const TODAY_REFRESH_MS: i64 = 5 * 60_000;
 
 /// The breakdowns a rollup keeps, by the visits column they group.
 const DIMENSIONS: &[&str] = &[
@@ -300,31 +303,31 @@ impl Store {
         Ok(report)
     }
 
-    /// The run of rolled-up days inside `range`, when there is one without gaps.
+    /// The newest run of rolled-up days inside `range` without gaps. Only its newest day may be
+    /// partial (today's, rolled up to a minute ago).
     async fn rolled_up(&self, site_id: i64, range: Range) -> StoreResult<Option<Range>> {
-        let row = sqlx::query(
-            "SELECT COUNT(*) AS n, MIN(day_number) AS first_day, MAX(day_number) AS last_day, \
-                    MIN(day_start) AS from_ms, MAX(day_end) AS to_ms \
-             FROM rollup_days WHERE site_id = $1 AND day_start >= $2 AND day_end <= $3",
+        let rows = sqlx::query(
+            "SELECT day_start, day_end FROM rollup_days WHERE site_id = $1 AND day_start >= $2 AND day_end <= $3 \
+             ORDER BY day_start DESC",
         )
         .bind(site_id)
         .bind(range.from)
         .bind(range.to)
-        .fetch_one(self.pool())
+        .fetch_all(self.pool())
         .await?;
-        let n: i64 = row.try_get("n")?;
-        if n == 0 {
-            return Ok(None);
+        let mut covered: Option<Range> = None;
+        for r in &rows {
+            let (start, end): (i64, i64) = (r.try_get("day_start")?, r.try_get("day_end")?);
+            covered = match covered {
+                None => Some(Range {
+                    from: start,
+                    to: end,
+                }),
+                Some(c) if end == c.from => Some(Range { from: start, ..c }),
+                Some(_) => break,
+            };
         }
-        let first: i64 = row.try_get("first_day")?;
-        let last: i64 = row.try_get("last_day")?;
-        if last - first + 1 != n {
-            return Ok(None);
-        }
-        Ok(Some(Range {
-            from: row.try_get("from_ms")?,
-            to: row.try_get("to_ms")?,
-        }))
+        Ok(covered.filter(|c| c.from < c.to))
     }
 
     /// The report of `covered` (whole rolled-up days) from the rollups alone.
@@ -454,17 +457,20 @@ impl Store {
         })
     }
 
-    /// Rolls up one local day of a site from its events and visits, replacing what was there.
+    /// Rolls up one local day of a site from its events and visits, or its first part up to
+    /// `until` (today's), replacing what was there.
     pub async fn roll_up_day(
         &self,
         practice_id: i64,
         site_id: i64,
         date: Date,
         tz: &TimeZone,
+        until: Option<i64>,
     ) -> StoreResult<()> {
-        let Some((from, to)) = day_bounds(date, tz) else {
+        let Some((from, end)) = day_bounds(date, tz) else {
             return Ok(());
         };
+        let to = until.map_or(end, |u| u.clamp(from, end));
         let scope = Scope::new(practice_id, site_id, Range { from, to });
         let r = self.raw_report(&scope, 100_000).await?;
         let mut rows: Vec<(&str, String, Sums)> = Vec::new();
@@ -609,14 +615,15 @@ impl Store {
             let practice_id: i64 = site.try_get("practice_id")?;
             let first_at: i64 = site.try_get("first_at")?;
             let tz = self.practice_time_zone(practice_id).await?;
-            let have: HashSet<i64> =
-                sqlx::query("SELECT day_number FROM rollup_days WHERE site_id = $1")
+            // Each day rolled up so far, with where its rollup ends (before the day's end: today's).
+            let have: HashMap<i64, i64> =
+                sqlx::query("SELECT day_number, day_end FROM rollup_days WHERE site_id = $1")
                     .bind(site_id)
                     .fetch_all(self.pool())
                     .await?
                     .iter()
-                    .map(|r| r.try_get::<i64, _>("day_number"))
-                    .collect::<Result<_, _>>()?;
+                    .map(|r| Ok((r.try_get::<i64, _>("day_number")?, r.try_get("day_end")?)))
+                    .collect::<StoreResult<_>>()?;
             let Ok(first) = jiff::Timestamp::from_millisecond(first_at) else {
                 continue;
             };
@@ -625,12 +632,27 @@ impl Store {
             let mut date = jiff::Timestamp::from_millisecond(now)
                 .map(|t| t.to_zoned_datetime(tz.clone()).date())
                 .unwrap_or(first);
+            // Today so far, up to a minute ago, refreshed every few minutes: a report then reads
+            // only the last minutes raw. Visits still in progress catch up at the next refresh.
+            let cutoff = now - now.rem_euclid(60_000) - 60_000;
+            if let Some((start, end)) = day_bounds(date, &tz)
+                && end > now
+                && cutoff > start
+                && have
+                    .get(&day_number(date))
+                    .is_none_or(|until| *until + TODAY_REFRESH_MS <= cutoff)
+            {
+                self.roll_up_day(practice_id, site_id, date, &tz, Some(cutoff))
+                    .await?;
+                done += 1;
+            }
             while date >= first && done < max_days {
                 if let Some((_, end)) = day_bounds(date, &tz)
                     && end + SETTLE_MS <= now
-                    && !have.contains(&day_number(date))
+                    && have.get(&day_number(date)) != Some(&end)
                 {
-                    self.roll_up_day(practice_id, site_id, date, &tz).await?;
+                    self.roll_up_day(practice_id, site_id, date, &tz, None)
+                        .await?;
                     done += 1;
                 }
                 match date.yesterday() {
