@@ -380,35 +380,48 @@ impl Store {
             return Ok(());
         }
         let mut tx = self.begin().await?;
-        // One query finds the open visits of every visitor the cache does not know.
-        let mut unknown: Vec<&NewEvent> = Vec::new();
+        // A few queries find the open visits of the visitors the cache does not know, per site, as
+        // `site_id = ? AND visitor_id IN (...)` so PostgreSQL searches its index for each id (a list
+        // of (site, visitor) pairs made it scan all of a site's visits).
+        let mut unknown: std::collections::BTreeMap<i64, Vec<(i64, i64)>> = Default::default();
         for e in events {
             if !visits.open.contains_key(&(e.site_id, e.visitor_id)) {
-                unknown.push(e);
+                unknown
+                    .entry(e.site_id)
+                    .or_default()
+                    .push((e.visitor_id, e.at));
             }
         }
-        for chunk in unknown.chunks(64) {
-            let earliest = chunk.iter().map(|e| e.at).min().unwrap_or_default() - VISIT_GAP_MS;
-            let mut sql = String::from(match self.backend() {
-                crate::Backend::Sqlite => {
-                    "SELECT id, site_id, visitor_id, last_at FROM visits WHERE last_at >= ? AND (site_id, visitor_id) IN ("
+        for (site_id, mut visitors) in unknown {
+            visitors.sort_unstable();
+            visitors.dedup_by_key(|v| v.0);
+            for chunk in visitors.chunks(64) {
+                let earliest = chunk.iter().map(|v| v.1).min().unwrap_or_default() - VISIT_GAP_MS;
+                let mut sql = String::from(match self.backend() {
+                    crate::Backend::Sqlite => {
+                        "SELECT id, site_id, visitor_id, last_at FROM visits WHERE site_id = ? AND last_at >= ? \
+                         AND visitor_id IN ("
+                    }
+                    crate::Backend::Postgres => {
+                        "SELECT id, site_id, visitor_id, last_at FROM visits WHERE site_id = $1 AND last_at >= $2 \
+                         AND visitor_id IN ("
+                    }
+                });
+                push_placeholders(&mut sql, self.backend(), 3, chunk.len(), 1);
+                sql.push_str(") ORDER BY last_at");
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(site_id)
+                    .bind(earliest);
+                for v in chunk {
+                    q = q.bind(v.0);
                 }
-                crate::Backend::Postgres => {
-                    "SELECT id, site_id, visitor_id, last_at FROM visits WHERE last_at >= $1 AND (site_id, visitor_id) IN ("
+                for r in q.fetch_all(&mut *tx).await? {
+                    // Ordered by last_at, so the newest visit of a visitor wins.
+                    visits.open.insert(
+                        (r.try_get("site_id")?, r.try_get("visitor_id")?),
+                        (r.try_get("id")?, r.try_get("last_at")?),
+                    );
                 }
-            });
-            push_placeholders(&mut sql, self.backend(), 2, chunk.len(), 2);
-            sql.push_str(") ORDER BY last_at");
-            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(earliest);
-            for e in chunk {
-                q = q.bind(e.site_id).bind(e.visitor_id);
-            }
-            for r in q.fetch_all(&mut *tx).await? {
-                // Ordered by last_at, so the newest visit of a visitor wins.
-                visits.open.insert(
-                    (r.try_get("site_id")?, r.try_get("visitor_id")?),
-                    (r.try_get("id")?, r.try_get("last_at")?),
-                );
             }
         }
         // Resolve every event to an existing visit (by id) or a visit this batch opens (by index

@@ -116,6 +116,29 @@ pub(crate) fn day_index_sql(from: i64, to: i64, tz: &TimeZone) -> String {
     sql
 }
 
+/// The period just before `range`: as many local days when it is made of whole local days (so
+/// it too starts at a midnight across a DST change), else the same number of milliseconds.
+pub fn previous_range(range: Range, tz: &TimeZone) -> Range {
+    let date_of = |ms: i64| {
+        jiff::Timestamp::from_millisecond(ms)
+            .ok()
+            .map(|t| t.to_zoned_datetime(tz.clone()).date())
+    };
+    if let (Some(first), Some(end)) = (date_of(range.from), date_of(range.to))
+        && day_bounds(first, tz).map(|b| b.0) == Some(range.from)
+        && day_bounds(end, tz).map(|b| b.0) == Some(range.to)
+        && let Ok(before) =
+            first.checked_sub(jiff::Span::new().days(day_number(end) - day_number(first)))
+        && let Some((from, _)) = day_bounds(before, tz)
+    {
+        return Range {
+            from,
+            to: range.from,
+        };
+    }
+    range.previous()
+}
+
 /// Days since 1970-01-01 of a civil date, so runs of days can be checked for gaps.
 fn day_number(date: Date) -> i64 {
     let epoch = Date::constant(1970, 1, 1);
@@ -246,8 +269,9 @@ impl Store {
     /// With filters, everything comes from the raw queries.
     pub async fn website_report(&self, scope: &Scope) -> StoreResult<Report> {
         let mut report = self.combined_report(scope, 1_000).await?;
+        let tz = self.practice_time_zone(scope.practice_id).await?;
         report.previous = self
-            .combined_report(&scope.over(scope.range.previous()), 1)
+            .combined_report(&scope.over(previous_range(scope.range, &tz)), 1)
             .await?
             .summary;
         for (rows, n) in [
@@ -753,6 +777,22 @@ mod tests {
         // Without a change in the range, plain 24-hour steps.
         let (from, _) = day_bounds(Date::constant(2026, 6, 1), &tz).unwrap();
         assert!(day_index_sql(from, from + 7 * 86_400_000, &tz).starts_with("(started_at"));
+    }
+
+    #[test]
+    fn the_previous_period_is_made_of_whole_local_days() {
+        let tz = TimeZone::get("America/Chicago").unwrap();
+        let (from, _) = day_bounds(Date::constant(2026, 11, 1), &tz).unwrap();
+        let (to, _) = day_bounds(Date::constant(2026, 11, 8), &tz).unwrap();
+        let prev = previous_range(Range { from, to }, &tz);
+        assert_eq!(prev.to, from);
+        assert_eq!(
+            prev.from,
+            day_bounds(Date::constant(2026, 10, 25), &tz).unwrap().0
+        );
+        // Not on day boundaries: the same length just before.
+        let odd = Range { from: 5, to: 15 };
+        assert_eq!(previous_range(odd, &tz), Range { from: -5, to: 5 });
     }
 
     #[test]
