@@ -293,7 +293,12 @@ async fn observe(req: Request, next: Next) -> Response {
     let elapsed = start.elapsed();
     metrics::counter!("stride_http_requests_total", "method" => method.to_string(), "route" => route.clone(), "status" => status.to_string()).increment(1);
     metrics::histogram!("stride_http_request_duration_seconds", "method" => method.to_string(), "route" => route.clone()).record(elapsed.as_secs_f64());
-    tracing::info!(target: "stride::http", %method, route = %route, status, ms = elapsed.as_millis() as u64, "request");
+    // Tracker beacons are counted in the metrics above; a log line each would drown everything else.
+    if route == "/api/event" && status == 202 {
+        tracing::debug!(target: "stride::http", %method, route = %route, status, ms = elapsed.as_millis() as u64, "request");
+    } else {
+        tracing::info!(target: "stride::http", %method, route = %route, status, ms = elapsed.as_millis() as u64, "request");
+    }
     resp
 }
 

@@ -62,7 +62,8 @@ pub struct Intake {
     sites: Mutex<HashMap<String, (Option<Site>, Instant)>>,
     heatmaps: Mutex<HashMap<i64, (HeatmapConfig, Instant)>>,
     cta: Mutex<HashMap<(i64, String), (i64, Instant)>>,
-    zones: Mutex<HashMap<i64, (jiff::tz::TimeZone, Instant)>>,
+    /// Per practice: its time zone, today's local date there and when that date ends (ms).
+    zones: Mutex<HashMap<i64, (jiff::tz::TimeZone, String, i64, Instant)>>,
     salts: Mutex<HashMap<String, [u8; 32]>>,
     drops: Mutex<HashMap<(i64, &'static str), i64>>,
 }
@@ -153,25 +154,35 @@ impl Intake {
         }
     }
 
-    /// The practice's time zone: visitor ids rotate at its local midnight, so a day's visitors
-    /// can be summed into reports over many days.
-    async fn zone(
+    /// Today's local date at the practice ("2026-11-23"): visitor ids rotate at its local
+    /// midnight, so a day's visitors can be summed into reports over many days.
+    async fn local_day(
         &self,
         store: &Store,
         practice_id: i64,
-    ) -> Result<jiff::tz::TimeZone, stride_store::StoreError> {
-        if let Some((tz, at)) = self.zones.lock().expect("zone cache").get(&practice_id)
+        now: jiff::Timestamp,
+    ) -> Result<String, stride_store::StoreError> {
+        let now_ms = now.as_millisecond();
+        if let Some((_, day, until, at)) = self.zones.lock().expect("zone cache").get(&practice_id)
             && at.elapsed() < SITE_CACHE_TTL
+            && now_ms < *until
         {
-            return Ok(tz.clone());
+            return Ok(day.clone());
         }
         let tz = store.practice_time_zone(practice_id).await?;
+        let date = now.to_zoned_datetime(tz.clone()).date();
+        let until = date
+            .tomorrow()
+            .ok()
+            .and_then(|d| d.to_zoned_datetime(tz.clone()).ok())
+            .map_or(now_ms, |z| z.timestamp().as_millisecond());
+        let day = date.to_string();
         let mut cache = self.zones.lock().expect("zone cache");
         if cache.len() > 10_000 {
             cache.clear();
         }
-        cache.insert(practice_id, (tz.clone(), Instant::now()));
-        Ok(tz)
+        cache.insert(practice_id, (tz, day.clone(), until, Instant::now()));
+        Ok(day)
     }
 
     async fn salt(&self, store: &Store, day: &str) -> Result<[u8; 32], stride_store::StoreError> {
@@ -380,8 +391,9 @@ fn revenue_cents(r: &Revenue) -> Option<i64> {
 
 pub async fn event(State(state): State<AppState>, req: Request) -> Response {
     let ip = client_ip(&state, &req);
-    let headers = req.headers().clone();
-    let Ok(body) = to_bytes(req.into_body(), MAX_EVENT_BYTES).await else {
+    let (parts, body) = req.into_parts();
+    let headers = &parts.headers;
+    let Ok(body) = to_bytes(body, MAX_EVENT_BYTES).await else {
         state.intake.drop_event(0, "too_large");
         return reject(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -439,14 +451,14 @@ pub async fn event(State(state): State<AppState>, req: Request) -> Response {
             "no site with this domain is registered in Stride",
         );
     };
-    let ua = header_str(&headers, "user-agent");
+    let ua = header_str(headers, "user-agent");
     let agent = classify_agent(ua);
     if agent.bot {
         state.intake.drop_event(site.id, "bot");
         return accepted();
     }
     if site.honor_dnt
-        && (header_str(&headers, "dnt") == "1" || header_str(&headers, "sec-gpc") == "1")
+        && (header_str(headers, "dnt") == "1" || header_str(headers, "sec-gpc") == "1")
     {
         state.intake.drop_event(site.id, "do_not_track");
         return accepted();
@@ -506,11 +518,12 @@ pub async fn event(State(state): State<AppState>, req: Request) -> Response {
         metrics::counter!("stride_event_props_scrubbed_total").increment(scrubbed as u64);
     }
     let now = jiff::Timestamp::now();
-    let salt = match state.intake.zone(&state.store, site.practice_id).await {
-        Ok(tz) => {
-            let day = now.to_zoned_datetime(tz).date().to_string();
-            state.intake.salt(&state.store, &day).await
-        }
+    let salt = match state
+        .intake
+        .local_day(&state.store, site.practice_id, now)
+        .await
+    {
+        Ok(day) => state.intake.salt(&state.store, &day).await,
         Err(e) => Err(e),
     };
     let salt = match salt {
