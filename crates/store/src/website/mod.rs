@@ -455,20 +455,28 @@ impl Store {
             resolved.push((e, VisitRef::Opened(opened.len())));
             opened.push(NewVisit::starting_with(e, pageview, interaction));
         }
-        for (id, d) in &deltas {
-            sqlx::query(
-                "UPDATE visits SET last_at = CASE WHEN last_at > $1 THEN last_at ELSE $1 END, \
-                 exit_path = COALESCE($2, exit_path), pageviews = pageviews + $3, interactions = interactions + $4, \
-                 engaged_ms = engaged_ms + $5 WHERE id = $6",
-            )
-            .bind(d.last_at)
-            .bind(d.exit_path.as_deref())
-            .bind(d.pageviews)
-            .bind(d.interactions)
-            .bind(d.engaged_ms)
-            .bind(*id)
-            .execute(&mut *tx)
-            .await?;
+        // Existing visits are updated 64 at a time from a VALUES list (UPDATE ... FROM, in both
+        // databases) rather than with one statement each.
+        let deltas: Vec<(&i64, &VisitDelta)> = deltas.iter().collect();
+        for chunk in deltas.chunks(64) {
+            let mut sql = String::from(
+                "UPDATE visits SET last_at = CASE WHEN visits.last_at > d.column2 THEN visits.last_at ELSE d.column2 END, \
+                 exit_path = COALESCE(d.column3, visits.exit_path), pageviews = visits.pageviews + d.column4, \
+                 interactions = visits.interactions + d.column5, engaged_ms = visits.engaged_ms + d.column6 FROM (VALUES ",
+            );
+            push_placeholders(&mut sql, self.backend(), 1, chunk.len(), 6);
+            sql.push_str(") AS d WHERE visits.id = d.column1");
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for (id, d) in chunk {
+                q = q
+                    .bind(**id)
+                    .bind(d.last_at)
+                    .bind(d.exit_path.as_deref())
+                    .bind(d.pageviews)
+                    .bind(d.interactions)
+                    .bind(d.engaged_ms);
+            }
+            q.execute(&mut *tx).await?;
         }
         // New visits go in as multi-row INSERTs; RETURNING names each row by site, visitor and start,
         // since the order of returned rows is not promised.

@@ -88,12 +88,13 @@ async fn a_job_whose_worker_died_is_taken_over_after_its_lease() {
         .enqueue(&NewJob::now("noop", serde_json::json!({})))
         .await
         .unwrap();
-    let dead = s.claim_job("dead-worker", 50).await.unwrap().unwrap();
+    // A lease long enough that a busy machine cannot let it lapse before the next line.
+    let dead = s.claim_job("dead-worker", 1_500).await.unwrap().unwrap();
     assert!(
         s.claim_job("live-worker", 60_000).await.unwrap().is_none(),
         "leased"
     );
-    tokio::time::sleep(std::time::Duration::from_millis(120)).await;
+    tokio::time::sleep(std::time::Duration::from_millis(1_600)).await;
     let taken = s.claim_job("live-worker", 60_000).await.unwrap().unwrap();
     assert_eq!(taken.id, id);
     assert_eq!(taken.attempts, 2);
