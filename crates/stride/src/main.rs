@@ -11,6 +11,11 @@ use stride_core::email::EmailAddress;
 use stride_core::role::Role;
 use stride_core::slug::Slug;
 
+/// mimalloc instead of the system allocator: under event intake, glibc malloc and free were about
+/// 15% of the server's CPU time (see docs/benchmarks.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "stride",
