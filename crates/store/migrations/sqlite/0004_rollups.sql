@@ -26,3 +26,7 @@ CREATE TABLE rollups (
     converting   INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (site_id, day_start, metric, key)
 );
+
+-- Bumped whenever a practice's goals, funnels or condition pages change: a rollup computed under an
+-- older generation is discarded instead of written.
+ALTER TABLE sites ADD COLUMN rollup_generation INTEGER NOT NULL DEFAULT 0;

@@ -495,6 +495,13 @@ impl Store {
             return Ok(());
         };
         let to = until.map_or(end, |u| u.clamp(from, end));
+        // Goals, funnels or condition pages may change while the day is computed; the rollup is
+        // then stale, and the generation check below discards it.
+        let generation: i64 = sqlx::query("SELECT rollup_generation FROM sites WHERE id = $1")
+            .bind(site_id)
+            .fetch_one(self.pool())
+            .await?
+            .try_get("rollup_generation")?;
         let scope = Scope::new(practice_id, site_id, Range { from, to });
         let r = self.raw_report(&scope, 100_000).await?;
         let mut rows: Vec<(&str, String, Sums)> = Vec::new();
@@ -582,6 +589,18 @@ impl Store {
             ));
         }
         let mut tx = self.begin().await?;
+        // Also locks the site's row, so a concurrent change waits for this write and then drops it.
+        let current = sqlx::query(
+            "UPDATE sites SET rollup_generation = rollup_generation WHERE id = $1 AND rollup_generation = $2",
+        )
+        .bind(site_id)
+        .bind(generation)
+        .execute(&mut *tx)
+        .await?;
+        if current.rows_affected() == 0 {
+            tx.rollback().await?;
+            return Ok(());
+        }
         sqlx::query("DELETE FROM rollups WHERE site_id = $1 AND day_start = $2")
             .bind(site_id)
             .bind(from)
@@ -694,14 +713,22 @@ impl Store {
     /// Drops a practice's rollups after its goals, funnels or condition pages changed; they are
     /// rebuilt in the background and reports read the raw data meanwhile.
     pub(crate) async fn forget_rollups(&self, practice_id: i64) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        sqlx::query(
+            "UPDATE sites SET rollup_generation = rollup_generation + 1 WHERE practice_id = $1",
+        )
+        .bind(practice_id)
+        .execute(&mut *tx)
+        .await?;
         for table in ["rollups", "rollup_days"] {
             sqlx::query(sqlx::AssertSqlSafe(format!(
                 "DELETE FROM {table} WHERE site_id IN (SELECT id FROM sites WHERE practice_id = $1)"
             )))
             .bind(practice_id)
-            .execute(self.pool())
+            .execute(&mut *tx)
             .await?;
         }
+        tx.commit().await?;
         Ok(())
     }
 

@@ -636,15 +636,14 @@ async fn rolled_up_days_give_the_same_reports_as_the_raw_data() {
     for scope in &scopes {
         raw.push(view(&s.raw_report(scope, 10).await.unwrap()));
     }
-    let mut days = 0;
-    loop {
-        let n = s.refresh_rollups(400).await.unwrap();
-        if n == 0 {
-            break;
-        }
-        days += n;
-    }
-    assert!(days >= 300, "a year of days rolled up: {days}");
+    // Roll up the newest six weeks (the server's own background task may do more meanwhile): the
+    // year's report then adds raw data for its older part to the rollups.
+    s.refresh_rollups(45).await.unwrap();
+    let days: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM rollup_days")
+        .fetch_one(s.pool())
+        .await
+        .unwrap();
+    assert!(days >= 40, "six weeks rolled up: {days}");
     for (scope, raw) in scopes.iter().zip(&raw) {
         let rolled = view(&s.website_report(scope).await.unwrap());
         assert_eq!(&rolled, raw, "the same report over {:?}", scope.range);
@@ -682,6 +681,6 @@ async fn rolled_up_days_give_the_same_reports_as_the_raw_data() {
     .unwrap();
     let raw_year = view(&s.raw_report(&scopes[2], 10).await.unwrap());
     assert_eq!(view(&s.website_report(&scopes[2]).await.unwrap()), raw_year);
-    assert!(s.refresh_rollups(30).await.unwrap() > 0);
+    s.refresh_rollups(30).await.unwrap();
     assert_eq!(view(&s.website_report(&scopes[2]).await.unwrap()), raw_year);
 }

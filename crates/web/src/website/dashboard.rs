@@ -275,25 +275,12 @@ fn query_string(site: i64, period: &str, from: &str, to: &str, filters: &Filters
             pairs.push((k, v));
         }
     }
-    let mut out = format!("/app/website?site={site}");
-    for (k, v) in pairs {
-        out.push('&');
-        out.push_str(k);
-        out.push('=');
-        out.push_str(&urlencoding(v));
-    }
-    out
-}
-
-fn urlencoding(v: &str) -> String {
-    v.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' | b'*' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
+    let site = site.to_string();
+    pairs.insert(0, ("site", &site));
+    format!(
+        "/app/website?{}",
+        serde_urlencoded::to_string(&pairs).unwrap_or_default()
+    )
 }
 
 /// A breakdown row: what is shown, the filter value it stands for, visitors, converting visitors
