@@ -99,7 +99,7 @@ for (const role of Object.keys(PAGES)) {
       const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
       assert.ok(overflow <= 1, `${role} ${path} is ${overflow}px wider than a phone screen`);
       if (role === 'owner' || path === '/app') {
-        const name = `${role}${path.replaceAll('/', '_')}`;
+        const name = `${role}${path.replace(/[^A-Za-z0-9-]/g, '_')}`;
         await page.screenshot({ path: join(SHOTS, `${name}-phone.png`), fullPage: true });
         await page.setViewportSize({ width: 1280, height: 900 });
         await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
