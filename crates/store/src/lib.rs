@@ -136,6 +136,27 @@ impl Store {
         Ok(tx)
     }
 
+    /// Deletes row `id` of `table` if it belongs to the practice; `NotFound` otherwise (including
+    /// another practice's row).
+    pub(crate) async fn delete_owned(
+        &self,
+        table: &'static str,
+        practice_id: i64,
+        id: i64,
+    ) -> StoreResult<()> {
+        let done = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DELETE FROM {table} WHERE id = $1 AND practice_id = $2"
+        )))
+        .bind(id)
+        .bind(practice_id)
+        .execute(&self.pool)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(error::StoreError::NotFound);
+        }
+        Ok(())
+    }
+
     /// A cheap round trip for `/readyz`.
     pub async fn ping(&self) -> StoreResult<()> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;

@@ -375,14 +375,8 @@ impl Store {
     }
 
     pub async fn delete_holiday(&self, practice_id: i64, id: i64) -> StoreResult<()> {
-        let done = sqlx::query("DELETE FROM location_holidays WHERE id = $1 AND practice_id = $2")
-            .bind(id)
-            .bind(practice_id)
-            .execute(self.pool())
+        self.delete_owned("location_holidays", practice_id, id)
             .await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
         Ok(())
     }
 

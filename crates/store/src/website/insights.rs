@@ -290,14 +290,7 @@ impl Store {
 
     /// Stops recording; the clicks already recorded stay until their site is removed.
     pub async fn delete_heatmap(&self, practice_id: i64, id: i64) -> StoreResult<()> {
-        let done = sqlx::query("DELETE FROM heatmaps WHERE id = $1 AND practice_id = $2")
-            .bind(id)
-            .bind(practice_id)
-            .execute(self.pool())
-            .await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
+        self.delete_owned("heatmaps", practice_id, id).await?;
         Ok(())
     }
 
@@ -613,14 +606,7 @@ impl Store {
     }
 
     pub async fn delete_funnel(&self, practice_id: i64, id: i64) -> StoreResult<()> {
-        let done = sqlx::query("DELETE FROM funnels WHERE id = $1 AND practice_id = $2")
-            .bind(id)
-            .bind(practice_id)
-            .execute(self.pool())
-            .await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
+        self.delete_owned("funnels", practice_id, id).await?;
         self.forget_rollups(practice_id).await?;
         Ok(())
     }
@@ -759,14 +745,8 @@ impl Store {
     }
 
     pub async fn delete_condition_page(&self, practice_id: i64, id: i64) -> StoreResult<()> {
-        let done = sqlx::query("DELETE FROM condition_pages WHERE id = $1 AND practice_id = $2")
-            .bind(id)
-            .bind(practice_id)
-            .execute(self.pool())
+        self.delete_owned("condition_pages", practice_id, id)
             .await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
         self.forget_rollups(practice_id).await?;
         Ok(())
     }

@@ -246,14 +246,7 @@ impl Store {
     }
 
     pub async fn delete_goal(&self, practice_id: i64, id: i64) -> StoreResult<()> {
-        let done = sqlx::query("DELETE FROM goals WHERE id = $1 AND practice_id = $2")
-            .bind(id)
-            .bind(practice_id)
-            .execute(self.pool())
-            .await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
+        self.delete_owned("goals", practice_id, id).await?;
         self.forget_rollups(practice_id).await?;
         Ok(())
     }
