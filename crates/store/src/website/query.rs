@@ -4,7 +4,10 @@
 use serde::{Deserialize, Serialize};
 use sqlx::any::AnyRow;
 
+use super::reports::Range;
 use crate::Store;
+
+const DAY_MS: i64 = 86_400_000;
 use crate::error::StoreResult;
 
 enum Arg {
@@ -126,26 +129,36 @@ impl Filters {
         .filter_map(|(c, v)| v.as_deref().map(|v| (c, v)))
     }
 
-    /// Conditions on a query over `visits` (unaliased) of site `site_id`.
-    pub(crate) fn on_visits(&self, sql: &mut Sql, site_id: i64) {
+    /// Conditions on a query over `visits` (unaliased) of site `site_id` that began in `range`.
+    /// A visit never outlasts the local day it began in (visitor ids change at midnight), so its
+    /// events fall within a day after the range.
+    pub(crate) fn on_visits(&self, sql: &mut Sql, site_id: i64, range: Range) {
         for (column, value) in self.columns() {
             sql.push(&format!(" AND {column} = ")).text(value);
         }
         if let Some(page) = &self.page {
             sql.push(" AND id IN (SELECT visit_id FROM events WHERE site_id = ")
                 .int(site_id)
+                .push(" AND at >= ")
+                .int(range.from)
+                .push(" AND at < ")
+                .int(range.to + DAY_MS)
                 .push(" AND name = 'pageview' AND path LIKE ")
                 .text(&like_pattern(page))
                 .push(" ESCAPE '\\')");
         }
     }
 
-    /// Conditions on a query over `events` (unaliased) of site `site_id`: the event's visit
-    /// must pass the filters.
-    pub(crate) fn on_events(&self, sql: &mut Sql, site_id: i64) {
+    /// Conditions on a query over `events` (unaliased) of site `site_id` in `range`: the event's
+    /// visit must pass the filters. Such a visit began at most a day before the range.
+    pub(crate) fn on_events(&self, sql: &mut Sql, site_id: i64, range: Range) {
         if self.columns().next().is_some() {
             sql.push(" AND visit_id IN (SELECT id FROM visits WHERE site_id = ")
-                .int(site_id);
+                .int(site_id)
+                .push(" AND started_at >= ")
+                .int(range.from - DAY_MS)
+                .push(" AND started_at < ")
+                .int(range.to);
             for (column, value) in self.columns() {
                 sql.push(&format!(" AND {column} = ")).text(value);
             }
@@ -154,6 +167,10 @@ impl Filters {
         if let Some(page) = &self.page {
             sql.push(" AND visit_id IN (SELECT visit_id FROM events WHERE site_id = ")
                 .int(site_id)
+                .push(" AND at >= ")
+                .int(range.from - DAY_MS)
+                .push(" AND at < ")
+                .int(range.to + DAY_MS)
                 .push(" AND name = 'pageview' AND path LIKE ")
                 .text(&like_pattern(page))
                 .push(" ESCAPE '\\')");
@@ -181,12 +198,12 @@ mod tests {
         };
         let mut sql = Sql::new("SELECT 1 FROM visits WHERE site_id = ");
         sql.int(7);
-        f.on_visits(&mut sql, 7);
+        f.on_visits(&mut sql, 7, Range { from: 0, to: 10 });
         assert_eq!(
             sql.text,
             "SELECT 1 FROM visits WHERE site_id = $1 AND channel = $2 AND id IN (SELECT visit_id FROM events \
-             WHERE site_id = $3 AND name = 'pageview' AND path LIKE $4 ESCAPE '\\')"
+             WHERE site_id = $3 AND at >= $4 AND at < $5 AND name = 'pageview' AND path LIKE $6 ESCAPE '\\')"
         );
-        assert_eq!(sql.args.len(), 4);
+        assert_eq!(sql.args.len(), 6);
     }
 }

@@ -294,7 +294,7 @@ impl Scope {
             .int(self.range.from)
             .push(" AND started_at < ")
             .int(self.range.to);
-        self.filters.on_visits(sql, self.site_id);
+        self.filters.on_visits(sql, self.site_id, self.range);
     }
 
     /// `FROM events WHERE ...` for this scope.
@@ -307,7 +307,7 @@ impl Scope {
             .int(self.range.from)
             .push(" AND at < ")
             .int(self.range.to);
-        self.filters.on_events(sql, self.site_id);
+        self.filters.on_events(sql, self.site_id, self.range);
     }
 }
 
