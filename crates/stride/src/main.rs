@@ -64,6 +64,16 @@ enum Command {
         raw: bool,
         #[arg(long, default_value_t = 5)]
         runs: usize,
+        /// Filter as the dashboard does (filtered reports read events and visits).
+        #[arg(long)]
+        channel: Option<String>,
+        #[arg(long)]
+        device: Option<String>,
+        #[arg(long)]
+        page: Option<String>,
+        /// Only these periods, in days (default 7, 30 and 365).
+        #[arg(long, value_delimiter = ',')]
+        days: Vec<i64>,
     },
     /// Brings the website reports' daily rollups up to date now (the server also does this in the
     /// background), e.g. after generating or importing traffic.
@@ -300,7 +310,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::RotateKey => rotate_key(&common).await,
-        Command::BenchReport { site, raw, runs } => {
+        Command::BenchReport {
+            site,
+            raw,
+            runs,
+            channel,
+            device,
+            page,
+            days,
+        } => {
             let store = open_store(&common).await?;
             let domain = stride_store::website::normalize_domain(&site)?;
             let Some(site) = store.site_by_domain(&domain).await? else {
@@ -310,10 +328,22 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let tz = tz
                 .iana_name()
                 .and_then(|n| stride_core::tz::TimeZoneName::parse(n).ok());
-            for days in [7, 30, 365] {
+            let filters = stride_store::website::Filters {
+                channel,
+                device,
+                page,
+                ..Default::default()
+            };
+            let periods = if days.is_empty() {
+                vec![7, 30, 365]
+            } else {
+                days
+            };
+            for days in periods {
                 let range = stride_web::website::dashboard::period_range(days, &tz);
                 let scope =
-                    stride_store::website::reports::Scope::new(site.practice_id, site.id, range);
+                    stride_store::website::reports::Scope::new(site.practice_id, site.id, range)
+                        .with_filters(filters.clone());
                 let mut times = Vec::new();
                 let mut visitors = 0;
                 for _ in 0..runs.max(1) {
