@@ -245,6 +245,10 @@ async fn funnels_gaps_conditions_and_filters_add_up() {
         ..Filters::default()
     });
     assert_eq!(s.website_summary(&mobile).await.unwrap().visitors, 1);
+    let r = s.website_report(&mobile).await.unwrap();
+    let thanks_result = r.goals.iter().find(|g| g.goal.id == thanks.id).unwrap();
+    assert_eq!(thanks_result.converting_visitors, 1, "visit 5, on a phone");
+    assert_eq!(r.pages.len(), 2, "its two pages");
     let conditions_pages = only(Filters {
         page: Some("/conditions/*".into()),
         ..Filters::default()
