@@ -271,9 +271,8 @@ impl Store {
         let mut report = self.combined_report(scope, 1_000).await?;
         let tz = self.practice_time_zone(scope.practice_id).await?;
         report.previous = self
-            .combined_report(&scope.over(previous_range(scope.range, &tz)), 1)
-            .await?
-            .summary;
+            .combined_summary(&scope.over(previous_range(scope.range, &tz)))
+            .await?;
         for (rows, n) in [
             (&mut report.sources, 10),
             (&mut report.channels, 10),
@@ -325,6 +324,52 @@ impl Store {
         }
         report.range = scope.range;
         Ok(report)
+    }
+
+    /// Only the summary, for the previous period: rollups where they cover the range, raw visits for
+    /// the rest (all of it with filters).
+    async fn combined_summary(&self, scope: &Scope) -> StoreResult<Summary> {
+        let covered = if scope.filters.is_empty() {
+            self.rolled_up(scope.site_id, scope.range).await?
+        } else {
+            None
+        };
+        let Some(covered) = covered else {
+            return self.website_summary(scope).await;
+        };
+        let r = sqlx::query(
+            "SELECT CAST(COALESCE(SUM(visitors), 0) AS BIGINT) AS visitors, CAST(COALESCE(SUM(visits), 0) AS BIGINT) AS visits, \
+                    CAST(COALESCE(SUM(pageviews), 0) AS BIGINT) AS pageviews, CAST(COALESCE(SUM(bounces), 0) AS BIGINT) AS bounces, \
+                    CAST(COALESCE(SUM(duration_ms), 0) AS BIGINT) AS duration_ms \
+             FROM rollups WHERE site_id = $1 AND day_start >= $2 AND day_start < $3 AND metric = 'summary'",
+        )
+        .bind(scope.site_id)
+        .bind(covered.from)
+        .bind(covered.to)
+        .fetch_one(self.pool())
+        .await?;
+        let mut summary = Summary::from_sums(
+            r.try_get("visitors")?,
+            r.try_get("visits")?,
+            r.try_get("pageviews")?,
+            r.try_get("bounces")?,
+            r.try_get("duration_ms")?,
+        );
+        for part in [
+            Range {
+                from: scope.range.from,
+                to: covered.from,
+            },
+            Range {
+                from: covered.to,
+                to: scope.range.to,
+            },
+        ] {
+            if part.from < part.to {
+                summary = summary.add(&self.website_summary(&scope.over(part)).await?);
+            }
+        }
+        Ok(summary)
     }
 
     /// The newest run of rolled-up days inside `range` without gaps. Only its newest day may be
