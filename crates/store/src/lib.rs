@@ -215,6 +215,11 @@ macro_rules! migration_files {
                 "rollups",
                 include_str!(concat!("../migrations/", $dialect, "/0004_rollups.sql")),
             ),
+            (
+                5,
+                "event_attribution",
+                include_str!(concat!("../migrations/", $dialect, "/0005_event_attribution.sql")),
+            ),
         ]
     };
 }

@@ -10,6 +10,7 @@ pub mod rollups;
 pub use query::Filters;
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use serde::Serialize;
 use sqlx::Row;
@@ -40,6 +41,8 @@ pub struct NewEvent {
     pub path: String,
     pub query: String,
     pub referrer_host: String,
+    /// How this event's referrer and URL classify. An event that opens a visit gives the visit its
+    /// attribution; a later event is stored with its visit's, not these.
     pub source: String,
     pub channel: String,
     pub campaign: String,
@@ -102,10 +105,27 @@ fn push_placeholders(
 }
 
 /// An event's visit within a batch: one already stored, or one the batch opens.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 enum VisitRef {
-    Existing(i64),
+    Existing(i64, Arc<Attribution>),
     Opened(usize),
+}
+
+/// How a visit began, which every one of its events carries so that reports filter events by
+/// source, channel or campaign without joining visits.
+#[derive(Debug)]
+struct Attribution {
+    source: String,
+    channel: String,
+    campaign: String,
+}
+
+/// An open visit the writer remembers.
+#[derive(Debug, Clone)]
+struct OpenVisit {
+    id: i64,
+    last_at: i64,
+    attribution: Arc<Attribution>,
 }
 
 /// A visit a batch opens, complete with the batch's later events before it is written.
@@ -174,7 +194,7 @@ pub const VISIT_GAP_MS: i64 = 30 * 60 * 1000;
 /// correct because a miss falls back to the database.
 #[derive(Debug, Default)]
 pub struct VisitCache {
-    open: HashMap<(i64, i64), (i64, i64)>,
+    open: HashMap<(i64, i64), OpenVisit>,
 }
 
 impl VisitCache {
@@ -185,8 +205,13 @@ impl VisitCache {
 
     fn prune(&mut self) {
         if self.open.len() > 50_000 {
-            let newest = self.open.values().map(|v| v.1).max().unwrap_or_default();
-            self.open.retain(|_, v| newest - v.1 <= VISIT_GAP_MS);
+            let newest = self
+                .open
+                .values()
+                .map(|v| v.last_at)
+                .max()
+                .unwrap_or_default();
+            self.open.retain(|_, v| newest - v.last_at <= VISIT_GAP_MS);
         }
     }
 }
@@ -399,11 +424,13 @@ impl Store {
                 let earliest = chunk.iter().map(|v| v.1).min().unwrap_or_default() - VISIT_GAP_MS;
                 let mut sql = String::from(match self.backend() {
                     crate::Backend::Sqlite => {
-                        "SELECT id, site_id, visitor_id, last_at FROM visits WHERE site_id = ? AND last_at >= ? \
+                        "SELECT id, site_id, visitor_id, last_at, source, channel, campaign FROM visits WHERE site_id = ? \
+                         AND last_at >= ? \
                          AND visitor_id IN ("
                     }
                     crate::Backend::Postgres => {
-                        "SELECT id, site_id, visitor_id, last_at FROM visits WHERE site_id = $1 AND last_at >= $2 \
+                        "SELECT id, site_id, visitor_id, last_at, source, channel, campaign FROM visits WHERE site_id = $1 \
+                         AND last_at >= $2 \
                          AND visitor_id IN ("
                     }
                 });
@@ -419,7 +446,15 @@ impl Store {
                     // Ordered by last_at, so the newest visit of a visitor wins.
                     visits.open.insert(
                         (r.try_get("site_id")?, r.try_get("visitor_id")?),
-                        (r.try_get("id")?, r.try_get("last_at")?),
+                        OpenVisit {
+                            id: r.try_get("id")?,
+                            last_at: r.try_get("last_at")?,
+                            attribution: Arc::new(Attribution {
+                                source: r.try_get("source")?,
+                                channel: r.try_get("channel")?,
+                                campaign: r.try_get("campaign")?,
+                            }),
+                        },
                     );
                 }
             }
@@ -440,12 +475,12 @@ impl Store {
                     resolved.push((e, VisitRef::Opened(n)));
                     continue;
                 }
-            } else if let Some(&(id, last)) = visits.open.get(&key)
-                && e.at - last <= VISIT_GAP_MS
+            } else if let Some(open) = visits.open.get_mut(&key)
+                && e.at - open.last_at <= VISIT_GAP_MS
             {
-                deltas.entry(id).or_default().add(e, pageview, interaction);
-                visits.open.insert(key, (id, e.at.max(last)));
-                resolved.push((e, VisitRef::Existing(id)));
+                deltas.entry(open.id).or_default().add(e, pageview, interaction);
+                open.last_at = open.last_at.max(e.at);
+                resolved.push((e, VisitRef::Existing(open.id, open.attribution.clone())));
                 continue;
             }
             if e.name == "engagement" {
@@ -527,17 +562,32 @@ impl Store {
                 }
             }
         }
+        let opened_attribution: Vec<Arc<Attribution>> = opened
+            .iter()
+            .map(|v| {
+                Arc::new(Attribution {
+                    source: v.first.source.clone(),
+                    channel: v.first.channel.clone(),
+                    campaign: v.first.campaign.clone(),
+                })
+            })
+            .collect();
         for (n, v) in opened.iter().enumerate() {
             visits.open.insert(
                 (v.first.site_id, v.first.visitor_id),
-                (opened_ids[n], v.last_at),
+                OpenVisit {
+                    id: opened_ids[n],
+                    last_at: v.last_at,
+                    attribution: opened_attribution[n].clone(),
+                },
             );
         }
-        let rows: Vec<(&NewEvent, i64)> = resolved
-            .into_iter()
+        // Every event carries its visit's attribution (see `Attribution`).
+        let rows: Vec<(&NewEvent, i64, &Attribution)> = resolved
+            .iter()
             .map(|(e, r)| match r {
-                VisitRef::Existing(id) => (e, id),
-                VisitRef::Opened(n) => (e, opened_ids[n]),
+                VisitRef::Existing(id, a) => (*e, *id, &**a),
+                VisitRef::Opened(n) => (*e, opened_ids[*n], &*opened_attribution[*n]),
             })
             .collect();
         for chunk in rows.chunks(EVENT_INSERT_ROWS) {
@@ -548,7 +598,7 @@ impl Store {
             );
             push_placeholders(&mut sql, self.backend(), 1, chunk.len(), 20);
             let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-            for (e, visit_id) in chunk {
+            for (e, visit_id, a) in chunk {
                 q = q
                     .bind(e.site_id)
                     .bind(e.practice_id)
@@ -558,9 +608,9 @@ impl Store {
                     .bind(e.path.as_str())
                     .bind(e.query.as_str())
                     .bind(e.referrer_host.as_str())
-                    .bind(e.source.as_str())
-                    .bind(e.channel.as_str())
-                    .bind(e.campaign.as_str())
+                    .bind(a.source.as_str())
+                    .bind(a.channel.as_str())
+                    .bind(a.campaign.as_str())
                     .bind(e.device.as_str())
                     .bind(e.browser.as_str())
                     .bind(e.os.as_str())

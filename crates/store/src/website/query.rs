@@ -150,26 +150,12 @@ impl Filters {
     }
 
     /// Conditions on a query over `events` (unaliased) of site `site_id` in `range`: the event's
-    /// visit must pass the filters. Such a visit began at most a day before the range.
+    /// visit must pass the filters. An event carries its visit's device, source, channel and
+    /// campaign (the writer copies them), so those are plain conditions on the event; a page filter
+    /// looks for a matching pageview of the visit, which began at most a day before the range.
     pub(crate) fn on_events(&self, sql: &mut Sql, site_id: i64, range: Range) {
-        // An event's device is its visit's (one visitor id, one browser), so it is filtered on the
-        // event itself; source, channel and campaign are the visit's, from how it began.
-        if let Some(device) = &self.device {
-            sql.push(" AND device = ").text(device);
-        }
-        let attribution: Vec<(&str, &str)> =
-            self.columns().filter(|(c, _)| *c != "device").collect();
-        if !attribution.is_empty() {
-            sql.push(" AND visit_id IN (SELECT id FROM visits WHERE site_id = ")
-                .int(site_id)
-                .push(" AND started_at >= ")
-                .int(range.from - DAY_MS)
-                .push(" AND started_at < ")
-                .int(range.to);
-            for (column, value) in attribution {
-                sql.push(&format!(" AND {column} = ")).text(value);
-            }
-            sql.push(")");
+        for (column, value) in self.columns() {
+            sql.push(&format!(" AND {column} = ")).text(value);
         }
         if let Some(page) = &self.page {
             sql.push(" AND visit_id IN (SELECT visit_id FROM events WHERE site_id = ")

@@ -408,17 +408,10 @@ async fn visits_goals_and_reports_add_up() {
             "Direct",
             "direct",
         ),
-        // Visitor 2 from Facebook taps the phone number on the only page seen.
+        // Visitor 2 from Facebook taps the phone number on the only page seen (the tap itself,
+        // with no referrer, would classify as direct).
         event(&site, t0, 2, "pageview", "/", "Facebook", "organic_social"),
-        event(
-            &site,
-            t0 + min,
-            2,
-            "Phone Call",
-            "/",
-            "Facebook",
-            "organic_social",
-        ),
+        event(&site, t0 + min, 2, "Phone Call", "/", "Direct", "direct"),
         // Visitor 3 bounces, then comes back 45 minutes later: a second visit.
         event(
             &site,
@@ -547,6 +540,41 @@ async fn visits_goals_and_reports_add_up() {
             by_name("Call tap").conversions
         ),
         (1, 1)
+    );
+
+    // Filters see every event of a visit as the visit's: visitor 1's thank-you page counts for
+    // Google (same batch as the landing), visitor 2's tap for Facebook (written by another
+    // instance, so the visit's attribution came from the database).
+    let filtered = |source: &str| {
+        let mut scope = Scope::new(practice.id, site.id, range);
+        scope.filters.source = Some(source.to_string());
+        scope
+    };
+    let google = s.goal_results(&filtered("Google")).await.unwrap();
+    let facebook = s.goal_results(&filtered("Facebook")).await.unwrap();
+    let direct = s.goal_results(&filtered("Direct")).await.unwrap();
+    let count = |rows: &[stride_store::website::reports::GoalResult], name: &str| {
+        rows.iter()
+            .find(|g| g.goal.name == name)
+            .map(|g| g.conversions)
+            .unwrap()
+    };
+    assert_eq!(
+        (
+            count(&google, "Reached thank-you"),
+            count(&facebook, "Call tap"),
+            count(&direct, "Reached thank-you"),
+            count(&direct, "Call tap")
+        ),
+        (1, 1, 0, 0)
+    );
+    let recent = s.recent_events(practice.id, site.id, 20).await.unwrap();
+    assert!(
+        recent
+            .iter()
+            .filter(|e| e.visitor_id == 1)
+            .all(|e| e.source == "Google"),
+        "every event of visitor 1's visit carries the visit's source"
     );
 
     // The dashboard shows the numbers with the benchmark band (1 of 3 visitors: 33.3%).
