@@ -218,7 +218,20 @@ macro_rules! migration_files {
             (
                 5,
                 "event_attribution",
-                include_str!(concat!("../migrations/", $dialect, "/0005_event_attribution.sql")),
+                include_str!(concat!(
+                    "../migrations/",
+                    $dialect,
+                    "/0005_event_attribution.sql"
+                )),
+            ),
+            (
+                6,
+                "rollup_segments",
+                include_str!(concat!(
+                    "../migrations/",
+                    $dialect,
+                    "/0006_rollup_segments.sql"
+                )),
             ),
         ]
     };

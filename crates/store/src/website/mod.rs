@@ -2,6 +2,7 @@
 //! after 48 hours), recorded events and the per-day counts of what intake dropped. Events never hold
 //! an IP address, a user agent, a query string beyond campaign parameters, or a form value.
 
+pub(crate) mod day_sums;
 pub mod insights;
 mod query;
 pub mod reports;
@@ -478,7 +479,10 @@ impl Store {
             } else if let Some(open) = visits.open.get_mut(&key)
                 && e.at - open.last_at <= VISIT_GAP_MS
             {
-                deltas.entry(open.id).or_default().add(e, pageview, interaction);
+                deltas
+                    .entry(open.id)
+                    .or_default()
+                    .add(e, pageview, interaction);
                 open.last_at = open.last_at.max(e.at);
                 resolved.push((e, VisitRef::Existing(open.id, open.attribution.clone())));
                 continue;

@@ -118,6 +118,21 @@ impl Filters {
         *self == Filters::default()
     }
 
+    /// The rollup segment that serves these filters: "" without any, "channel=paid_search" for one
+    /// source, channel, campaign or device; none for a page filter or several (those read the raw
+    /// events).
+    pub(crate) fn segment(&self) -> Option<String> {
+        if self.page.is_some() {
+            return None;
+        }
+        let mut set = self.columns();
+        match (set.next(), set.next()) {
+            (None, _) => Some(String::new()),
+            (Some((column, value)), None) => Some(format!("{column}={value}")),
+            _ => None,
+        }
+    }
+
     fn columns(&self) -> impl Iterator<Item = (&'static str, &str)> {
         [
             ("source", &self.source),

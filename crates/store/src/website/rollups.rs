@@ -2,6 +2,8 @@
 //! pages, goals, funnels, condition pages), so a report over a year reads a few thousand rows
 //! instead of millions of events. A report adds the rollups of the whole days it covers to the
 //! raw queries for the rest (today, and days not rolled up yet), so it never waits for them.
+//! Each day is also summed per value of the one-click filters (segments; see `day_sums`), so a
+//! report filtered by one source, channel, campaign or device reads rollups too.
 //!
 //! Visitor ids come from a salt that rotates at the practice's local midnight, so no visitor id
 //! appears on two days and per-day visitor counts add up to exactly what one query over the whole
@@ -14,7 +16,9 @@ use jiff::tz::TimeZone;
 use sqlx::Row;
 
 use super::VISIT_GAP_MS;
+use super::day_sums::{DayEvent, DayVisit, Definitions, Sums, day_rows};
 use super::insights::{ConditionResult, funnel_steps};
+use super::query::Sql;
 use super::reports::{
     BreakdownRow, Bucket, Confirmation, FunnelResult, GoalResult, Range, Report, Scope, Summary,
 };
@@ -26,28 +30,6 @@ pub const SETTLE_MS: i64 = VISIT_GAP_MS + 5 * 60_000;
 
 /// How often today's partial rollup is brought up to date.
 pub const TODAY_REFRESH_MS: i64 = 5 * 60_000;
-
-/// The breakdowns a rollup keeps, by the visits column they group.
-const DIMENSIONS: &[&str] = &[
-    "source",
-    "channel",
-    "campaign",
-    "entry_path",
-    "device",
-    "browser",
-    "os",
-];
-
-/// One row of sums, as stored.
-#[derive(Debug, Default, Clone, Copy)]
-struct Sums {
-    visitors: i64,
-    visits: i64,
-    pageviews: i64,
-    bounces: i64,
-    duration_ms: i64,
-    converting: i64,
-}
 
 /// A local day's bounds in milliseconds.
 fn day_bounds(date: Date, tz: &TimeZone) -> Option<(i64, i64)> {
@@ -266,7 +248,8 @@ fn merge(a: Report, b: Report) -> Report {
 impl Store {
     /// Everything the dashboard and `/api/v1/sites/{id}/report` show for one period: rollups for
     /// the whole days they cover, raw queries for the rest, and the previous period's summary.
-    /// With filters, everything comes from the raw queries.
+    /// Rollups serve no filter or one source, channel, campaign or device; a page filter or
+    /// several filters read the raw events and visits.
     pub async fn website_report(&self, scope: &Scope) -> StoreResult<Report> {
         let mut report = self.combined_report(scope, 1_000).await?;
         let tz = self.practice_time_zone(scope.practice_id).await?;
@@ -289,15 +272,17 @@ impl Store {
     }
 
     async fn combined_report(&self, scope: &Scope, limit: i64) -> StoreResult<Report> {
-        let covered = if scope.filters.is_empty() {
-            self.rolled_up(scope.site_id, scope.range).await?
-        } else {
-            None
+        let covered = match scope.filters.segment() {
+            Some(segment) => self
+                .rolled_up(scope.site_id, scope.range)
+                .await?
+                .map(|c| (c, segment)),
+            None => None,
         };
-        let Some(covered) = covered else {
+        let Some((covered, segment)) = covered else {
             return self.raw_report(scope, limit).await;
         };
-        let mut report = self.rollup_report(scope, covered).await?;
+        let mut report = self.rollup_report(scope, covered, &segment).await?;
         if scope.range.from < covered.from {
             let before = self
                 .raw_report(
@@ -329,21 +314,25 @@ impl Store {
     /// Only the summary, for the previous period: rollups where they cover the range, raw visits for
     /// the rest (all of it with filters).
     async fn combined_summary(&self, scope: &Scope) -> StoreResult<Summary> {
-        let covered = if scope.filters.is_empty() {
-            self.rolled_up(scope.site_id, scope.range).await?
-        } else {
-            None
+        let covered = match scope.filters.segment() {
+            Some(segment) => self
+                .rolled_up(scope.site_id, scope.range)
+                .await?
+                .map(|c| (c, segment)),
+            None => None,
         };
-        let Some(covered) = covered else {
+        let Some((covered, segment)) = covered else {
             return self.website_summary(scope).await;
         };
         let r = sqlx::query(
             "SELECT CAST(COALESCE(SUM(visitors), 0) AS BIGINT) AS visitors, CAST(COALESCE(SUM(visits), 0) AS BIGINT) AS visits, \
                     CAST(COALESCE(SUM(pageviews), 0) AS BIGINT) AS pageviews, CAST(COALESCE(SUM(bounces), 0) AS BIGINT) AS bounces, \
                     CAST(COALESCE(SUM(duration_ms), 0) AS BIGINT) AS duration_ms \
-             FROM rollups WHERE site_id = $1 AND day_start >= $2 AND day_start < $3 AND metric = 'summary'",
+             FROM rollups WHERE site_id = $1 AND segment = $2 AND day_start >= $3 AND day_start < $4 \
+             AND metric = 'summary'",
         )
         .bind(scope.site_id)
+        .bind(segment)
         .bind(covered.from)
         .bind(covered.to)
         .fetch_one(self.pool())
@@ -400,14 +389,21 @@ impl Store {
     }
 
     /// The report of `covered` (whole rolled-up days) from the rollups alone.
-    async fn rollup_report(&self, scope: &Scope, covered: Range) -> StoreResult<Report> {
+    async fn rollup_report(
+        &self,
+        scope: &Scope,
+        covered: Range,
+        segment: &str,
+    ) -> StoreResult<Report> {
         let rows = sqlx::query(
             "SELECT metric, key, CAST(SUM(visitors) AS BIGINT) AS visitors, CAST(SUM(visits) AS BIGINT) AS visits, \
                     CAST(SUM(pageviews) AS BIGINT) AS pageviews, CAST(SUM(bounces) AS BIGINT) AS bounces, \
                     CAST(SUM(duration_ms) AS BIGINT) AS duration_ms, CAST(SUM(converting) AS BIGINT) AS converting \
-             FROM rollups WHERE site_id = $1 AND day_start >= $2 AND day_start < $3 GROUP BY metric, key",
+             FROM rollups WHERE site_id = $1 AND segment = $2 AND day_start >= $3 AND day_start < $4 \
+             GROUP BY metric, key",
         )
         .bind(scope.site_id)
+        .bind(segment.to_string())
         .bind(covered.from)
         .bind(covered.to)
         .fetch_all(self.pool())
@@ -434,9 +430,11 @@ impl Store {
         let total = get("summary", "");
         let daily_rows = sqlx::query(
             "SELECT day_start, visitors, pageviews FROM rollups \
-             WHERE site_id = $1 AND day_start >= $2 AND day_start < $3 AND metric = 'summary' ORDER BY day_start",
+             WHERE site_id = $1 AND segment = $2 AND day_start >= $3 AND day_start < $4 AND metric = 'summary' \
+             ORDER BY day_start",
         )
         .bind(scope.site_id)
+        .bind(segment.to_string())
         .bind(covered.from)
         .bind(covered.to)
         .fetch_all(self.pool())
@@ -547,92 +545,9 @@ impl Store {
             .fetch_one(self.pool())
             .await?
             .try_get("rollup_generation")?;
-        let scope = Scope::new(practice_id, site_id, Range { from, to });
-        let r = self.raw_report(&scope, 100_000).await?;
-        let mut rows: Vec<(&str, String, Sums)> = Vec::new();
-        let s = &r.summary;
-        rows.push((
-            "summary",
-            String::new(),
-            Sums {
-                visitors: s.visitors,
-                visits: s.visits,
-                pageviews: s.pageviews,
-                bounces: s.bounces,
-                duration_ms: s.duration_ms,
-                converting: 0,
-            },
-        ));
-        let breakdowns = [
-            (DIMENSIONS[0], &r.sources),
-            (DIMENSIONS[1], &r.channels),
-            (DIMENSIONS[2], &r.campaigns),
-            (DIMENSIONS[3], &r.landing_pages),
-            (DIMENSIONS[4], &r.devices),
-            (DIMENSIONS[5], &r.browsers),
-            (DIMENSIONS[6], &r.systems),
-            ("page", &r.pages),
-        ];
-        for (metric, list) in breakdowns {
-            for b in list {
-                rows.push((
-                    metric,
-                    b.key.clone(),
-                    Sums {
-                        visitors: b.visitors,
-                        visits: b.visits,
-                        converting: b.converting,
-                        ..Sums::default()
-                    },
-                ));
-            }
-        }
-        for g in &r.goals {
-            rows.push((
-                "goal",
-                g.goal.id.to_string(),
-                Sums {
-                    visitors: g.converting_visitors,
-                    visits: g.conversions,
-                    ..Sums::default()
-                },
-            ));
-            if let Some(c) = &g.confirmation {
-                for (step, n) in [(0, c.clicked), (1, c.confirmed)] {
-                    rows.push((
-                        "confirm",
-                        format!("{}:{step}", g.goal.id),
-                        Sums {
-                            visits: n,
-                            ..Sums::default()
-                        },
-                    ));
-                }
-            }
-        }
-        for f in &r.funnels {
-            for (i, step) in f.steps.iter().enumerate() {
-                rows.push((
-                    "funnel",
-                    format!("{}:{i}", f.funnel.id),
-                    Sums {
-                        visits: step.visits,
-                        ..Sums::default()
-                    },
-                ));
-            }
-        }
-        for c in &r.conditions {
-            rows.push((
-                "condition",
-                c.condition.clone(),
-                Sums {
-                    visitors: c.visitors,
-                    converting: c.leads,
-                    ..Sums::default()
-                },
-            ));
-        }
+        let rows = self
+            .sum_day(practice_id, site_id, Range { from, to }, end)
+            .await?;
         let mut tx = self.begin().await?;
         // Also locks the site's row, so a concurrent change waits for this write and then drops it.
         let current = sqlx::query(
@@ -653,17 +568,18 @@ impl Store {
             .await?;
         for chunk in rows.chunks(60) {
             let mut sql = String::from(
-                "INSERT INTO rollups (site_id, day_start, metric, key, visitors, visits, pageviews, bounces, \
-                 duration_ms, converting) VALUES ",
+                "INSERT INTO rollups (site_id, segment, day_start, metric, key, visitors, visits, pageviews, \
+                 bounces, duration_ms, converting) VALUES ",
             );
-            super::push_placeholders(&mut sql, self.backend(), 1, chunk.len(), 10);
+            super::push_placeholders(&mut sql, self.backend(), 1, chunk.len(), 11);
             let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-            for (metric, key, s) in chunk {
+            for (segment, metric, key, s) in chunk {
                 q = q
                     .bind(site_id)
+                    .bind(segment.as_str())
                     .bind(from)
-                    .bind(metric.to_string())
-                    .bind(key.clone())
+                    .bind(*metric)
+                    .bind(key.as_str())
                     .bind(s.visitors)
                     .bind(s.visits)
                     .bind(s.pageviews)
@@ -686,6 +602,125 @@ impl Store {
         .await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    /// A day's rollup rows for the site and each segment: its visits that began in `range` and
+    /// their events up to `end` (the day's end), summed in memory (see `day_sums`).
+    async fn sum_day(
+        &self,
+        practice_id: i64,
+        site_id: i64,
+        range: Range,
+        end: i64,
+    ) -> StoreResult<Vec<super::day_sums::Row>> {
+        let goals = self.goals(practice_id, site_id).await?;
+        let funnels: Vec<(i64, Vec<(super::reports::GoalKind, String)>)> = self
+            .funnels(practice_id, site_id)
+            .await?
+            .into_iter()
+            .map(|f| {
+                (
+                    f.id,
+                    f.steps.into_iter().map(|s| (s.kind, s.pattern)).collect(),
+                )
+            })
+            .collect();
+        let conditions = self.condition_groups(practice_id, site_id).await?;
+
+        let mut sql = Sql::new(
+            "SELECT id, visitor_id, pageviews, interactions, last_at - started_at AS duration, source, channel, \
+             campaign, entry_path, device, browser, os FROM visits WHERE site_id = ",
+        );
+        sql.int(site_id)
+            .push(" AND practice_id = ")
+            .int(practice_id)
+            .push(" AND started_at >= ")
+            .int(range.from)
+            .push(" AND started_at < ")
+            .int(range.to);
+        let visits = sql
+            .fetch_all(self)
+            .await?
+            .iter()
+            .map(|r| {
+                let dim = |c: &str| r.try_get::<String, _>(c);
+                Ok(DayVisit {
+                    id: r.try_get("id")?,
+                    visitor_id: r.try_get("visitor_id")?,
+                    pageviews: r.try_get("pageviews")?,
+                    interactions: r.try_get("interactions")?,
+                    duration_ms: r.try_get("duration")?,
+                    dims: [
+                        dim("source")?,
+                        dim("channel")?,
+                        dim("campaign")?,
+                        dim("entry_path")?,
+                        dim("device")?,
+                        dim("browser")?,
+                        dim("os")?,
+                    ],
+                })
+            })
+            .collect::<StoreResult<Vec<_>>>()?;
+
+        // Pageviews and the events goals and funnels name; engagement and the rest are not read.
+        let mut names: Vec<&str> = vec!["pageview"];
+        let event_steps = funnels.iter().flat_map(|(_, steps)| steps.iter());
+        for (kind, pattern) in goals
+            .iter()
+            .map(|g| (g.kind, g.pattern.as_str()))
+            .chain(event_steps.map(|(k, p)| (*k, p.as_str())))
+        {
+            if kind == super::reports::GoalKind::Event && !names.contains(&pattern) {
+                names.push(pattern);
+            }
+        }
+        let mut sql = Sql::new(
+            "SELECT visit_id, visitor_id, at, name, path, source, channel, campaign, device FROM events \
+             WHERE site_id = ",
+        );
+        sql.int(site_id)
+            .push(" AND practice_id = ")
+            .int(practice_id)
+            .push(" AND at >= ")
+            .int(range.from)
+            .push(" AND at < ")
+            .int(end.max(range.to))
+            .push(" AND name IN (");
+        for (i, n) in names.iter().enumerate() {
+            if i > 0 {
+                sql.push(", ");
+            }
+            sql.text(n);
+        }
+        sql.push(") ORDER BY visit_id, at, id");
+        let events = sql
+            .fetch_all(self)
+            .await?
+            .iter()
+            .map(|r| {
+                let attr = |c: &str| r.try_get::<String, _>(c);
+                Ok(DayEvent {
+                    visit_id: r.try_get("visit_id")?,
+                    visitor_id: r.try_get("visitor_id")?,
+                    at: r.try_get("at")?,
+                    name: r.try_get("name")?,
+                    path: r.try_get("path")?,
+                    attrs: [
+                        attr("source")?,
+                        attr("channel")?,
+                        attr("campaign")?,
+                        attr("device")?,
+                    ],
+                })
+            })
+            .collect::<StoreResult<Vec<_>>>()?;
+        let defs = Definitions {
+            goals: &goals,
+            funnels,
+            conditions: &conditions,
+        };
+        Ok(day_rows(&visits, &events, range.to, &defs))
     }
 
     /// Rolls up at most `max_days` ended days that are not rolled up yet, newest first, across all

@@ -615,7 +615,7 @@ async fn rolled_up_days_give_the_same_reports_as_the_raw_data() {
     // today's rollup stops a minute ago, and visits in progress then are only caught up later.
     let period = |days| stride_web::website::dashboard::period_range(days, &tz);
     let today = period(1).from;
-    let scopes: Vec<Scope> = [7, 30, 365]
+    let mut scopes: Vec<Scope> = [7, 30, 365]
         .into_iter()
         .map(|days| {
             Scope::new(
@@ -628,6 +628,32 @@ async fn rolled_up_days_give_the_same_reports_as_the_raw_data() {
             )
         })
         .collect();
+    // One-click filters are rolled up per value as well.
+    for (i, filters) in [
+        Filters {
+            channel: Some("organic_search".into()),
+            ..Filters::default()
+        },
+        Filters {
+            source: Some("Google".into()),
+            ..Filters::default()
+        },
+        Filters {
+            device: Some("mobile".into()),
+            ..Filters::default()
+        },
+        Filters {
+            campaign: Some("Back pain – search".into()),
+            ..Filters::default()
+        },
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut scope = scopes[1 + i % 2].clone();
+        scope.filters = filters;
+        scopes.push(scope);
+    }
     let view = |r: &stride_store::website::reports::Report| {
         serde_json::json!({
             "summary": r.summary, "daily": r.daily, "goals": r.goals, "funnels": r.funnels,
@@ -684,6 +710,12 @@ async fn rolled_up_days_give_the_same_reports_as_the_raw_data() {
     .await
     .unwrap();
     let raw_year = view(&s.raw_report(&scopes[2], 10).await.unwrap());
+    assert!(
+        raw[3..]
+            .iter()
+            .all(|r| r["summary"]["visits"].as_i64() > Some(0)),
+        "every filtered report has traffic to compare"
+    );
     assert_eq!(view(&s.website_report(&scopes[2]).await.unwrap()), raw_year);
     s.refresh_rollups(30).await.unwrap();
     assert_eq!(view(&s.website_report(&scopes[2]).await.unwrap()), raw_year);

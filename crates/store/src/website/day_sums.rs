@@ -1,0 +1,490 @@
+//! One local day of a site summed in memory, in one pass over its visits and events: for the whole
+//! site (segment "") and for every value of the one-click filters (segment "source=Google",
+//! "channel=paid_search", "campaign=spring", "device=mobile"). The rules are those of the raw
+//! report queries in `reports` and `insights`, which the rollup tests compare against:
+//!
+//! - visit metrics (summary, breakdowns, funnels, confirmations) count visits that began in the
+//!   day, by the visit's attributes;
+//! - event metrics (pages, goals, condition pages) count events in the day, by the event's own
+//!   attributes (which the writer copies from its visit);
+//! - a visit "converts" when any of its events in the day completes a lead-action goal, whatever
+//!   the segment.
+//!
+//! A visit never outlasts the local day it began in (visitor ids change at local midnight), so
+//! the day's events are all the events its visits have.
+
+use std::collections::{HashMap, HashSet};
+
+use stride_core::website::insights::{funnel_counts, funnel_reached, path_matches};
+
+use super::reports::{Goal, GoalCategory, GoalKind};
+
+/// The breakdowns a rollup keeps, by the visits column they group (the order of `DayVisit::dims`).
+pub(crate) const DIMENSIONS: [&str; 7] = [
+    "source",
+    "channel",
+    "campaign",
+    "entry_path",
+    "device",
+    "browser",
+    "os",
+];
+
+/// The filters a rollup is segmented by, as indexes into `DIMENSIONS`.
+const SEGMENTED: [usize; 4] = [0, 1, 2, 4];
+
+/// One row of sums, as stored.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Sums {
+    pub visitors: i64,
+    pub visits: i64,
+    pub pageviews: i64,
+    pub bounces: i64,
+    pub duration_ms: i64,
+    pub converting: i64,
+}
+
+/// A visit that began in the day.
+#[derive(Debug, Clone)]
+pub(crate) struct DayVisit {
+    pub id: i64,
+    pub visitor_id: i64,
+    pub pageviews: i64,
+    pub interactions: i64,
+    pub duration_ms: i64,
+    /// source, channel, campaign, entry_path, device, browser, os.
+    pub dims: [String; 7],
+}
+
+/// An event of the day that a report looks at (pageviews and the events goals and funnels name),
+/// in the order of `(visit_id, at, id)`.
+#[derive(Debug, Clone)]
+pub(crate) struct DayEvent {
+    pub visit_id: i64,
+    pub visitor_id: i64,
+    pub at: i64,
+    pub name: String,
+    pub path: String,
+    /// source, channel, campaign, device.
+    pub attrs: [String; 4],
+}
+
+/// What a site defines that its reports count.
+pub(crate) struct Definitions<'a> {
+    pub goals: &'a [Goal],
+    /// Each funnel's id and steps.
+    pub funnels: Vec<(i64, Vec<(GoalKind, String)>)>,
+    /// Each condition and its page patterns.
+    pub conditions: &'a [(String, Vec<String>)],
+}
+
+/// One rollup row: segment, metric, key and sums.
+pub(crate) type Row = (String, &'static str, String, Sums);
+
+fn matches(kind: GoalKind, pattern: &str, name: &str, path: &str) -> bool {
+    match kind {
+        GoalKind::Event => name == pattern,
+        GoalKind::Page => name == "pageview" && path_matches(pattern, path),
+    }
+}
+
+/// The segments something with these filter values belongs to: the whole site and one per
+/// non-empty value.
+fn segments<'a>(values: impl Iterator<Item = (&'static str, &'a str)>) -> Vec<String> {
+    let mut out = vec![String::new()];
+    out.extend(
+        values
+            .filter(|(_, v)| !v.is_empty())
+            .map(|(d, v)| format!("{d}={v}")),
+    );
+    out
+}
+
+#[derive(Default)]
+struct Group {
+    visitors: HashSet<i64>,
+    n: i64,
+    converting: HashSet<i64>,
+}
+
+impl Group {
+    fn add(&mut self, visitor: i64, converts: bool) {
+        self.visitors.insert(visitor);
+        self.n += 1;
+        if converts {
+            self.converting.insert(visitor);
+        }
+    }
+
+    fn sums(&self) -> Sums {
+        Sums {
+            visitors: self.visitors.len() as i64,
+            visits: self.n,
+            converting: self.converting.len() as i64,
+            ..Sums::default()
+        }
+    }
+}
+
+#[derive(Default)]
+struct Segment {
+    visitors: HashSet<i64>,
+    visits: i64,
+    pageviews: i64,
+    bounces: i64,
+    duration_ms: i64,
+    dims: [HashMap<String, Group>; 7],
+    pages: HashMap<String, Group>,
+    /// Per goal: converting visitors and conversions.
+    goals: Vec<(HashSet<i64>, i64)>,
+    /// Per goal with a confirming page: how far each visit got through [event, page].
+    confirm: Vec<Vec<usize>>,
+    /// Per funnel: how far each visit got.
+    funnels: Vec<Vec<usize>>,
+    /// Per condition: visitors and visits that read its pages.
+    condition_visitors: Vec<HashSet<i64>>,
+    condition_visits: Vec<HashSet<i64>>,
+    /// Visits with a lead action among this segment's events.
+    lead_visits: HashSet<i64>,
+}
+
+impl Segment {
+    fn new(defs: &Definitions, confirm_pairs: usize) -> Segment {
+        Segment {
+            goals: vec![Default::default(); defs.goals.len()],
+            confirm: vec![Vec::new(); confirm_pairs],
+            funnels: vec![Vec::new(); defs.funnels.len()],
+            condition_visitors: vec![HashSet::new(); defs.conditions.len()],
+            condition_visits: vec![HashSet::new(); defs.conditions.len()],
+            ..Segment::default()
+        }
+    }
+}
+
+/// Sums a day. `events` holds the day's events up to the day's end; those at or after `to` (a
+/// partial day's cut-off) count only towards funnels of visits that began before it.
+pub(crate) fn day_rows(
+    visits: &[DayVisit],
+    events: &[DayEvent],
+    to: i64,
+    defs: &Definitions,
+) -> Vec<Row> {
+    let lead_goals: Vec<&Goal> = defs
+        .goals
+        .iter()
+        .filter(|g| g.category == GoalCategory::LeadAction)
+        .collect();
+    let is_lead = |e: &DayEvent| {
+        lead_goals
+            .iter()
+            .any(|g| matches(g.kind, &g.pattern, &e.name, &e.path))
+    };
+    // Event goals confirmed by a page goal: (goal index, [event step, page step]).
+    let confirm_pairs: Vec<(usize, [(GoalKind, String); 2])> = defs
+        .goals
+        .iter()
+        .enumerate()
+        .filter_map(|(i, g)| {
+            let page = defs.goals.iter().find(|p| Some(p.id) == g.confirmed_by)?;
+            Some((
+                i,
+                [
+                    (g.kind, g.pattern.clone()),
+                    (page.kind, page.pattern.clone()),
+                ],
+            ))
+        })
+        .collect();
+
+    let converting: HashSet<i64> = events
+        .iter()
+        .filter(|e| e.at < to && is_lead(e))
+        .map(|e| e.visit_id)
+        .collect();
+    let mut by_segment: HashMap<String, Segment> = HashMap::new();
+    by_segment.insert(String::new(), Segment::new(defs, confirm_pairs.len()));
+
+    // Each visit's events, for funnels (already ordered by visit, time and id).
+    let mut visit_events: HashMap<i64, &[DayEvent]> = HashMap::new();
+    let mut start = 0;
+    for i in 1..=events.len() {
+        if i == events.len() || events[i].visit_id != events[start].visit_id {
+            visit_events.insert(events[start].visit_id, &events[start..i]);
+            start = i;
+        }
+    }
+    let reached = |steps: &[(GoalKind, String)], visit: i64| -> usize {
+        let evs = visit_events.get(&visit).copied().unwrap_or_default();
+        funnel_reached(
+            steps.len(),
+            evs.iter().map(|e| {
+                steps
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, (kind, pattern))| matches(*kind, pattern, &e.name, &e.path))
+                    .fold(0u64, |m, (i, _)| m | (1 << i))
+            }),
+        )
+    };
+
+    for v in visits {
+        let converts = converting.contains(&v.id);
+        let confirm: Vec<usize> = confirm_pairs
+            .iter()
+            .map(|(_, steps)| reached(steps, v.id))
+            .collect();
+        let funnels: Vec<usize> = defs
+            .funnels
+            .iter()
+            .map(|(_, steps)| reached(steps, v.id))
+            .collect();
+        for seg in segments(
+            SEGMENTED
+                .iter()
+                .map(|&d| (DIMENSIONS[d], v.dims[d].as_str())),
+        ) {
+            let s = by_segment
+                .entry(seg)
+                .or_insert_with(|| Segment::new(defs, confirm_pairs.len()));
+            s.visitors.insert(v.visitor_id);
+            s.visits += 1;
+            s.pageviews += v.pageviews;
+            s.bounces += i64::from(v.pageviews <= 1 && v.interactions == 0);
+            s.duration_ms += v.duration_ms;
+            for (d, value) in v.dims.iter().enumerate() {
+                if !value.is_empty() {
+                    s.dims[d]
+                        .entry(value.clone())
+                        .or_default()
+                        .add(v.visitor_id, converts);
+                }
+            }
+            for (k, r) in confirm.iter().enumerate() {
+                s.confirm[k].push(*r);
+            }
+            for (k, r) in funnels.iter().enumerate() {
+                s.funnels[k].push(*r);
+            }
+        }
+    }
+
+    for e in events.iter().filter(|e| e.at < to) {
+        let lead = is_lead(e);
+        let attrs = [0, 1, 2, 3].map(|i| (DIMENSIONS[SEGMENTED[i]], e.attrs[i].as_str()));
+        for seg in segments(attrs.into_iter()) {
+            let s = by_segment
+                .entry(seg)
+                .or_insert_with(|| Segment::new(defs, confirm_pairs.len()));
+            if e.name == "pageview" {
+                s.pages
+                    .entry(e.path.clone())
+                    .or_default()
+                    .add(e.visitor_id, converting.contains(&e.visit_id));
+                for (c, (_, patterns)) in defs.conditions.iter().enumerate() {
+                    if patterns.iter().any(|p| path_matches(p, &e.path)) {
+                        s.condition_visitors[c].insert(e.visitor_id);
+                        s.condition_visits[c].insert(e.visit_id);
+                    }
+                }
+            }
+            for (g, goal) in defs.goals.iter().enumerate() {
+                if matches(goal.kind, &goal.pattern, &e.name, &e.path) {
+                    s.goals[g].0.insert(e.visitor_id);
+                    s.goals[g].1 += 1;
+                }
+            }
+            if lead {
+                s.lead_visits.insert(e.visit_id);
+            }
+        }
+    }
+
+    let mut rows = Vec::new();
+    for (seg, s) in by_segment {
+        rows.push((
+            seg.clone(),
+            "summary",
+            String::new(),
+            Sums {
+                visitors: s.visitors.len() as i64,
+                visits: s.visits,
+                pageviews: s.pageviews,
+                bounces: s.bounces,
+                duration_ms: s.duration_ms,
+                converting: 0,
+            },
+        ));
+        for (d, groups) in s.dims.iter().enumerate() {
+            for (key, g) in groups {
+                rows.push((seg.clone(), DIMENSIONS[d], key.clone(), g.sums()));
+            }
+        }
+        for (key, g) in &s.pages {
+            rows.push((seg.clone(), "page", key.clone(), g.sums()));
+        }
+        for (g, (visitors, n)) in s.goals.iter().enumerate() {
+            if *n > 0 {
+                let sums = Sums {
+                    visitors: visitors.len() as i64,
+                    visits: *n,
+                    ..Sums::default()
+                };
+                rows.push((seg.clone(), "goal", defs.goals[g].id.to_string(), sums));
+            }
+        }
+        for (k, (g, _)) in confirm_pairs.iter().enumerate() {
+            let counts = funnel_counts(2, s.confirm[k].iter().copied());
+            for (step, n) in counts.iter().enumerate() {
+                if *n > 0 {
+                    let sums = Sums {
+                        visits: *n as i64,
+                        ..Sums::default()
+                    };
+                    let key = format!("{}:{step}", defs.goals[*g].id);
+                    rows.push((seg.clone(), "confirm", key, sums));
+                }
+            }
+        }
+        for (k, (id, steps)) in defs.funnels.iter().enumerate() {
+            let counts = funnel_counts(steps.len(), s.funnels[k].iter().copied());
+            for (step, n) in counts.iter().enumerate() {
+                if *n > 0 {
+                    let sums = Sums {
+                        visits: *n as i64,
+                        ..Sums::default()
+                    };
+                    rows.push((seg.clone(), "funnel", format!("{id}:{step}"), sums));
+                }
+            }
+        }
+        for (c, (condition, _)) in defs.conditions.iter().enumerate() {
+            let visitors = s.condition_visitors[c].len() as i64;
+            if visitors > 0 {
+                let leads = s.condition_visits[c]
+                    .iter()
+                    .filter(|v| s.lead_visits.contains(v))
+                    .count() as i64;
+                let sums = Sums {
+                    visitors,
+                    converting: leads,
+                    ..Sums::default()
+                };
+                rows.push((seg.clone(), "condition", condition.clone(), sums));
+            }
+        }
+    }
+    rows
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn visit(id: i64, visitor: i64, source: &str, device: &str, pageviews: i64) -> DayVisit {
+        DayVisit {
+            id,
+            visitor_id: visitor,
+            pageviews,
+            interactions: 0,
+            duration_ms: 1_000,
+            dims: [
+                source.into(),
+                "organic_search".into(),
+                String::new(),
+                "/".into(),
+                device.into(),
+                "Chrome".into(),
+                "Android".into(),
+            ],
+        }
+    }
+
+    fn event(visit: &DayVisit, at: i64, name: &str, path: &str) -> DayEvent {
+        DayEvent {
+            visit_id: visit.id,
+            visitor_id: visit.visitor_id,
+            at,
+            name: name.into(),
+            path: path.into(),
+            attrs: [
+                visit.dims[0].clone(),
+                visit.dims[1].clone(),
+                visit.dims[2].clone(),
+                visit.dims[4].clone(),
+            ],
+        }
+    }
+
+    fn goal(id: i64, kind: GoalKind, pattern: &str, confirmed_by: Option<i64>) -> Goal {
+        Goal {
+            id,
+            site_id: 1,
+            name: pattern.into(),
+            kind,
+            pattern: pattern.into(),
+            category: GoalCategory::LeadAction,
+            confirmed_by,
+        }
+    }
+
+    #[test]
+    fn a_day_is_summed_for_the_site_and_each_filter_value() {
+        let a = visit(1, 10, "Google", "mobile", 2);
+        let b = visit(2, 20, "Bing", "desktop", 1);
+        let events = vec![
+            event(&a, 1, "pageview", "/"),
+            event(&a, 2, "Request", "/"),
+            event(&a, 3, "pageview", "/thank-you"),
+            event(&b, 1, "pageview", "/knee"),
+            // After the cut-off: counts only towards funnels.
+            event(&b, 50, "Request", "/knee"),
+        ];
+        let goals = vec![
+            goal(7, GoalKind::Event, "Request", Some(8)),
+            goal(8, GoalKind::Page, "/thank-you*", None),
+        ];
+        let conditions = vec![("Knee pain".to_string(), vec!["/knee*".to_string()])];
+        let defs = Definitions {
+            goals: &goals,
+            funnels: vec![(
+                3,
+                vec![
+                    (GoalKind::Page, "/*".to_string()),
+                    (GoalKind::Event, "Request".to_string()),
+                ],
+            )],
+            conditions: &conditions,
+        };
+        let rows = day_rows(&[a, b], &events, 10, &defs);
+        let get = |seg: &str, metric: &str, key: &str| {
+            rows.iter()
+                .find(|r| r.0 == seg && r.1 == metric && r.2 == key)
+                .map(|r| r.3)
+                .unwrap_or_default()
+        };
+        let all = get("", "summary", "");
+        assert_eq!((all.visitors, all.visits, all.bounces), (2, 2, 1));
+        assert_eq!(get("source=Google", "summary", "").visits, 1);
+        assert_eq!(get("device=desktop", "summary", "").bounces, 1);
+        // Breakdowns carry converting visitors; the lead action was visitor 10's.
+        assert_eq!(get("", "source", "Google").converting, 1);
+        assert_eq!(get("", "source", "Bing").converting, 0);
+        assert_eq!(get("channel=organic_search", "source", "Bing").visits, 1);
+        // The goal after the cut-off is not counted; both visits reached the funnel's last step.
+        assert_eq!(get("", "goal", "7").visits, 1);
+        assert_eq!(get("", "funnel", "3:1").visits, 2);
+        assert_eq!(get("source=Bing", "funnel", "3:1").visits, 1);
+        assert_eq!(
+            (
+                get("", "confirm", "7:0").visits,
+                get("", "confirm", "7:1").visits
+            ),
+            (2, 1)
+        );
+        let knee = get("", "condition", "Knee pain");
+        assert_eq!((knee.visitors, knee.converting), (1, 0));
+        assert_eq!(get("source=Google", "page", "/thank-you").converting, 1);
+        // No empty segment for a blank campaign.
+        assert!(!rows.iter().any(|r| r.0.starts_with("campaign=")));
+    }
+}
