@@ -1,6 +1,7 @@
 //! One local day of a site summed in memory, in one pass over its visits and events: for the whole
 //! site (segment "") and for every value of the one-click filters (segment "source=Google",
-//! "channel=paid_search", "campaign=spring", "device=mobile"). The rules are those of the raw
+//! "channel=paid_search", "campaign=spring", "device=mobile", and "page=/knee-pain" for the visits
+//! that viewed that page). The rules are those of the raw
 //! report queries in `reports` and `insights`, which the rollup tests compare against:
 //!
 //! - visit metrics (summary, breakdowns, funnels, confirmations) count visits that began in the
@@ -88,15 +89,19 @@ fn matches(kind: GoalKind, pattern: &str, name: &str, path: &str) -> bool {
     }
 }
 
-/// The segments something with these filter values belongs to: the whole site and one per
-/// non-empty value.
-fn segments<'a>(values: impl Iterator<Item = (&'static str, &'a str)>) -> Vec<String> {
+/// The segments something with these filter values belongs to: the whole site, one per
+/// non-empty value, and one per page its visit viewed.
+fn segments<'a>(
+    values: impl Iterator<Item = (&'static str, &'a str)>,
+    viewed: &[&str],
+) -> Vec<String> {
     let mut out = vec![String::new()];
     out.extend(
         values
             .filter(|(_, v)| !v.is_empty())
             .map(|(d, v)| format!("{d}={v}")),
     );
+    out.extend(viewed.iter().map(|p| format!("page={p}")));
     out
 }
 
@@ -213,6 +218,21 @@ pub(crate) fn day_rows(
             start = i;
         }
     }
+    // The distinct pages each visit viewed.
+    let viewed: HashMap<i64, Vec<&str>> = visit_events
+        .iter()
+        .map(|(&visit, evs)| {
+            let mut paths: Vec<&str> = evs
+                .iter()
+                .filter(|e| e.name == "pageview")
+                .map(|e| e.path.as_str())
+                .collect();
+            paths.sort_unstable();
+            paths.dedup();
+            (visit, paths)
+        })
+        .collect();
+    let viewed_by = |visit: i64| viewed.get(&visit).map(Vec::as_slice).unwrap_or_default();
     let reached = |steps: &[(GoalKind, String)], visit: i64| -> usize {
         let evs = visit_events.get(&visit).copied().unwrap_or_default();
         funnel_reached(
@@ -238,11 +258,10 @@ pub(crate) fn day_rows(
             .iter()
             .map(|(_, steps)| reached(steps, v.id))
             .collect();
-        for seg in segments(
-            SEGMENTED
-                .iter()
-                .map(|&d| (DIMENSIONS[d], v.dims[d].as_str())),
-        ) {
+        let values = SEGMENTED
+            .iter()
+            .map(|&d| (DIMENSIONS[d], v.dims[d].as_str()));
+        for seg in segments(values, viewed_by(v.id)) {
             let s = by_segment
                 .entry(seg)
                 .or_insert_with(|| Segment::new(defs, confirm_pairs.len()));
@@ -271,7 +290,7 @@ pub(crate) fn day_rows(
     for e in events.iter().filter(|e| e.at < to) {
         let lead = is_lead(e);
         let attrs = [0, 1, 2, 3].map(|i| (DIMENSIONS[SEGMENTED[i]], e.attrs[i].as_str()));
-        for seg in segments(attrs.into_iter()) {
+        for seg in segments(attrs.into_iter(), viewed_by(e.visit_id)) {
             let s = by_segment
                 .entry(seg)
                 .or_insert_with(|| Segment::new(defs, confirm_pairs.len()));
@@ -486,5 +505,11 @@ mod tests {
         assert_eq!(get("source=Google", "page", "/thank-you").converting, 1);
         // No empty segment for a blank campaign.
         assert!(!rows.iter().any(|r| r.0.starts_with("campaign=")));
+        // Visits that viewed a page: visitor 10's two pages and goal, not visitor 20's.
+        let thanks = get("page=/thank-you", "summary", "");
+        assert_eq!((thanks.visits, thanks.pageviews), (1, 2));
+        assert_eq!(get("page=/thank-you", "page", "/").visits, 1);
+        assert_eq!(get("page=/knee", "goal", "7").visits, 0);
+        assert_eq!(get("page=/knee", "condition", "Knee pain").visitors, 1);
     }
 }

@@ -119,15 +119,14 @@ impl Filters {
     }
 
     /// The rollup segment that serves these filters: "" without any, "channel=paid_search" for one
-    /// source, channel, campaign or device; none for a page filter or several (those read the raw
-    /// events).
+    /// source, channel, campaign or device, "page=/knee-pain" for one exact page; none for a page
+    /// pattern with `*` or several filters (those read the raw events and visits).
     pub(crate) fn segment(&self) -> Option<String> {
-        if self.page.is_some() {
-            return None;
-        }
-        let mut set = self.columns();
+        let page = self.page.as_deref().map(|p| ("page", p));
+        let mut set = self.columns().chain(page);
         match (set.next(), set.next()) {
             (None, _) => Some(String::new()),
+            (Some(("page", p)), None) if p.contains('*') => None,
             (Some((column, value)), None) => Some(format!("{column}={value}")),
             _ => None,
         }
@@ -195,6 +194,26 @@ mod tests {
         assert_eq!(like_pattern("/thank-you*"), "/thank-you%");
         assert_eq!(like_pattern("/100%_done"), "/100\\%\\_done");
         assert_eq!(like_pattern("*"), "%");
+    }
+
+    #[test]
+    fn one_click_filters_name_a_rollup_segment() {
+        let f = |source: Option<&str>, page: Option<&str>| Filters {
+            source: source.map(String::from),
+            page: page.map(String::from),
+            ..Filters::default()
+        };
+        assert_eq!(f(None, None).segment().as_deref(), Some(""));
+        assert_eq!(
+            f(Some("Google"), None).segment().as_deref(),
+            Some("source=Google")
+        );
+        assert_eq!(
+            f(None, Some("/knee")).segment().as_deref(),
+            Some("page=/knee")
+        );
+        assert_eq!(f(None, Some("/conditions/*")).segment(), None);
+        assert_eq!(f(Some("Google"), Some("/knee")).segment(), None);
     }
 
     #[test]

@@ -646,6 +646,10 @@ async fn rolled_up_days_give_the_same_reports_as_the_raw_data() {
             campaign: Some("Back pain – search".into()),
             ..Filters::default()
         },
+        Filters {
+            page: Some("/request-appointment".into()),
+            ..Filters::default()
+        },
     ]
     .into_iter()
     .enumerate()
