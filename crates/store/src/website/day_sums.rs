@@ -50,6 +50,7 @@ pub(crate) struct Sums {
 pub(crate) struct DayVisit {
     pub id: i64,
     pub visitor_id: i64,
+    pub started_at: i64,
     pub pageviews: i64,
     pub interactions: i64,
     pub duration_ms: i64,
@@ -94,8 +95,12 @@ fn matches(kind: GoalKind, pattern: &str, name: &str, path: &str) -> bool {
 fn segments<'a>(
     values: impl Iterator<Item = (&'static str, &'a str)>,
     viewed: &[&str],
+    segmented: bool,
 ) -> Vec<String> {
     let mut out = vec![String::new()];
+    if !segmented {
+        return out;
+    }
     out.extend(
         values
             .filter(|(_, v)| !v.is_empty())
@@ -167,12 +172,14 @@ impl Segment {
 }
 
 /// Sums a day. `events` holds the day's events up to the day's end; those at or after `to` (a
-/// partial day's cut-off) count only towards funnels of visits that began before it.
+/// partial day's cut-off) count only towards funnels of visits that began before it. Without
+/// `segmented`, only segment "" (the rows given, for a report that filtered them itself).
 pub(crate) fn day_rows(
     visits: &[DayVisit],
     events: &[DayEvent],
     to: i64,
     defs: &Definitions,
+    segmented: bool,
 ) -> Vec<Row> {
     let lead_goals: Vec<&Goal> = defs
         .goals
@@ -261,7 +268,7 @@ pub(crate) fn day_rows(
         let values = SEGMENTED
             .iter()
             .map(|&d| (DIMENSIONS[d], v.dims[d].as_str()));
-        for seg in segments(values, viewed_by(v.id)) {
+        for seg in segments(values, viewed_by(v.id), segmented) {
             let s = by_segment
                 .entry(seg)
                 .or_insert_with(|| Segment::new(defs, confirm_pairs.len()));
@@ -290,7 +297,7 @@ pub(crate) fn day_rows(
     for e in events.iter().filter(|e| e.at < to) {
         let lead = is_lead(e);
         let attrs = [0, 1, 2, 3].map(|i| (DIMENSIONS[SEGMENTED[i]], e.attrs[i].as_str()));
-        for seg in segments(attrs.into_iter(), viewed_by(e.visit_id)) {
+        for seg in segments(attrs.into_iter(), viewed_by(e.visit_id), segmented) {
             let s = by_segment
                 .entry(seg)
                 .or_insert_with(|| Segment::new(defs, confirm_pairs.len()));
@@ -403,6 +410,7 @@ mod tests {
         DayVisit {
             id,
             visitor_id: visitor,
+            started_at: 0,
             pageviews,
             interactions: 0,
             duration_ms: 1_000,
@@ -474,7 +482,9 @@ mod tests {
             )],
             conditions: &conditions,
         };
-        let rows = day_rows(&[a, b], &events, 10, &defs);
+        let rows = day_rows(&[a.clone(), b.clone()], &events, 10, &defs, true);
+        let plain = day_rows(&[a, b], &events, 10, &defs, false);
+        assert!(plain.iter().all(|r| r.0.is_empty()));
         let get = |seg: &str, metric: &str, key: &str| {
             rows.iter()
                 .find(|r| r.0 == seg && r.1 == metric && r.2 == key)

@@ -121,6 +121,35 @@ pub fn previous_range(range: Range, tz: &TimeZone) -> Range {
     range.previous()
 }
 
+/// Visitors and pageviews per day of `range` by when each visit began, as `day_index_sql` counts
+/// them: local days when the range starts at a local midnight, else 24-hour steps.
+fn daily_buckets(range: Range, tz: &TimeZone, visits: &[DayVisit]) -> Vec<Bucket> {
+    let date_of = |ms: i64| {
+        jiff::Timestamp::from_millisecond(ms)
+            .ok()
+            .map(|t| t.to_zoned_datetime(tz.clone()).date())
+    };
+    let first = date_of(range.from).filter(|d| day_bounds(*d, tz).map(|b| b.0) == Some(range.from));
+    let mut days: std::collections::BTreeMap<i64, (std::collections::HashSet<i64>, i64)> =
+        Default::default();
+    for v in visits {
+        let index = match (first, date_of(v.started_at)) {
+            (Some(a), Some(b)) => day_number(b) - day_number(a),
+            _ => (v.started_at - range.from).div_euclid(86_400_000),
+        };
+        let day = days.entry(index).or_default();
+        day.0.insert(v.visitor_id);
+        day.1 += v.pageviews;
+    }
+    days.into_iter()
+        .map(|(index, (visitors, pageviews))| Bucket {
+            index,
+            visitors: visitors.len() as i64,
+            pageviews,
+        })
+        .collect()
+}
+
 /// Days since 1970-01-01 of a civil date, so runs of days can be checked for gaps.
 fn day_number(date: Date) -> i64 {
     let epoch = Date::constant(1970, 1, 1);
@@ -280,7 +309,11 @@ impl Store {
             None => None,
         };
         let Some((covered, segment)) = covered else {
-            return self.raw_report(scope, limit).await;
+            return if scope.filters.segment().is_some() {
+                self.raw_report(scope, limit).await
+            } else {
+                self.filtered_report(scope).await
+            };
         };
         let mut report = self.rollup_report(scope, covered, &segment).await?;
         if scope.range.from < covered.from {
@@ -309,6 +342,22 @@ impl Store {
         }
         report.range = scope.range;
         Ok(report)
+    }
+
+    /// A report with filters no rollup segment serves (a page pattern, several filters): the
+    /// matching visits and their events, loaded once and summed in memory.
+    async fn filtered_report(&self, scope: &Scope) -> StoreResult<Report> {
+        let (rows, visits) = self
+            .sum_scope(scope, scope.range.to + 86_400_000, false)
+            .await?;
+        let sums: HashMap<(String, String), Sums> = rows
+            .into_iter()
+            .map(|(_, metric, key, s)| ((metric.to_string(), key), s))
+            .collect();
+        let tz = self.practice_time_zone(scope.practice_id).await?;
+        let daily = daily_buckets(scope.range, &tz, &visits);
+        self.report_from_sums(scope, scope.range, &sums, daily)
+            .await
     }
 
     /// Only the summary, for the previous period: rollups where they cover the range, raw visits for
@@ -422,12 +471,6 @@ impl Store {
                 },
             );
         }
-        let get = |metric: &str, key: &str| {
-            sums.get(&(metric.to_string(), key.to_string()))
-                .copied()
-                .unwrap_or_default()
-        };
-        let total = get("summary", "");
         let daily_rows = sqlx::query(
             "SELECT day_start, visitors, pageviews FROM rollups \
              WHERE site_id = $1 AND segment = $2 AND day_start >= $3 AND day_start < $4 AND metric = 'summary' \
@@ -451,6 +494,23 @@ impl Store {
                 })
             })
             .collect::<StoreResult<Vec<_>>>()?;
+        self.report_from_sums(scope, covered, &sums, daily).await
+    }
+
+    /// A report made of sums by (metric, key) and a daily series.
+    async fn report_from_sums(
+        &self,
+        scope: &Scope,
+        range: Range,
+        sums: &HashMap<(String, String), Sums>,
+        daily: Vec<Bucket>,
+    ) -> StoreResult<Report> {
+        let get = |metric: &str, key: &str| {
+            sums.get(&(metric.to_string(), key.to_string()))
+                .copied()
+                .unwrap_or_default()
+        };
+        let total = get("summary", "");
         let goal_list = self.goals(scope.practice_id, scope.site_id).await?;
         let goals = goal_list
             .iter()
@@ -500,7 +560,7 @@ impl Store {
             .collect();
         super::insights::sort_conditions(&mut conditions);
         Ok(Report {
-            range: covered,
+            range,
             summary: Summary::from_sums(
                 total.visitors,
                 total.visits,
@@ -511,14 +571,14 @@ impl Store {
             previous: Summary::default(),
             daily,
             goals,
-            sources: rows_of(&sums, "source"),
-            channels: rows_of(&sums, "channel"),
-            campaigns: rows_of(&sums, "campaign"),
-            pages: rows_of(&sums, "page"),
-            landing_pages: rows_of(&sums, "entry_path"),
-            devices: rows_of(&sums, "device"),
-            browsers: rows_of(&sums, "browser"),
-            systems: rows_of(&sums, "os"),
+            sources: rows_of(sums, "source"),
+            channels: rows_of(sums, "channel"),
+            campaigns: rows_of(sums, "campaign"),
+            pages: rows_of(sums, "page"),
+            landing_pages: rows_of(sums, "entry_path"),
+            devices: rows_of(sums, "device"),
+            browsers: rows_of(sums, "browser"),
+            systems: rows_of(sums, "os"),
             funnels,
             conditions,
         })
@@ -545,9 +605,8 @@ impl Store {
             .fetch_one(self.pool())
             .await?
             .try_get("rollup_generation")?;
-        let rows = self
-            .sum_day(practice_id, site_id, Range { from, to }, end)
-            .await?;
+        let scope = Scope::new(practice_id, site_id, Range { from, to });
+        let (rows, _) = self.sum_scope(&scope, end, true).await?;
         let mut tx = self.begin().await?;
         // Also locks the site's row, so a concurrent change waits for this write and then drops it.
         let current = sqlx::query(
@@ -604,15 +663,16 @@ impl Store {
         Ok(())
     }
 
-    /// A day's rollup rows for the site and each segment: its visits that began in `range` and
-    /// their events up to `end` (the day's end), summed in memory (see `day_sums`).
-    async fn sum_day(
+    /// The scope's visits (those that began in its range) and their events up to `events_to`,
+    /// loaded with the scope's filters and summed in memory (see `day_sums`): the rollup rows of
+    /// segment "" and, when `segmented`, of every one-click filter. Also returns the visits.
+    async fn sum_scope(
         &self,
-        practice_id: i64,
-        site_id: i64,
-        range: Range,
-        end: i64,
-    ) -> StoreResult<Vec<super::day_sums::Row>> {
+        scope: &Scope,
+        events_to: i64,
+        segmented: bool,
+    ) -> StoreResult<(Vec<super::day_sums::Row>, Vec<DayVisit>)> {
+        let (practice_id, site_id) = (scope.practice_id, scope.site_id);
         let goals = self.goals(practice_id, site_id).await?;
         let funnels: Vec<(i64, Vec<(super::reports::GoalKind, String)>)> = self
             .funnels(practice_id, site_id)
@@ -628,16 +688,10 @@ impl Store {
         let conditions = self.condition_groups(practice_id, site_id).await?;
 
         let mut sql = Sql::new(
-            "SELECT id, visitor_id, pageviews, interactions, last_at - started_at AS duration, source, channel, \
-             campaign, entry_path, device, browser, os FROM visits WHERE site_id = ",
+            "SELECT id, visitor_id, started_at, pageviews, interactions, last_at - started_at AS duration, source, \
+             channel, campaign, entry_path, device, browser, os",
         );
-        sql.int(site_id)
-            .push(" AND practice_id = ")
-            .int(practice_id)
-            .push(" AND started_at >= ")
-            .int(range.from)
-            .push(" AND started_at < ")
-            .int(range.to);
+        scope.visits_where(&mut sql);
         let visits = sql
             .fetch_all(self)
             .await?
@@ -647,6 +701,7 @@ impl Store {
                 Ok(DayVisit {
                     id: r.try_get("id")?,
                     visitor_id: r.try_get("visitor_id")?,
+                    started_at: r.try_get("started_at")?,
                     pageviews: r.try_get("pageviews")?,
                     interactions: r.try_get("interactions")?,
                     duration_ms: r.try_get("duration")?,
@@ -676,17 +731,15 @@ impl Store {
             }
         }
         let mut sql = Sql::new(
-            "SELECT visit_id, visitor_id, at, name, path, source, channel, campaign, device FROM events \
-             WHERE site_id = ",
+            "SELECT visit_id, visitor_id, at, name, path, source, channel, campaign, device",
         );
-        sql.int(site_id)
-            .push(" AND practice_id = ")
-            .int(practice_id)
-            .push(" AND at >= ")
-            .int(range.from)
-            .push(" AND at < ")
-            .int(end.max(range.to))
-            .push(" AND name IN (");
+        scope
+            .over(Range {
+                from: scope.range.from,
+                to: events_to.max(scope.range.to),
+            })
+            .events_where(&mut sql);
+        sql.push(" AND name IN (");
         for (i, n) in names.iter().enumerate() {
             if i > 0 {
                 sql.push(", ");
@@ -720,7 +773,8 @@ impl Store {
             funnels,
             conditions: &conditions,
         };
-        Ok(day_rows(&visits, &events, range.to, &defs))
+        let rows = day_rows(&visits, &events, scope.range.to, &defs, segmented);
+        Ok((rows, visits))
     }
 
     /// Rolls up at most `max_days` ended days that are not rolled up yet, newest first, across all
