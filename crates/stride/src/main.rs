@@ -54,7 +54,6 @@ enum Command {
     },
     /// Re-encrypt all patient data under a new key. Stop `stride serve` first.
     RotateKey,
-    /// Write realistic website traffic for a site (for benchmarks and trials), from a fixed seed.
     /// Times the Website dashboard's report for 7, 30 and 365 days (for docs/benchmarks.md).
     BenchReport {
         #[arg(long)]
@@ -64,7 +63,7 @@ enum Command {
         raw: bool,
         #[arg(long, default_value_t = 5)]
         runs: usize,
-        /// Filter as the dashboard does (filtered reports read events and visits).
+        /// Filter as the dashboard does.
         #[arg(long)]
         channel: Option<String>,
         #[arg(long)]
@@ -78,6 +77,7 @@ enum Command {
     /// Brings the website reports' daily rollups up to date now (the server also does this in the
     /// background), e.g. after generating or importing traffic.
     Rollup,
+    /// Write realistic website traffic for a site (for benchmarks and trials), from a fixed seed.
     GenerateTraffic {
         /// The site's domain, as registered in Stride.
         #[arg(long)]

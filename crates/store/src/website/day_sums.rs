@@ -45,6 +45,20 @@ pub(crate) struct Sums {
     pub converting: i64,
 }
 
+impl Sums {
+    /// Both sums added: exact for visitors too, when the two cover different local days.
+    pub fn plus(&self, o: &Sums) -> Sums {
+        Sums {
+            visitors: self.visitors + o.visitors,
+            visits: self.visits + o.visits,
+            pageviews: self.pageviews + o.pageviews,
+            bounces: self.bounces + o.bounces,
+            duration_ms: self.duration_ms + o.duration_ms,
+            converting: self.converting + o.converting,
+        }
+    }
+}
+
 /// A visit that began in the day.
 #[derive(Debug, Clone)]
 pub(crate) struct DayVisit {

@@ -31,6 +31,13 @@ pub const SETTLE_MS: i64 = VISIT_GAP_MS + 5 * 60_000;
 /// How often today's partial rollup is brought up to date.
 pub const TODAY_REFRESH_MS: i64 = 5 * 60_000;
 
+/// A site's goals, funnels (id and steps) and condition pages, loaded once for many days.
+struct Loaded {
+    goals: Vec<super::reports::Goal>,
+    funnels: Vec<(i64, Vec<(super::reports::GoalKind, String)>)>,
+    conditions: Vec<(String, Vec<String>)>,
+}
+
 /// A local day's bounds in milliseconds.
 fn day_bounds(date: Date, tz: &TimeZone) -> Option<(i64, i64)> {
     let start = date
@@ -276,11 +283,11 @@ fn merge(a: Report, b: Report) -> Report {
 
 impl Store {
     /// Everything the dashboard and `/api/v1/sites/{id}/report` show for one period: rollups for
-    /// the whole days they cover, raw queries for the rest, and the previous period's summary.
-    /// Rollups serve no filter or one source, channel, campaign or device; a page filter or
-    /// several filters read the raw events and visits.
+    /// the whole days they cover, day sums of the raw data for the rest, and the previous period's
+    /// summary. Rollups serve no filter or one source, channel, campaign, device or exact page; a
+    /// page pattern or several filters are summed from the raw events and visits.
     pub async fn website_report(&self, scope: &Scope) -> StoreResult<Report> {
-        let mut report = self.combined_report(scope, 1_000).await?;
+        let mut report = self.combined_report(scope).await?;
         let tz = self.practice_time_zone(scope.practice_id).await?;
         report.previous = self
             .combined_summary(&scope.over(previous_range(scope.range, &tz)))
@@ -300,7 +307,7 @@ impl Store {
         Ok(report)
     }
 
-    async fn combined_report(&self, scope: &Scope, limit: i64) -> StoreResult<Report> {
+    async fn combined_report(&self, scope: &Scope) -> StoreResult<Report> {
         let covered = match scope.filters.segment() {
             Some(segment) => self
                 .rolled_up(scope.site_id, scope.range)
@@ -309,34 +316,24 @@ impl Store {
             None => None,
         };
         let Some((covered, segment)) = covered else {
-            return if scope.filters.segment().is_some() {
-                self.raw_report(scope, limit).await
-            } else {
-                self.filtered_report(scope).await
-            };
+            return self.filtered_report(scope).await;
         };
         let mut report = self.rollup_report(scope, covered, &segment).await?;
         if scope.range.from < covered.from {
             let before = self
-                .raw_report(
-                    &scope.over(Range {
-                        from: scope.range.from,
-                        to: covered.from,
-                    }),
-                    limit,
-                )
+                .filtered_report(&scope.over(Range {
+                    from: scope.range.from,
+                    to: covered.from,
+                }))
                 .await?;
             report = merge(before, report);
         }
         if covered.to < scope.range.to {
             let after = self
-                .raw_report(
-                    &scope.over(Range {
-                        from: covered.to,
-                        to: scope.range.to,
-                    }),
-                    limit,
-                )
+                .filtered_report(&scope.over(Range {
+                    from: covered.to,
+                    to: scope.range.to,
+                }))
                 .await?;
             report = merge(report, after);
         }
@@ -344,20 +341,56 @@ impl Store {
         Ok(report)
     }
 
-    /// A report with filters no rollup segment serves (a page pattern, several filters): the
-    /// matching visits and their events, loaded once and summed in memory.
+    /// A report with filters no rollup segment serves (a page pattern, several filters), and the
+    /// parts of a range not rolled up: the matching visits and their events, loaded one local day
+    /// at a time (so memory stays bounded by a day's traffic) and summed in memory by the rules
+    /// rollups follow. Per-day sums add up exactly because visitor ids rotate at local midnight.
     async fn filtered_report(&self, scope: &Scope) -> StoreResult<Report> {
-        let (rows, visits) = self
-            .sum_scope(scope, scope.range.to + 86_400_000, false)
-            .await?;
-        let sums: HashMap<(String, String), Sums> = rows
-            .into_iter()
-            .map(|(_, metric, key, s)| ((metric.to_string(), key), s))
-            .collect();
         let tz = self.practice_time_zone(scope.practice_id).await?;
-        let daily = daily_buckets(scope.range, &tz, &visits);
+        let loaded = self.definitions(scope.practice_id, scope.site_id).await?;
+        let mut sums: HashMap<(String, String), Sums> = HashMap::new();
+        let mut daily = Vec::new();
+        let mut from = scope.range.from;
+        while from < scope.range.to {
+            let Some(day_end) = jiff::Timestamp::from_millisecond(from)
+                .ok()
+                .and_then(|t| day_bounds(t.to_zoned_datetime(tz.clone()).date(), &tz))
+                .map(|(_, end)| end)
+            else {
+                break;
+            };
+            let to = day_end.min(scope.range.to);
+            let (rows, visits) = self
+                .sum_scope(&scope.over(Range { from, to }), day_end, false, &loaded)
+                .await?;
+            for (_, metric, key, s) in rows {
+                let total = sums.entry((metric.to_string(), key)).or_default();
+                *total = total.plus(&s);
+            }
+            daily.extend(daily_buckets(scope.range, &tz, &visits));
+            from = to;
+        }
         self.report_from_sums(scope, scope.range, &sums, daily)
             .await
+    }
+
+    /// The site's goals, funnels and condition pages, as day sums read them.
+    async fn definitions(&self, practice_id: i64, site_id: i64) -> StoreResult<Loaded> {
+        Ok(Loaded {
+            goals: self.goals(practice_id, site_id).await?,
+            funnels: self
+                .funnels(practice_id, site_id)
+                .await?
+                .into_iter()
+                .map(|f| {
+                    (
+                        f.id,
+                        f.steps.into_iter().map(|s| (s.kind, s.pattern)).collect(),
+                    )
+                })
+                .collect(),
+            conditions: self.condition_groups(practice_id, site_id).await?,
+        })
     }
 
     /// Only the summary, for the previous period: rollups where they cover the range, raw visits for
@@ -606,7 +639,8 @@ impl Store {
             .await?
             .try_get("rollup_generation")?;
         let scope = Scope::new(practice_id, site_id, Range { from, to });
-        let (rows, _) = self.sum_scope(&scope, end, true).await?;
+        let loaded = self.definitions(practice_id, site_id).await?;
+        let (rows, _) = self.sum_scope(&scope, end, true, &loaded).await?;
         let mut tx = self.begin().await?;
         // Also locks the site's row, so a concurrent change waits for this write and then drops it.
         let current = sqlx::query(
@@ -671,21 +705,9 @@ impl Store {
         scope: &Scope,
         events_to: i64,
         segmented: bool,
+        loaded: &Loaded,
     ) -> StoreResult<(Vec<super::day_sums::Row>, Vec<DayVisit>)> {
-        let (practice_id, site_id) = (scope.practice_id, scope.site_id);
-        let goals = self.goals(practice_id, site_id).await?;
-        let funnels: Vec<(i64, Vec<(super::reports::GoalKind, String)>)> = self
-            .funnels(practice_id, site_id)
-            .await?
-            .into_iter()
-            .map(|f| {
-                (
-                    f.id,
-                    f.steps.into_iter().map(|s| (s.kind, s.pattern)).collect(),
-                )
-            })
-            .collect();
-        let conditions = self.condition_groups(practice_id, site_id).await?;
+        let (goals, funnels) = (&loaded.goals, &loaded.funnels);
 
         let mut sql = Sql::new(
             "SELECT id, visitor_id, started_at, pageviews, interactions, last_at - started_at AS duration, source, \
@@ -769,9 +791,9 @@ impl Store {
             })
             .collect::<StoreResult<Vec<_>>>()?;
         let defs = Definitions {
-            goals: &goals,
-            funnels,
-            conditions: &conditions,
+            goals,
+            funnels: funnels.clone(),
+            conditions: &loaded.conditions,
         };
         let rows = day_rows(&visits, &events, scope.range.to, &defs, segmented);
         Ok((rows, visits))
