@@ -4,6 +4,7 @@
 pub mod email;
 pub mod hours;
 pub mod jobs;
+pub mod leads;
 pub mod phone;
 pub mod role;
 pub mod slug;

@@ -7,6 +7,7 @@ pub mod audit;
 pub mod crypto;
 pub mod error;
 pub mod jobs;
+pub mod leads;
 pub mod messages;
 pub mod patients;
 pub mod tenancy;
@@ -233,6 +234,11 @@ macro_rules! migration_files {
                     "/0006_rollup_segments.sql"
                 )),
             ),
+            (
+                7,
+                "leads",
+                include_str!(concat!("../migrations/", $dialect, "/0007_leads.sql")),
+            ),
         ]
     };
 }
@@ -279,7 +285,9 @@ impl Store {
     /// Returns the number of rows rewritten. Run with `serve` stopped: a server still holding the old
     /// keyring would go on encrypting under the old key.
     pub async fn reencrypt_all(&self) -> StoreResult<u64> {
-        let n = self.reencrypt_patients().await? + self.reencrypt_messages().await?;
+        let n = self.reencrypt_patients().await?
+            + self.reencrypt_messages().await?
+            + self.reencrypt_leads().await?;
         self.write_key_check().await?;
         Ok(n)
     }

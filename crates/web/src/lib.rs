@@ -4,6 +4,7 @@
 pub mod api;
 pub mod auth;
 pub mod error;
+pub mod leads;
 pub mod openapi;
 pub mod pages;
 pub mod website;
@@ -205,6 +206,26 @@ pub fn router(state: AppState) -> Router {
             get(api::messages).post(api::send_message),
         )
         .route("/api/v1/audit-log", get(api::audit_log))
+        .route(
+            "/api/v1/leads",
+            get(leads::api::leads).post(leads::api::create_lead),
+        )
+        .route("/api/v1/leads/{id}", get(leads::api::lead))
+        .route("/api/v1/leads/{id}/stage", post(leads::api::move_lead))
+        .route(
+            "/api/v1/leads/{id}/qualification",
+            post(leads::api::qualify_lead),
+        )
+        .route(
+            "/api/v1/leads/{id}/activities",
+            post(leads::api::log_activity),
+        )
+        .route("/api/v1/leads/{id}/tasks", post(leads::api::add_task))
+        .route("/api/v1/leads/{id}/merge", post(leads::api::merge_leads))
+        .route(
+            "/api/v1/lead-tasks/{id}/done",
+            post(leads::api::complete_task),
+        )
         .route(
             "/api/v1/sites",
             get(website::api::sites).post(website::api::create_site),

@@ -292,6 +292,78 @@ pub const OPERATIONS: &[Operation] = &[
     ),
     op(
         "get",
+        "/api/v1/leads",
+        "Leads, ?view=newest (open, newest first; default), untouched (never contacted, longest waiting first) or all. With view_leads: names and contact details (audited); otherwise, with view_aggregates, the same leads without identity",
+        "view_leads or view_aggregates",
+        None,
+        200,
+    ),
+    op(
+        "post",
+        "/api/v1/leads",
+        "Record an inquiry: 201 with a new lead, or 200 when the same phone or email already has one (the inquiry joins it) or the external_key was seen before",
+        "edit_leads",
+        Some("Lead"),
+        201,
+    ),
+    op(
+        "get",
+        "/api/v1/leads/{id}",
+        "One lead with its timeline and open tasks (audited); without identity for view_aggregates",
+        "view_leads or view_aggregates",
+        None,
+        200,
+    ),
+    op(
+        "post",
+        "/api/v1/leads/{id}/stage",
+        "Move a lead: new, qualified, evaluation_booked, became_patient, or lost with a lost_reason",
+        "edit_leads",
+        Some("LeadStage"),
+        200,
+    ),
+    op(
+        "post",
+        "/api/v1/leads/{id}/qualification",
+        "Record the screening (interest, payer or budget fit, likelihood); gives a score and makes a new lead qualified (SQL)",
+        "edit_leads",
+        Some("LeadQualification"),
+        200,
+    ),
+    op(
+        "post",
+        "/api/v1/leads/{id}/activities",
+        "Log a call, text, email or note; the first call, text or email stops the speed-to-lead clock",
+        "edit_leads",
+        Some("LeadActivity"),
+        201,
+    ),
+    op(
+        "post",
+        "/api/v1/leads/{id}/tasks",
+        "Add a follow-up task with a due time",
+        "edit_leads",
+        Some("LeadTask"),
+        201,
+    ),
+    op(
+        "post",
+        "/api/v1/leads/{id}/merge",
+        "Merge another lead of the same person into this one; both histories are kept",
+        "edit_leads",
+        Some("LeadMerge"),
+        200,
+    ),
+    op(
+        "post",
+        "/api/v1/lead-tasks/{id}/done",
+        "Mark a follow-up task done",
+        "edit_leads",
+        None,
+        200,
+    ),
+    op(
+        "get",
         "/api/v1/audit-log",
         "Audit entries, newest first; page with ?before=ID&limit=N",
         "view_audit_log",
@@ -335,7 +407,7 @@ pub fn document() -> Value {
         entry[*method] = op;
     }
     let s = |t: &str| json!({"type": t});
-    json!({
+    let mut doc = json!({
         "openapi": "3.1.0",
         "info": {
             "title": "Stride API",
@@ -362,5 +434,24 @@ pub fn document() -> Value {
                 "MessageRequest": {"type": "object", "additionalProperties": false, "required": ["channel", "to", "body"], "properties": {"channel": {"enum": ["sms", "email"]}, "to": s("string"), "subject": s("string"), "body": s("string"), "idempotency_key": s("string")}}
             }
         }
+    });
+    if let (Some(all), Value::Object(more)) =
+        (doc["components"]["schemas"].as_object_mut(), lead_schemas())
+    {
+        all.extend(more);
+    }
+    doc
+}
+
+/// Request bodies of the leads API.
+fn lead_schemas() -> Value {
+    let s = |t: &str| json!({"type": t});
+    json!({
+                "Lead": {"type": "object", "additionalProperties": false, "description": "a phone or an email is required", "properties": {"first_name": s("string"), "last_name": s("string"), "phone": s("string"), "email": s("string"), "service": {"type": "string", "description": "the service or condition of interest"}, "payer": {"type": "string", "description": "a payer's name, or Self-pay"}, "preferred_times": s("string"), "message": s("string"), "sms_consent": s("boolean"), "email_consent": s("boolean"), "origin": {"enum": ["api", "front_desk", "call", "chat", "form", "booking", "import"]}, "source": {"type": "string", "description": "where the person heard of the practice"}, "channel": {"type": "string", "description": "e.g. organic_search, referral, offline"}, "campaign": s("string"), "external_key": {"type": "string", "description": "a repeated request with the same key changes nothing"}}},
+                "LeadStage": {"type": "object", "additionalProperties": false, "required": ["stage"], "properties": {"stage": {"enum": ["new", "qualified", "evaluation_booked", "became_patient", "lost"]}, "lost_reason": {"enum": ["no_response", "chose_another_clinic", "insurance", "price", "not_a_fit"]}}},
+                "LeadQualification": {"type": "object", "additionalProperties": false, "required": ["interest", "fit", "likelihood"], "properties": {"interest": {"enum": ["low", "medium", "high"]}, "fit": {"enum": ["no", "unsure", "yes"]}, "likelihood": {"enum": ["unlikely", "maybe", "likely"]}}},
+                "LeadActivity": {"type": "object", "additionalProperties": false, "required": ["kind"], "properties": {"kind": {"enum": ["call", "text", "email", "note"]}, "body": s("string")}},
+                "LeadTask": {"type": "object", "additionalProperties": false, "required": ["title", "due_at"], "properties": {"title": s("string"), "due_at": {"type": "string", "format": "date-time"}}},
+                "LeadMerge": {"type": "object", "additionalProperties": false, "required": ["other_id"], "properties": {"other_id": s("integer")}}
     })
 }

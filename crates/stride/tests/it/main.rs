@@ -10,6 +10,7 @@ mod api;
 mod cli;
 mod insights;
 mod jobs;
+mod leads;
 mod messages;
 mod phi;
 mod platform;

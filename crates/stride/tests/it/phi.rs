@@ -58,6 +58,31 @@ async fn create_patient_via_api(app: &TestApp) -> (i64, Api) {
     (id, api)
 }
 
+/// A lead with the same identifiers, a message and a follow-up task: all encrypted like a patient's.
+async fn create_lead_via_api(api: &Api) -> i64 {
+    let (status, body) = api
+        .call(
+            "POST",
+            "/api/v1/leads",
+            Some(serde_json::json!({
+                "first_name": NAME, "last_name": SURNAME, "phone": "773-555-0123", "email": EMAIL,
+                "service": "Back pain", "message": "I live on Unusual Lane", "origin": "form"
+            })),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let id = body["data"]["id"].as_i64().unwrap();
+    let (status, body) = api
+        .call(
+            "POST",
+            &format!("/api/v1/leads/{id}/tasks"),
+            Some(serde_json::json!({"title": format!("Call {NAME} back"), "due_at": "2030-01-02T15:00:00Z"})),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    id
+}
+
 fn assert_absent(haystack: &[u8], where_: &str) {
     let text = String::from_utf8_lossy(haystack);
     for needle in [
@@ -77,7 +102,8 @@ fn assert_absent(haystack: &[u8], where_: &str) {
 #[tokio::test]
 async fn patient_identifiers_never_reach_the_database_file_a_dump_or_the_logs() {
     let app = TestApp::spawn().await;
-    let (_id, _api) = create_patient_via_api(&app).await;
+    let (_id, api) = create_patient_via_api(&app).await;
+    create_lead_via_api(&api).await;
     if app.db.postgres {
         let out = std::process::Command::new("pg_dump")
             .arg("--data-only")
@@ -192,7 +218,8 @@ async fn every_read_and_change_is_audited_and_the_log_cannot_be_altered() {
 #[tokio::test]
 async fn rotating_the_key_re_encrypts_everything_and_keeps_lookups_working() {
     let app = TestApp::spawn().await;
-    let (id, _api) = create_patient_via_api(&app).await;
+    let (id, api) = create_patient_via_api(&app).await;
+    let lead_id = create_lead_via_api(&api).await;
     let practice = app.store.practice_by_slug("alpha").await.unwrap();
     let next: Keyring = app.keys.with_new_current();
     let rotated = app.store.with_keys(next.clone());
@@ -222,6 +249,27 @@ async fn rotating_the_key_re_encrypts_everything_and_keeps_lookups_working() {
         found.len(),
         1,
         "blind indexes were recomputed under the new key"
+    );
+    let lead = only_new.lead(practice.id, lead_id, &actor).await.unwrap();
+    assert_eq!(
+        (lead.last_name.as_str(), lead.message.as_str()),
+        (SURNAME, "I live on Unusual Lane")
+    );
+    let tasks = only_new
+        .lead_tasks(practice.id, Some(lead_id), 10)
+        .await
+        .unwrap();
+    assert_eq!(tasks[0].title, format!("Call {NAME} back"));
+    let mut again = stride_store::leads::LeadInput::new(stride_core::leads::Origin::Call);
+    again.phone = Some(stride_core::phone::PhoneE164::parse("7735550123").unwrap());
+    let (captured, row) = only_new
+        .capture_lead(practice.id, &again, &actor)
+        .await
+        .unwrap();
+    assert_eq!(
+        (captured, row.id),
+        (stride_store::leads::Captured::Matched, lead_id),
+        "the lead's blind index was recomputed too"
     );
     // The old key alone can no longer read anything.
     let old_only = stride_store::Store::connect(&app.db.url, app.keys.only_current())

@@ -1,0 +1,366 @@
+//! Leads through the API: one person is one lead however they reach the practice, the lifecycle
+//! and follow-up, and what a marketer may see.
+
+use serde_json::{Value, json};
+use stride_core::role::Role;
+
+use crate::helpers::*;
+
+async fn post(api: &Api, path: &str, body: Value) -> (u16, Value) {
+    api.call("POST", path, Some(body)).await
+}
+
+#[tokio::test]
+async fn the_same_person_by_form_and_by_call_is_one_lead_with_both_histories() {
+    let app = TestApp::spawn().await;
+    let practice = app.practice("alpha").await;
+    let desk = Api::new(&app, &app.token(&practice, Role::FrontDesk).await);
+
+    let (status, form) = post(
+        &desk,
+        "/api/v1/leads",
+        json!({"first_name": "Ana", "last_name": "Ruiz", "email": "Ana.Ruiz@Example.com", "service": "Back pain",
+               "origin": "form", "message": "Mornings are best", "source": "Google", "channel": "organic_search"}),
+    )
+    .await;
+    assert_eq!(status, 201, "{form}");
+    assert_eq!(form["captured"], "created");
+    let id = form["data"]["id"].as_i64().unwrap();
+    assert_eq!(form["data"]["stage"], "new");
+    assert_eq!(form["data"]["first_touch"]["source"], "Google");
+    assert_eq!(form["data"]["attribution"], "front_desk");
+
+    // She calls the next day from her phone and gives the same email.
+    let (status, call) = post(
+        &desk,
+        "/api/v1/leads",
+        json!({"phone": "(312) 555-0188", "email": "ana.ruiz@example.com", "origin": "call",
+               "source": "Yelp", "channel": "referral"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{call}");
+    assert_eq!(call["captured"], "matched");
+    assert_eq!(call["data"]["id"], id);
+    assert_eq!(
+        call["data"]["first_touch"]["source"], "Google",
+        "first touch kept"
+    );
+    assert_eq!(
+        call["data"]["last_touch"]["source"], "Yelp",
+        "last touch moved"
+    );
+
+    let (status, lead) = desk.get(&format!("/api/v1/leads/{id}")).await;
+    assert_eq!(status, 200);
+    assert_eq!(lead["data"]["first_name"], "Ana");
+    assert_eq!(
+        lead["data"]["phone"], "+13125550188",
+        "the call filled in the phone"
+    );
+    let inquiries: Vec<&Value> = lead["activities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["kind"] == "inquiry")
+        .collect();
+    assert_eq!(inquiries.len(), 2);
+    assert_eq!(inquiries[0]["detail"], "Website form: Back pain");
+    assert_eq!(inquiries[0]["body"], "Mornings are best");
+    assert_eq!(inquiries[1]["detail"], "Phone call");
+
+    // A second lead for the same person, entered before the match could be made, is merged.
+    let (status, other) = post(
+        &desk,
+        "/api/v1/leads",
+        json!({"first_name": "Ana", "phone": "312 555 0199", "origin": "front_desk", "message": "Walk-in"}),
+    )
+    .await;
+    assert_eq!(status, 201, "{other}");
+    let other_id = other["data"]["id"].as_i64().unwrap();
+    let (status, task) = post(
+        &desk,
+        &format!("/api/v1/leads/{other_id}/tasks"),
+        json!({"title": "Send the intake form", "due_at": "2030-05-01T14:00:00Z"}),
+    )
+    .await;
+    assert_eq!(status, 201, "{task}");
+    let (status, merged) = post(
+        &desk,
+        &format!("/api/v1/leads/{id}/merge"),
+        json!({"other_id": other_id}),
+    )
+    .await;
+    assert_eq!(status, 200, "{merged}");
+    let (status, _) = desk.get(&format!("/api/v1/leads/{other_id}")).await;
+    assert_eq!(status, 404, "the merged lead is gone from view");
+    let (_, lead) = desk.get(&format!("/api/v1/leads/{id}")).await;
+    let kinds: Vec<&str> = lead["activities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        ["inquiry", "inquiry", "inquiry", "merged"],
+        "both histories kept"
+    );
+    assert_eq!(lead["tasks"][0]["title"], "Send the intake form");
+    let (_, all) = desk.get("/api/v1/leads?view=all").await;
+    assert_eq!(all["data"].as_array().unwrap().len(), 1);
+
+    // A retried request with the same key changes nothing.
+    for expected in ["created", "duplicate"] {
+        let (_, r) = post(
+            &desk,
+            "/api/v1/leads",
+            json!({"email": "sam@example.com", "origin": "api", "external_key": "crm-1042"}),
+        )
+        .await;
+        assert_eq!(r["captured"], expected);
+    }
+
+    // Bad input: a clear message, nothing stored.
+    for (body, message) in [
+        (
+            json!({"first_name": "No Contact"}),
+            "a lead needs a phone number or an email address to follow up",
+        ),
+        (json!({"phone": "12"}), "phone"),
+        (
+            json!({"email": "x@example.com", "origin": "fax"}),
+            "is not a lead origin",
+        ),
+        (
+            json!({"email": "x@example.com", "channel": "carrier pigeon"}),
+            "not a marketing channel",
+        ),
+    ] {
+        let (status, err) = post(&desk, "/api/v1/leads", body).await;
+        assert_eq!(status, 422, "{err}");
+        assert!(
+            err["error"]["message"].as_str().unwrap().contains(message),
+            "{err}"
+        );
+    }
+    let (_, all) = desk.get("/api/v1/leads?view=all").await;
+    assert_eq!(all["data"].as_array().unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn a_lead_is_followed_up_qualified_and_closed_with_speed_to_lead_measured() {
+    let app = TestApp::spawn().await;
+    let practice = app.practice("alpha").await;
+    let desk = Api::new(&app, &app.token(&practice, Role::FrontDesk).await);
+    let mut ids = Vec::new();
+    for email in ["first@example.com", "second@example.com"] {
+        let (status, r) = post(
+            &desk,
+            "/api/v1/leads",
+            json!({"email": email, "service": "Knee pain", "origin": "form"}),
+        )
+        .await;
+        assert_eq!(status, 201);
+        ids.push(r["data"]["id"].as_i64().unwrap());
+    }
+    let ids_of = |v: &Value| -> Vec<i64> {
+        v["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l["id"].as_i64().unwrap())
+            .collect()
+    };
+    let (_, newest) = desk.get("/api/v1/leads").await;
+    assert_eq!(ids_of(&newest), [ids[1], ids[0]], "newest first");
+    let (_, untouched) = desk.get("/api/v1/leads?view=untouched").await;
+    assert_eq!(
+        ids_of(&untouched),
+        [ids[0], ids[1]],
+        "longest waiting first"
+    );
+    assert!(untouched["data"][0]["speed_to_lead_ms"].is_null());
+
+    // A note is not contact; a call is.
+    let (status, _) = post(
+        &desk,
+        &format!("/api/v1/leads/{}/activities", ids[0]),
+        json!({"kind": "note", "body": "Looked up her insurance"}),
+    )
+    .await;
+    assert_eq!(status, 201);
+    let (_, untouched) = desk.get("/api/v1/leads?view=untouched").await;
+    assert_eq!(ids_of(&untouched), [ids[0], ids[1]]);
+    let (_, called) = post(
+        &desk,
+        &format!("/api/v1/leads/{}/activities", ids[0]),
+        json!({"kind": "call", "body": "Left a voicemail"}),
+    )
+    .await;
+    assert!(called["data"]["speed_to_lead_ms"].as_i64().unwrap() >= 0);
+    let (_, untouched) = desk.get("/api/v1/leads?view=untouched").await;
+    assert_eq!(ids_of(&untouched), [ids[1]]);
+
+    // Screening makes the MQL an SQL with a score.
+    let (status, q) = post(
+        &desk,
+        &format!("/api/v1/leads/{}/qualification", ids[0]),
+        json!({"interest": "high", "fit": "yes", "likelihood": "likely"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{q}");
+    assert_eq!(q["data"]["stage"], "qualified");
+    assert_eq!(q["data"]["score"], 100);
+    assert!(q["data"]["qualified_at"].is_i64());
+
+    let stage = |id: i64, body: Value| {
+        let desk = &desk;
+        async move { post(desk, &format!("/api/v1/leads/{id}/stage"), body).await }
+    };
+    let (status, err) = stage(ids[1], json!({"stage": "lost"})).await;
+    assert_eq!(status, 422, "a reason is required: {err}");
+    let (status, lost) = stage(
+        ids[1],
+        json!({"stage": "lost", "lost_reason": "chose_another_clinic"}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(lost["data"]["lost_reason"], "chose_another_clinic");
+    let (_, booked) = stage(ids[0], json!({"stage": "evaluation_booked"})).await;
+    assert!(booked["data"]["booked_at"].is_i64());
+    let (_, patient) = stage(ids[0], json!({"stage": "became_patient"})).await;
+    assert_eq!(patient["data"]["stage"], "became_patient");
+    let (status, err) = stage(ids[0], json!({"stage": "lost", "lost_reason": "price"})).await;
+    assert_eq!(status, 409);
+    assert_eq!(
+        err["error"]["message"],
+        "a lead cannot move from “Became a patient” to “Lost”"
+    );
+    let (status, _) = stage(ids[0], json!({"stage": "sold"})).await;
+    assert_eq!(status, 422);
+
+    // The lost lead asks again: reopened as new, with the reason cleared.
+    let (_, again) = post(
+        &desk,
+        "/api/v1/leads",
+        json!({"email": "second@example.com", "origin": "call"}),
+    )
+    .await;
+    assert_eq!(again["captured"], "matched");
+    assert_eq!(again["data"]["stage"], "new");
+    assert!(again["data"]["lost_reason"].is_null());
+
+    // Tasks: due soonest first; done ones disappear.
+    let (_, t) = post(
+        &desk,
+        &format!("/api/v1/leads/{}/tasks", ids[1]),
+        json!({"title": "Call back", "due_at": "2030-01-01T09:00:00-05:00"}),
+    )
+    .await;
+    let task_id = t["data"]["id"].as_i64().unwrap();
+    let (status, err) = post(
+        &desk,
+        &format!("/api/v1/leads/{}/tasks", ids[1]),
+        json!({"title": "Call back", "due_at": "tomorrow"}),
+    )
+    .await;
+    assert_eq!(status, 422, "{err}");
+    let (_, lead) = desk.get(&format!("/api/v1/leads/{}", ids[1])).await;
+    assert_eq!(lead["tasks"][0]["due_at"], 1_893_506_400_000_i64);
+    let (status, _) = post(
+        &desk,
+        &format!("/api/v1/lead-tasks/{task_id}/done"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (_, lead) = desk.get(&format!("/api/v1/leads/{}", ids[1])).await;
+    assert_eq!(lead["tasks"].as_array().unwrap().len(), 0);
+
+    // Another practice's lead is not there.
+    let other = app.practice("beta").await;
+    let theirs = Api::new(&app, &app.token(&other, Role::Owner).await);
+    let (status, _) = theirs.get(&format!("/api/v1/leads/{}", ids[0])).await;
+    assert_eq!(status, 404);
+    let (status, _) = post(
+        &theirs,
+        &format!("/api/v1/leads/{}/stage", ids[1]),
+        json!({"stage": "qualified"}),
+    )
+    .await;
+    assert_eq!(status, 404);
+}
+
+#[tokio::test]
+async fn a_marketer_sees_sources_stages_and_counts_but_never_who() {
+    let app = TestApp::spawn().await;
+    let practice = app.practice("alpha").await;
+    let desk = Api::new(&app, &app.token(&practice, Role::FrontDesk).await);
+    let (_, r) = post(
+        &desk,
+        "/api/v1/leads",
+        json!({"first_name": "Priscilla", "last_name": "Vantongeren", "phone": "(415) 555-0142",
+               "email": "priscilla.v@example.com", "service": "Shoulder pain", "message": "After my surgery",
+               "source": "Facebook", "channel": "paid_social", "campaign": "Spring shoulders"}),
+    )
+    .await;
+    let id = r["data"]["id"].as_i64().unwrap();
+    let marketer = Api::new(&app, &app.token(&practice, Role::Marketer).await);
+    let (status, list) = marketer.get("/api/v1/leads?view=all").await;
+    assert_eq!(status, 200);
+    assert_eq!(list["data"][0]["service"], "Shoulder pain");
+    assert_eq!(
+        list["data"][0]["first_touch"]["campaign"],
+        "Spring shoulders"
+    );
+    assert_eq!(list["data"][0]["stage"], "new");
+    let (status, one) = marketer.get(&format!("/api/v1/leads/{id}")).await;
+    assert_eq!(status, 200);
+    for body in [list.to_string(), one.to_string()] {
+        for secret in [
+            "Priscilla",
+            "Vantongeren",
+            "555-0142",
+            "5550142",
+            "priscilla.v@",
+            "surgery",
+        ] {
+            assert!(
+                !body.contains(secret),
+                "{secret} shown to a marketer: {body}"
+            );
+        }
+    }
+    let (status, _) = post(
+        &marketer,
+        "/api/v1/leads",
+        json!({"email": "m@example.com"}),
+    )
+    .await;
+    assert_eq!(status, 403);
+    let (status, _) = post(
+        &marketer,
+        &format!("/api/v1/leads/{id}/stage"),
+        json!({"stage": "qualified"}),
+    )
+    .await;
+    assert_eq!(status, 403);
+
+    // Identity reads are audited; the marketer's anonymous reads reveal nothing to audit.
+    let owner = Api::new(&app, &app.token(&practice, Role::Owner).await);
+    owner.get(&format!("/api/v1/leads/{id}")).await;
+    let (_, log) = owner.get("/api/v1/audit-log").await;
+    let entries = log["data"].as_array().unwrap();
+    assert!(
+        entries
+            .iter()
+            .any(|e| e["action"] == "read" && e["entity"] == "lead" && e["entity_id"] == id),
+        "{log}"
+    );
+    assert!(
+        entries
+            .iter()
+            .any(|e| e["action"] == "create" && e["entity"] == "lead"),
+        "{log}"
+    );
+}

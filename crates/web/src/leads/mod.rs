@@ -1,0 +1,3 @@
+//! Leads: the front desk's inbox, qualification and follow-up, in pages and the API.
+
+pub mod api;
