@@ -7,6 +7,8 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+use crate::website::channels::{Channel, Direction};
+
 /// Implements `as_str`, `label`, `ALL`, `Display` and a forgiving `FromStr` (identifier or label,
 /// any case) for a plain enum, so every lead vocabulary parses form and API input alike.
 macro_rules! vocabulary {
@@ -213,6 +215,64 @@ vocabulary!(Likelihood, "likelihood to come in", {
     Likely => "likely", "Likely";
 });
 
+/// What a campaign is, in the words clinic marketing uses; each is inbound (the person comes to
+/// the practice) or outbound (the practice interrupts them, usually for a price).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CampaignKind {
+    Seo,
+    Content,
+    Social,
+    Email,
+    MediaPr,
+    ColdCalling,
+    DirectMail,
+    PaidAds,
+    Display,
+}
+
+vocabulary!(CampaignKind, "campaign kind", {
+    Seo => "seo", "SEO";
+    Content => "content", "Content and blog";
+    Social => "social", "Social media";
+    Email => "email", "Email";
+    MediaPr => "media_pr", "Media and PR";
+    ColdCalling => "cold_calling", "Cold calling";
+    DirectMail => "direct_mail", "Direct mail";
+    PaidAds => "paid_ads", "Paid ads (PPC)";
+    Display => "display", "Display";
+});
+
+impl CampaignKind {
+    pub const fn direction(self) -> Direction {
+        match self {
+            CampaignKind::Seo
+            | CampaignKind::Content
+            | CampaignKind::Social
+            | CampaignKind::Email
+            | CampaignKind::MediaPr => Direction::Inbound,
+            CampaignKind::ColdCalling
+            | CampaignKind::DirectMail
+            | CampaignKind::PaidAds
+            | CampaignKind::Display => Direction::Outbound,
+        }
+    }
+
+    /// The website channel a lead of this campaign belongs to when no visit says otherwise (a call
+    /// to the campaign's tracking number, a lead the front desk enters for it).
+    pub const fn channel(self) -> Channel {
+        match self {
+            CampaignKind::Seo | CampaignKind::Content => Channel::OrganicSearch,
+            CampaignKind::Social => Channel::OrganicSocial,
+            CampaignKind::Email => Channel::Email,
+            CampaignKind::MediaPr => Channel::Referral,
+            CampaignKind::ColdCalling | CampaignKind::DirectMail => Channel::Offline,
+            CampaignKind::PaidAds => Channel::PaidSearch,
+            CampaignKind::Display => Channel::Display,
+        }
+    }
+}
+
 /// The screening that makes an MQL an SQL.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Qualification {
@@ -320,6 +380,27 @@ mod tests {
             q(Interest::High, Fit::No, Likelihood::Likely),
             40,
             "no fit caps"
+        );
+    }
+
+    #[test]
+    fn campaign_kinds_are_inbound_or_outbound_as_clinic_marketing_counts_them() {
+        let inbound: Vec<&str> = CampaignKind::ALL
+            .iter()
+            .filter(|k| k.direction() == Direction::Inbound)
+            .map(|k| k.as_str())
+            .collect();
+        assert_eq!(inbound, ["seo", "content", "social", "email", "media_pr"]);
+        for k in CampaignKind::ALL {
+            assert_eq!(
+                k.channel().direction(),
+                k.direction(),
+                "{k}'s default channel points the same way"
+            );
+        }
+        assert_eq!(
+            "Paid ads (PPC)".parse::<CampaignKind>(),
+            Ok(CampaignKind::PaidAds)
         );
     }
 

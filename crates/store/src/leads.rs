@@ -543,6 +543,13 @@ impl Store {
             let name_bidx = (!input.last_name.trim().is_empty())
                 .then(|| k.blind_index("last_name", &normalize_name(&input.last_name)));
             let t = &input.touch;
+            let campaign_id = match input.campaign_id {
+                Some(id) => Some(id),
+                None => {
+                    self.campaign_named(&mut tx, practice_id, &t.campaign)
+                        .await?
+                }
+            };
             let row = sqlx::query(
                 "INSERT INTO leads (practice_id, first_name_enc, last_name_enc, phone_enc, email_enc, phone_bidx, \
                  email_bidx, name_bidx, message_enc, preferred_times_enc, service, payer, sms_consent, email_consent, \
@@ -578,7 +585,7 @@ impl Store {
             .bind(t.channel.clone())
             .bind(t.campaign.clone())
             .bind(t.landing.clone())
-            .bind(input.campaign_id)
+            .bind(campaign_id)
             .bind(input.visit_id)
             .bind(input.external_key.clone())
             .bind(at)

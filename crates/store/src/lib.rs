@@ -4,6 +4,7 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod campaigns;
 pub mod crypto;
 pub mod error;
 pub mod jobs;

@@ -223,6 +223,16 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/leads/{id}/tasks", post(leads::api::add_task))
         .route("/api/v1/leads/{id}/merge", post(leads::api::merge_leads))
         .route(
+            "/api/v1/campaigns",
+            get(leads::api::campaigns).post(leads::api::create_campaign),
+        )
+        .route(
+            "/api/v1/campaigns/{id}",
+            axum::routing::patch(leads::api::update_campaign),
+        )
+        .route("/api/v1/campaigns/{id}/spend", post(leads::api::set_spend))
+        .route("/api/v1/lead-report", get(leads::api::lead_report))
+        .route(
             "/api/v1/lead-tasks/{id}/done",
             post(leads::api::complete_task),
         )

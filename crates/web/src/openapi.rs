@@ -355,6 +355,46 @@ pub const OPERATIONS: &[Operation] = &[
         200,
     ),
     op(
+        "get",
+        "/api/v1/campaigns",
+        "Campaigns with their kind (inbound or outbound), UTM values, and monthly spend",
+        "view_aggregates or manage_campaigns",
+        None,
+        200,
+    ),
+    op(
+        "post",
+        "/api/v1/campaigns",
+        "Add a campaign",
+        "manage_campaigns",
+        Some("Campaign"),
+        201,
+    ),
+    op(
+        "patch",
+        "/api/v1/campaigns/{id}",
+        "Change or archive a campaign",
+        "manage_campaigns",
+        Some("Campaign"),
+        200,
+    ),
+    op(
+        "post",
+        "/api/v1/campaigns/{id}/spend",
+        "Set a campaign's spend for a month (0 clears it)",
+        "manage_campaigns",
+        Some("CampaignSpend"),
+        200,
+    ),
+    op(
+        "get",
+        "/api/v1/lead-report",
+        "Leads, SQLs, evaluations booked and new patients by ?by=channel|source|campaign, with conversion between stages, spend, cost per lead, SQL and new patient, and leads per month inbound vs outbound; period or from/to",
+        "view_aggregates or manage_campaigns",
+        None,
+        200,
+    ),
+    op(
         "post",
         "/api/v1/lead-tasks/{id}/done",
         "Mark a follow-up task done",
@@ -452,6 +492,8 @@ fn lead_schemas() -> Value {
                 "LeadQualification": {"type": "object", "additionalProperties": false, "required": ["interest", "fit", "likelihood"], "properties": {"interest": {"enum": ["low", "medium", "high"]}, "fit": {"enum": ["no", "unsure", "yes"]}, "likelihood": {"enum": ["unlikely", "maybe", "likely"]}}},
                 "LeadActivity": {"type": "object", "additionalProperties": false, "required": ["kind"], "properties": {"kind": {"enum": ["call", "text", "email", "note"]}, "body": s("string")}},
                 "LeadTask": {"type": "object", "additionalProperties": false, "required": ["title", "due_at"], "properties": {"title": s("string"), "due_at": {"type": "string", "format": "date-time"}}},
-                "LeadMerge": {"type": "object", "additionalProperties": false, "required": ["other_id"], "properties": {"other_id": s("integer")}}
+                "Campaign": {"type": "object", "additionalProperties": false, "properties": {"name": s("string"), "kind": {"enum": ["seo", "content", "social", "email", "media_pr", "cold_calling", "direct_mail", "paid_ads", "display"]}, "utm_source": s("string"), "utm_medium": s("string"), "utm_campaign": s("string"), "archived": s("boolean")}},
+        "CampaignSpend": {"type": "object", "additionalProperties": false, "required": ["month", "amount_cents"], "properties": {"month": {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}$"}, "amount_cents": {"type": "integer", "minimum": 0}}},
+        "LeadMerge": {"type": "object", "additionalProperties": false, "required": ["other_id"], "properties": {"other_id": s("integer")}}
     })
 }

@@ -103,3 +103,6 @@ CREATE TABLE lead_tasks (
 );
 CREATE INDEX lead_tasks_due ON lead_tasks(practice_id, done_at, due_at);
 CREATE INDEX lead_tasks_lead ON lead_tasks(practice_id, lead_id);
+
+-- What a new patient is worth to the practice, for the value side of lead reports (0: not set).
+ALTER TABLE practices ADD COLUMN new_patient_value_cents INTEGER NOT NULL DEFAULT 0;

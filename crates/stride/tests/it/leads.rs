@@ -364,3 +364,151 @@ async fn a_marketer_sees_sources_stages_and_counts_but_never_who() {
         "{log}"
     );
 }
+
+#[tokio::test]
+async fn campaigns_carry_spend_and_the_report_gives_cost_per_lead_sql_and_patient() {
+    let app = TestApp::spawn().await;
+    let practice = app.practice("alpha").await;
+    let marketer = Api::new(&app, &app.token(&practice, Role::Marketer).await);
+    let desk = Api::new(&app, &app.token(&practice, Role::FrontDesk).await);
+    let tz = app.store.practice_time_zone(practice.id).await.unwrap();
+    let today = jiff::Timestamp::now().to_zoned_datetime(tz).date();
+    let month = format!("{:04}-{:02}", today.year(), today.month());
+
+    let (status, ppc) = post(
+        &marketer,
+        "/api/v1/campaigns",
+        json!({"name": "Spring PPC", "kind": "paid_ads", "utm_source": "google", "utm_medium": "cpc", "utm_campaign": "spring_ppc"}),
+    )
+    .await;
+    assert_eq!(status, 201, "{ppc}");
+    assert_eq!(ppc["data"]["direction"], "outbound");
+    let ppc_id = ppc["data"]["id"].as_i64().unwrap();
+    let (status, blog) = post(
+        &marketer,
+        "/api/v1/campaigns",
+        json!({"name": "Back-pain blog", "kind": "content"}),
+    )
+    .await;
+    assert_eq!(status, 201);
+    assert_eq!(blog["data"]["direction"], "inbound");
+    let (status, err) = post(
+        &marketer,
+        "/api/v1/campaigns",
+        json!({"name": "Spring PPC", "kind": "display"}),
+    )
+    .await;
+    assert_eq!(
+        (status, err["error"]["message"].as_str()),
+        (409, Some("a campaign with that name already exists"))
+    );
+    let (status, err) = post(&marketer, "/api/v1/campaigns", json!({"name": "Radio"})).await;
+    assert_eq!(status, 422, "{err}");
+    for (body, code) in [
+        (json!({"month": month, "amount_cents": 60_000}), 200),
+        (json!({"month": "2026-13", "amount_cents": 100}), 422),
+        (json!({"month": month, "amount_cents": -5}), 422),
+    ] {
+        let (status, r) = post(
+            &marketer,
+            &format!("/api/v1/campaigns/{ppc_id}/spend"),
+            body,
+        )
+        .await;
+        assert_eq!(status, code, "{r}");
+    }
+    let (status, _) = post(
+        &desk,
+        &format!("/api/v1/campaigns/{ppc_id}/spend"),
+        json!({"month": month, "amount_cents": 1}),
+    )
+    .await;
+    assert_eq!(status, 403, "the front desk does not manage campaigns");
+
+    // Four leads from the paid campaign (found by its UTM value), one from organic search.
+    let mut ppc_leads = Vec::new();
+    for i in 0..4 {
+        let (status, r) = post(
+            &desk,
+            "/api/v1/leads",
+            json!({"phone": format!("312555010{i}"), "source": "Google", "channel": "paid_search", "campaign": "spring_ppc"}),
+        )
+        .await;
+        assert_eq!(status, 201, "{r}");
+        assert_eq!(r["data"]["campaign_id"], ppc_id);
+        ppc_leads.push(r["data"]["id"].as_i64().unwrap());
+    }
+    post(
+        &desk,
+        "/api/v1/leads",
+        json!({"email": "organic@example.com", "source": "Google", "channel": "organic_search"}),
+    )
+    .await;
+    // Two become SQLs, one books, and that one becomes a patient.
+    for id in &ppc_leads[..2] {
+        post(
+            &desk,
+            &format!("/api/v1/leads/{id}/qualification"),
+            json!({"interest": "high", "fit": "yes", "likelihood": "maybe"}),
+        )
+        .await;
+    }
+    for stage in ["evaluation_booked", "became_patient"] {
+        let (status, r) = post(
+            &desk,
+            &format!("/api/v1/leads/{}/stage", ppc_leads[0]),
+            json!({"stage": stage}),
+        )
+        .await;
+        assert_eq!(status, 200, "{r}");
+    }
+    post(
+        &desk,
+        &format!("/api/v1/leads/{}/stage", ppc_leads[3]),
+        json!({"stage": "lost", "lost_reason": "price"}),
+    )
+    .await;
+
+    let (status, report) = marketer
+        .get("/api/v1/lead-report?period=30d&by=campaign")
+        .await;
+    assert_eq!(status, 200, "{report}");
+    let rows = report["data"]["rows"].as_array().unwrap();
+    let spring = rows.iter().find(|r| r["label"] == "Spring PPC").unwrap();
+    assert_eq!(
+        (
+            &spring["leads"],
+            &spring["sqls"],
+            &spring["booked"],
+            &spring["patients"],
+            &spring["lost"]
+        ),
+        (&json!(4), &json!(2), &json!(1), &json!(1), &json!(1))
+    );
+    assert_eq!(spring["spend_cents"], 60_000);
+    assert_eq!(spring["cost_per_lead_cents"], 15_000);
+    assert_eq!(spring["cost_per_sql_cents"], 30_000);
+    assert_eq!(spring["cost_per_patient_cents"], 60_000);
+    assert_eq!(spring["lead_to_sql"], 50.0);
+    assert_eq!(spring["booked_to_patient"], 100.0);
+    let none = rows.iter().find(|r| r["label"] == "No campaign").unwrap();
+    assert_eq!(none["leads"], 1);
+    assert!(none["cost_per_lead_cents"].is_null(), "no spend, no cost");
+    assert_eq!(report["data"]["total"]["leads"], 5);
+
+    let (_, by_channel) = marketer.get("/api/v1/lead-report?period=30d").await;
+    let rows = by_channel["data"]["rows"].as_array().unwrap();
+    let paid = rows.iter().find(|r| r["key"] == "paid_search").unwrap();
+    assert_eq!(
+        (&paid["leads"], &paid["spend_cents"], &paid["direction"]),
+        (&json!(4), &json!(60_000), &json!("outbound"))
+    );
+    let months = by_channel["data"]["months"].as_array().unwrap();
+    let this = months.iter().find(|m| m["month"] == month).unwrap();
+    assert_eq!(
+        (&this["inbound"], &this["outbound"], &this["spend_cents"]),
+        (&json!(1), &json!(4), &json!(60_000))
+    );
+    let (status, _) = marketer.get("/api/v1/lead-report?by=zodiac").await;
+    assert_eq!(status, 400);
+}

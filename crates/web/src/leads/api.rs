@@ -9,15 +9,19 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use stride_core::email::EmailAddress;
+use stride_core::leads::CampaignKind;
 use stride_core::leads::{Fit, Interest, Likelihood, LostReason, Origin, Qualification, Stage};
 use stride_core::phone::PhoneE164;
 use stride_core::role::Permission;
+use stride_store::campaigns::{Campaign, CampaignInput, GroupBy};
 use stride_store::leads::{Basis, Captured, ContactKind, Inbox, LeadInput, Touch};
 
 use crate::AppState;
 use crate::api::{Body, Id, Params};
 use crate::auth::Principal;
 use crate::error::{ApiResult, AppError};
+use crate::pages::practice_tz;
+use crate::website::dashboard::report_range;
 
 /// Parses a vocabulary value, turning its message into a 422.
 fn parse<T: std::str::FromStr>(v: &str) -> Result<T, AppError>
@@ -327,4 +331,163 @@ pub async fn merge_leads(
         .merge_leads(p.practice_id, id, b.other_id, &p.actor)
         .await?;
     Ok(Json(json!({ "data": row })))
+}
+
+// ---------------------------------------------------------------- campaigns and the lead report
+
+fn can_see_aggregates(p: &Principal) -> Result<(), AppError> {
+    if p.can(Permission::ViewAggregates) || p.can(Permission::ManageCampaigns) {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden)
+    }
+}
+
+pub async fn campaigns(
+    State(state): State<AppState>,
+    Extension(p): Extension<Principal>,
+) -> ApiResult<Json<Value>> {
+    can_see_aggregates(&p)?;
+    let list = state.store.campaigns(p.practice_id).await?;
+    let spend = state.store.campaign_spend(p.practice_id).await?;
+    Ok(Json(json!({ "data": list, "spend": spend })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CampaignBody {
+    name: Option<String>,
+    kind: Option<String>,
+    utm_source: Option<String>,
+    utm_medium: Option<String>,
+    utm_campaign: Option<String>,
+    archived: Option<bool>,
+}
+
+impl CampaignBody {
+    /// The input, starting from `current` (for a change) or from nothing (for a new campaign).
+    fn over(self, current: Option<&Campaign>) -> Result<CampaignInput, AppError> {
+        let kind = match (self.kind.as_deref(), current) {
+            (Some(k), _) => parse::<CampaignKind>(k)?,
+            (None, Some(c)) => c.kind,
+            (None, None) => {
+                return Err(AppError::Unprocessable(
+                    "a campaign needs a kind (seo, content, social, email, media_pr, cold_calling, direct_mail, paid_ads, display)".into(),
+                ));
+            }
+        };
+        let keep = |v: Option<String>, f: fn(&Campaign) -> &String| {
+            v.or_else(|| current.map(|c| f(c).clone()))
+                .unwrap_or_default()
+        };
+        Ok(CampaignInput {
+            name: keep(self.name, |c| &c.name),
+            kind,
+            utm_source: keep(self.utm_source, |c| &c.utm_source),
+            utm_medium: keep(self.utm_medium, |c| &c.utm_medium),
+            utm_campaign: keep(self.utm_campaign, |c| &c.utm_campaign),
+            archived: self
+                .archived
+                .or(current.map(|c| c.archived))
+                .unwrap_or(false),
+        })
+    }
+}
+
+pub async fn create_campaign(
+    State(state): State<AppState>,
+    Extension(p): Extension<Principal>,
+    Body(b): Body<CampaignBody>,
+) -> ApiResult<Response> {
+    p.require(Permission::ManageCampaigns)?;
+    let input = b.over(None)?;
+    let c = state
+        .store
+        .create_campaign(p.practice_id, &input, &p.actor)
+        .await?;
+    Ok((StatusCode::CREATED, Json(json!({ "data": c }))).into_response())
+}
+
+pub async fn update_campaign(
+    State(state): State<AppState>,
+    Extension(p): Extension<Principal>,
+    Id(id): Id<i64>,
+    Body(b): Body<CampaignBody>,
+) -> ApiResult<Json<Value>> {
+    p.require(Permission::ManageCampaigns)?;
+    let current = state.store.campaign(p.practice_id, id).await?;
+    let input = b.over(Some(&current))?;
+    let c = state
+        .store
+        .update_campaign(p.practice_id, id, &input, &p.actor)
+        .await?;
+    Ok(Json(json!({ "data": c })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SpendBody {
+    /// "2026-11"
+    month: String,
+    amount_cents: i64,
+}
+
+pub async fn set_spend(
+    State(state): State<AppState>,
+    Extension(p): Extension<Principal>,
+    Id(id): Id<i64>,
+    Body(b): Body<SpendBody>,
+) -> ApiResult<Json<Value>> {
+    p.require(Permission::ManageCampaigns)?;
+    state
+        .store
+        .set_campaign_spend(p.practice_id, id, &b.month, b.amount_cents, &p.actor)
+        .await?;
+    let spend: Vec<_> = state
+        .store
+        .campaign_spend(p.practice_id)
+        .await?
+        .into_iter()
+        .filter(|s| s.campaign_id == id)
+        .collect();
+    Ok(Json(json!({ "data": spend })))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct LeadReportParams {
+    period: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    /// channel (default), source or campaign.
+    by: Option<String>,
+}
+
+pub(crate) fn group_by(by: Option<&str>) -> Result<GroupBy, AppError> {
+    match by.unwrap_or("channel") {
+        "channel" => Ok(GroupBy::Channel),
+        "source" => Ok(GroupBy::Source),
+        "campaign" => Ok(GroupBy::Campaign),
+        _ => Err(AppError::BadRequest(
+            "by must be channel, source or campaign".into(),
+        )),
+    }
+}
+
+pub async fn lead_report(
+    State(state): State<AppState>,
+    Extension(p): Extension<Principal>,
+    Params(q): Params<LeadReportParams>,
+) -> ApiResult<Json<Value>> {
+    can_see_aggregates(&p)?;
+    let by = group_by(q.by.as_deref())?;
+    let tz = practice_tz(&state, p.practice_id).await?;
+    let range = report_range(q.period.as_deref(), q.from.as_deref(), q.to.as_deref(), &tz)?;
+    let report = state
+        .store
+        .lead_report(p.practice_id, range.from, range.to, by)
+        .await?;
+    Ok(Json(
+        json!({ "data": report, "from": range.from, "to": range.to }),
+    ))
 }
