@@ -82,7 +82,10 @@ pub struct LeadInput {
     pub email_consent: bool,
     pub origin: Origin,
     pub basis: Basis,
+    /// The first touch: the visitor's first visit that day, or what the front desk records.
     pub touch: Touch,
+    /// The last touch when it differs from the first (the visit the inquiry came from).
+    pub last_touch: Option<Touch>,
     pub campaign_id: Option<i64>,
     pub visit_id: Option<i64>,
     /// A key that makes a repeated submission (an import run twice, an API retry) a no-op.
@@ -107,6 +110,7 @@ impl LeadInput {
             origin,
             basis: Basis::None,
             touch: Touch::default(),
+            last_touch: None,
             campaign_id: None,
             visit_id: None,
             external_key: None,
@@ -491,8 +495,9 @@ impl Store {
                 }
                 q.bind(text).execute(&mut *tx).await?;
             }
-            if !input.touch.is_empty() {
-                let t = &input.touch;
+            let last = input.last_touch.as_ref().unwrap_or(&input.touch);
+            if !last.is_empty() {
+                let t = last;
                 sqlx::query(
                     "UPDATE leads SET last_source = $3, last_channel = $4, last_campaign = $5, last_landing = $6 \
                      WHERE id = $1 AND practice_id = $2",
@@ -543,6 +548,7 @@ impl Store {
             let name_bidx = (!input.last_name.trim().is_empty())
                 .then(|| k.blind_index("last_name", &normalize_name(&input.last_name)));
             let t = &input.touch;
+            let last = input.last_touch.as_ref().unwrap_or(t);
             let campaign_id = match input.campaign_id {
                 Some(id) => Some(id),
                 None => {
@@ -557,7 +563,7 @@ impl Store {
                  last_channel, last_campaign, last_landing, campaign_id, visit_id, external_key, created_at, \
                  updated_at, stage_at, touched_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, \
-                 $17, $18, $19, $20, $21, $22, $23, $24, $24, $24, $24) RETURNING id",
+                 $21, $22, $23, $24, $25, $26, $27, $28, $28, $28, $28) RETURNING id",
             )
             .bind(practice_id)
             .bind(seal("first_name", &input.first_name))
@@ -585,6 +591,10 @@ impl Store {
             .bind(t.channel.clone())
             .bind(t.campaign.clone())
             .bind(t.landing.clone())
+            .bind(last.source.clone())
+            .bind(last.channel.clone())
+            .bind(last.campaign.clone())
+            .bind(last.landing.clone())
             .bind(campaign_id)
             .bind(input.visit_id)
             .bind(input.external_key.clone())

@@ -280,6 +280,11 @@ pub fn router(state: AppState) -> Router {
         .route("/js/stride-clicks.js", get(website::clicks_script))
         .route("/api/heatmaps", get(website::intake::heatmap_config))
         .route(
+            "/p/{slug}/request",
+            get(leads::form::form).post(leads::form::submit),
+        )
+        .route("/p/{slug}/request/thanks", get(leads::form::thanks))
+        .route(
             "/api/event",
             post(website::intake::event).options(website::intake::preflight),
         )

@@ -57,6 +57,22 @@ pub struct NewEvent {
     pub interactive: bool,
 }
 
+/// One visit as a lead's touch: where it came from and where it landed.
+#[derive(Debug, Clone, Serialize)]
+pub struct VisitTouch {
+    pub id: i64,
+    pub started_at: i64,
+    pub last_at: i64,
+    pub source: String,
+    pub channel: String,
+    pub campaign: String,
+    pub entry_path: String,
+    pub exit_path: String,
+    pub device: String,
+    pub browser: String,
+    pub os: String,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct RecordedEvent {
     pub at: i64,
@@ -662,6 +678,42 @@ impl Store {
         rows.iter()
             .map(|r| Ok((r.try_get("reason")?, r.try_get("n")?)))
             .collect()
+    }
+
+    /// A visitor's visits to a site that were active at or after `since`, oldest first: where a
+    /// lead's first and last touch come from.
+    pub async fn visitor_visits(
+        &self,
+        site_id: i64,
+        visitor_id: i64,
+        since: i64,
+    ) -> StoreResult<Vec<VisitTouch>> {
+        sqlx::query(
+            "SELECT id, started_at, last_at, source, channel, campaign, entry_path, exit_path, device, browser, os \
+             FROM visits WHERE site_id = $1 AND visitor_id = $2 AND last_at >= $3 ORDER BY started_at, id",
+        )
+        .bind(site_id)
+        .bind(visitor_id)
+        .bind(since)
+        .fetch_all(self.pool())
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(VisitTouch {
+                id: r.try_get("id")?,
+                started_at: r.try_get("started_at")?,
+                last_at: r.try_get("last_at")?,
+                source: r.try_get("source")?,
+                channel: r.try_get("channel")?,
+                campaign: r.try_get("campaign")?,
+                entry_path: r.try_get("entry_path")?,
+                exit_path: r.try_get("exit_path")?,
+                device: r.try_get("device")?,
+                browser: r.try_get("browser")?,
+                os: r.try_get("os")?,
+            })
+        })
+        .collect()
     }
 
     /// The newest events of a site, for the live view and tests.

@@ -512,3 +512,199 @@ async fn campaigns_carry_spend_and_the_report_gives_cost_per_lead_sql_and_patien
     let (status, _) = marketer.get("/api/v1/lead-report?by=zodiac").await;
     assert_eq!(status, 400);
 }
+
+const SAFARI: &str = "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Safari/605.1.15";
+
+/// A visitor's browser: the tracker's beacons and the form come from the same address and agent.
+fn visitor() -> reqwest::Client {
+    reqwest::Client::builder()
+        .user_agent(SAFARI)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+async fn beacon(app: &TestApp, client: &reqwest::Client, body: Value) {
+    let status = client
+        .post(app.url("/api/event"))
+        .header("content-type", "text/plain")
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(status, 202);
+}
+
+#[tokio::test]
+async fn the_request_form_makes_a_lead_with_the_visitors_website_source_and_counts_a_conversion() {
+    let app = TestApp::spawn().await;
+    let practice = app.practice("alpha").await;
+    let site = app
+        .store
+        .create_site(practice.id, "alphapt.example", &[], false)
+        .await
+        .unwrap();
+    let client = visitor();
+    // The visitor arrives from a paid search ad and reads a condition page, then opens the form.
+    beacon(
+        &app,
+        &client,
+        json!({"n": "pageview", "d": "alphapt.example", "r": "https://www.google.com/",
+               "u": "https://alphapt.example/conditions/sciatica?utm_source=google&utm_medium=cpc&utm_campaign=sciatica_ads"}),
+    )
+    .await;
+    beacon(
+        &app,
+        &client,
+        json!({"n": "pageview", "d": "alphapt.example", "u": "https://alphapt.example/contact"}),
+    )
+    .await;
+    let mut visit = Vec::new();
+    for _ in 0..200 {
+        visit = app
+            .store
+            .recent_events(practice.id, site.id, 10)
+            .await
+            .unwrap();
+        if visit.len() >= 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    assert_eq!(visit.len(), 2, "the visit was stored");
+
+    let page = client
+        .get(app.url("/p/alpha/request"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("Request an appointment"), "{html}");
+
+    // A mistake keeps everything typed.
+    let resp = client
+        .post(app.url("/p/alpha/request"))
+        .form(&[
+            ("first_name", "Dora"),
+            ("last_name", "Keyes"),
+            ("phone", "555"),
+            ("message", "Evenings please"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 422);
+    let html = resp.text().await.unwrap();
+    assert!(html.contains("role=\"alert\""), "{html}");
+    assert!(
+        html.contains("value=\"Keyes\"") && html.contains("Evenings please"),
+        "{html}"
+    );
+
+    let resp = client
+        .post(app.url("/p/alpha/request"))
+        .form(&[
+            ("first_name", "Dora"),
+            ("last_name", "Keyes"),
+            ("phone", "(312) 555-0147"),
+            ("service", "Sciatica"),
+            ("payer", "Aetna"),
+            ("message", "Evenings please"),
+            ("sms_consent", "on"),
+            ("redirect", "https://alphapt.example/thank-you"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 303);
+    assert_eq!(
+        resp.headers()["location"],
+        "https://alphapt.example/thank-you",
+        "the clinic's own thank-you page, on its registered domain"
+    );
+
+    let desk = Api::new(&app, &app.token(&practice, Role::FrontDesk).await);
+    let (_, list) = desk.get("/api/v1/leads").await;
+    let lead = &list["data"][0];
+    assert_eq!(lead["origin"], "form");
+    assert_eq!(lead["attribution"], "website");
+    assert_eq!(lead["first_touch"]["channel"], "paid_search");
+    assert_eq!(lead["first_touch"]["campaign"], "sciatica_ads");
+    assert_eq!(lead["first_touch"]["landing"], "/conditions/sciatica");
+    assert_eq!(lead["payer"], "Aetna");
+    assert_eq!(lead["sms_consent"], true);
+    assert_eq!(lead["message"], "Evenings please");
+
+    // The submit is a conversion on the same visit, with its source.
+    let mut events = Vec::new();
+    for _ in 0..200 {
+        events = app
+            .store
+            .recent_events(practice.id, site.id, 10)
+            .await
+            .unwrap();
+        if events.len() >= 3 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    let conversion = events
+        .iter()
+        .find(|e| e.name == "Appointment Request")
+        .expect("the conversion was recorded");
+    assert_eq!(conversion.visitor_id, visit[0].visitor_id);
+    assert_eq!(conversion.channel, "paid_search");
+    assert_eq!(conversion.path, "/contact");
+
+    // Another browser, never on the site: a lead without a website touch, and Stride's own
+    // confirmation page, since a foreign thank-you address is ignored.
+    let other = reqwest::Client::builder()
+        .user_agent("Mozilla/5.0 (X11; Linux x86_64; rv:132.0) Gecko/20100101 Firefox/132.0")
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let resp = other
+        .post(app.url("/p/alpha/request"))
+        .form(&[
+            ("first_name", "Eli"),
+            ("email", "eli@example.com"),
+            ("redirect", "https://evil.example/"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.headers()["location"], "/p/alpha/request/thanks");
+    let thanks = other
+        .get(app.url("/p/alpha/request/thanks"))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        thanks
+            .text()
+            .await
+            .unwrap()
+            .contains("we have your request")
+    );
+    let (_, list) = desk.get("/api/v1/leads").await;
+    assert_eq!(list["data"][0]["attribution"], "none");
+    assert_eq!(list["data"][0]["payer"], "Self-pay");
+
+    // A bot filling the hidden field is thanked and forgotten.
+    other
+        .post(app.url("/p/alpha/request"))
+        .form(&[
+            ("first_name", "Spam"),
+            ("email", "spam@example.com"),
+            ("website", "http://spam.example"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let (_, list) = desk.get("/api/v1/leads?view=all").await;
+    assert_eq!(list["data"].as_array().unwrap().len(), 2);
+    let (status, _) = desk.get("/p/nobody/request").await;
+    assert_eq!(status, 404);
+}

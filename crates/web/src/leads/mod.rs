@@ -1,3 +1,4 @@
 //! Leads: the front desk's inbox, qualification and follow-up, in pages and the API.
 
 pub mod api;
+pub mod form;

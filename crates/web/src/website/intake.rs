@@ -185,6 +185,35 @@ impl Intake {
         Ok(day)
     }
 
+    /// Today's visitor id of a browser (address and user agent) on a site: the same hash the
+    /// tracker's events get, so a form posted from that browser finds its visit.
+    pub async fn visitor_id_now(
+        &self,
+        store: &Store,
+        site: &Site,
+        ip: &str,
+        user_agent: &str,
+    ) -> Result<i64, stride_store::StoreError> {
+        let day = self
+            .local_day(store, site.practice_id, jiff::Timestamp::now())
+            .await?;
+        let salt = self.salt(store, &day).await?;
+        Ok(visitor_id(&salt, site.id, ip, user_agent))
+    }
+
+    /// Queues an event recorded by the server itself (a hosted form's conversion). False when the
+    /// queue is full or closed: the event is then counted as dropped.
+    pub fn record(&self, event: NewEvent) -> bool {
+        let site_id = event.site_id;
+        match self.tx.try_send(Queued::Event(event)) {
+            Ok(()) => true,
+            Err(_) => {
+                self.drop_event(site_id, "queue_full");
+                false
+            }
+        }
+    }
+
     async fn salt(&self, store: &Store, day: &str) -> Result<[u8; 32], stride_store::StoreError> {
         if let Some(salt) = self.salts.lock().expect("salt cache").get(day) {
             return Ok(*salt);
