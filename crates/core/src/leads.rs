@@ -316,6 +316,23 @@ pub fn speed_to_lead(inquiry_at: i64, first_contact_at: Option<i64>) -> Option<i
     first_contact_at.map(|c| (c - inquiry_at).max(0))
 }
 
+/// A short span for staff, e.g. "45 s", "12 min", "3 h 5 min", "2 days".
+pub fn short_duration(ms: i64) -> String {
+    let s = ms.max(0) / 1000;
+    match s {
+        0..60 => format!("{s} s"),
+        60..3600 => format!("{} min", s / 60),
+        3600..86_400 => match (s % 3600) / 60 {
+            0 => format!("{} h", s / 3600),
+            m => format!("{} h {m} min", s / 3600),
+        },
+        _ => match s / 86_400 {
+            1 => "1 day".to_string(),
+            d => format!("{d} days"),
+        },
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -402,6 +419,17 @@ mod tests {
             "Paid ads (PPC)".parse::<CampaignKind>(),
             Ok(CampaignKind::PaidAds)
         );
+    }
+
+    #[test]
+    fn spans_read_naturally() {
+        assert_eq!(short_duration(-5), "0 s");
+        assert_eq!(short_duration(45_000), "45 s");
+        assert_eq!(short_duration(12 * 60_000 + 59_000), "12 min");
+        assert_eq!(short_duration(3 * 3_600_000), "3 h");
+        assert_eq!(short_duration(3 * 3_600_000 + 5 * 60_000), "3 h 5 min");
+        assert_eq!(short_duration(86_400_000 + 1), "1 day");
+        assert_eq!(short_duration(9 * 86_400_000), "9 days");
     }
 
     #[test]

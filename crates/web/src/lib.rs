@@ -96,7 +96,21 @@ pub fn router(state: AppState) -> Router {
             "/app/website/goals/{id}/delete",
             post(website::pages::delete_goal),
         )
-        .route("/app/leads", get(pages::leads))
+        .route(
+            "/app/leads",
+            get(leads::pages::inbox).post(leads::pages::create),
+        )
+        .route("/app/leads/new", get(leads::pages::new_form))
+        .route("/app/leads/report", get(leads::report::report))
+        .route("/app/leads/report/value", post(leads::report::set_value))
+        .route(
+            "/app/leads/campaigns",
+            get(leads::report::campaigns).post(leads::report::save_campaign),
+        )
+        .route(
+            "/app/leads/{id}",
+            get(leads::pages::show).post(leads::pages::action),
+        )
         .route("/app/calls", get(pages::calls))
         .route("/app/schedule", get(pages::schedule))
         .route("/app/patients", get(patients::index).post(patients::create))

@@ -803,8 +803,9 @@ impl Store {
     /// sites. Returns how many it did; call again until it returns 0.
     pub async fn refresh_rollups(&self, max_days: usize) -> StoreResult<usize> {
         let sites = sqlx::query(
-            "SELECT s.id, s.practice_id, MIN(v.started_at) AS first_at FROM sites s \
-             JOIN visits v ON v.site_id = s.id GROUP BY s.id, s.practice_id ORDER BY s.id",
+            // A subquery per site, so the minimum is one index seek rather than a scan of all visits.
+            "SELECT s.id, s.practice_id, (SELECT MIN(v.started_at) FROM visits v WHERE v.site_id = s.id) AS first_at \
+             FROM sites s ORDER BY s.id",
         )
         .fetch_all(self.pool())
         .await?;
@@ -812,7 +813,9 @@ impl Store {
         for site in &sites {
             let site_id: i64 = site.try_get("id")?;
             let practice_id: i64 = site.try_get("practice_id")?;
-            let first_at: i64 = site.try_get("first_at")?;
+            let Some(first_at) = site.try_get::<Option<i64>, _>("first_at")? else {
+                continue;
+            };
             let tz = self.practice_time_zone(practice_id).await?;
             // Each day rolled up so far, with where its rollup ends (before the day's end: today's).
             let have: HashMap<i64, i64> =

@@ -708,3 +708,203 @@ async fn the_request_form_makes_a_lead_with_the_visitors_website_source_and_coun
     let (status, _) = desk.get("/p/nobody/request").await;
     assert_eq!(status, 404);
 }
+
+fn location(resp: &reqwest::Response) -> String {
+    resp.headers()["location"].to_str().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn the_front_desk_works_a_lead_from_the_inbox_and_a_marketer_gets_the_report() {
+    let app = TestApp::spawn().await;
+    let practice = app.practice("alpha").await;
+    let desk = app.login(&app.user(&practice, Role::FrontDesk).await).await;
+    let (status, page) = desk.text("/app/leads").await;
+    assert_eq!(status, 200);
+    assert!(
+        page.contains("No leads yet") && page.contains("/p/alpha/request"),
+        "{page}"
+    );
+
+    // A caller, taken on the phone; a mistake first, with nothing lost.
+    let resp = desk
+        .post_form(
+            "/app/leads",
+            &[
+                ("origin", "call"),
+                ("first_name", "Marta"),
+                ("last_name", "Olsen"),
+                ("phone", "12"),
+                ("service", "Hip pain"),
+            ],
+        )
+        .await;
+    assert_eq!(resp.status(), 422);
+    let page = resp.text().await.unwrap();
+    assert!(
+        page.contains("role=\"alert\"")
+            && page.contains("value=\"Olsen\"")
+            && page.contains("value=\"Hip pain\""),
+        "{page}"
+    );
+    let resp = desk
+        .post_form(
+            "/app/leads",
+            &[
+                ("origin", "call"),
+                ("first_name", "Marta"),
+                ("last_name", "Olsen"),
+                ("phone", "(773) 555-0190"),
+                ("service", "Hip pain"),
+                ("source", "Dr. Patel"),
+                ("channel", "referral"),
+            ],
+        )
+        .await;
+    assert_eq!(resp.status(), 303);
+    let lead_url = location(&resp);
+    assert!(
+        lead_url.starts_with("/app/leads/") && lead_url.ends_with("?done=lead"),
+        "{lead_url}"
+    );
+    let lead_path = lead_url.split('?').next().unwrap().to_string();
+
+    let (_, inbox) = desk.text("/app/leads?view=untouched").await;
+    assert!(
+        inbox.contains("Marta Olsen")
+            && inbox.contains("(773) 555-0190")
+            && inbox.contains("Dr. Patel · Referral"),
+        "{inbox}"
+    );
+
+    // Call back, qualify, book, add a task and finish it.
+    for fields in [
+        vec![
+            ("action", "contact"),
+            ("kind", "call"),
+            ("body", "Booked for Tuesday"),
+        ],
+        vec![
+            ("action", "qualify"),
+            ("interest", "high"),
+            ("fit", "unsure"),
+            ("likelihood", "likely"),
+        ],
+        vec![("action", "stage"), ("stage", "evaluation_booked")],
+        vec![
+            ("action", "task"),
+            ("title", "Verify her Medicare"),
+            ("due", "2030-03-04T09:30"),
+        ],
+    ] {
+        let resp = desk.post_form(&lead_path, &fields).await;
+        assert_eq!(
+            resp.status(),
+            303,
+            "{fields:?}: {}",
+            resp.text().await.unwrap()
+        );
+    }
+    let (_, page) = desk.text(&lead_path).await;
+    assert!(
+        page.contains("Evaluation booked") && page.contains("score 85"),
+        "{page}"
+    );
+    assert!(
+        page.contains("Booked for Tuesday") && page.contains("Verify her Medicare"),
+        "{page}"
+    );
+    let (_, inbox) = desk.text("/app/leads?view=untouched").await;
+    assert!(
+        !inbox.contains("Marta Olsen"),
+        "contacted: no longer waiting"
+    );
+    let (_, inbox) = desk.text("/app/leads").await;
+    assert!(
+        inbox.contains("Follow-ups due") && inbox.contains("Verify her Medicare"),
+        "{inbox}"
+    );
+
+    // A stage the lifecycle does not allow: the page says why.
+    desk.post_form(
+        &lead_path,
+        &[("action", "stage"), ("stage", "became_patient")],
+    )
+    .await;
+    let resp = desk
+        .post_form(
+            &lead_path,
+            &[
+                ("action", "stage"),
+                ("stage", "lost"),
+                ("lost_reason", "price"),
+            ],
+        )
+        .await;
+    assert_eq!(resp.status(), 422);
+    assert!(resp.text().await.unwrap().contains("cannot move from"));
+
+    // The marketer: sent to the report, which names no one.
+    let marketer = app.login(&app.user(&practice, Role::Marketer).await).await;
+    let resp = marketer.get("/app/leads").await;
+    assert_eq!(location(&resp), "/app/leads/report");
+    let (status, report) = marketer.text("/app/leads/report?by=source").await;
+    assert_eq!(status, 200);
+    assert!(
+        report.contains("Dr. Patel") && report.contains("<svg"),
+        "{report}"
+    );
+    assert!(!report.contains("Marta") && !report.contains("Olsen") && !report.contains("555-0190"));
+    let (status, _) = marketer.text(&lead_path).await;
+    assert_eq!(status, 403);
+    let resp = marketer
+        .post_form(
+            "/app/leads/campaigns",
+            &[
+                ("action", "campaign"),
+                ("name", "Hip mailer"),
+                ("kind", "direct_mail"),
+                ("utm_campaign", "hip_mailer"),
+            ],
+        )
+        .await;
+    assert_eq!(resp.status(), 303);
+    let (_, page) = marketer.text("/app/leads/campaigns").await;
+    let id = extract(&page, "<option value=\"").unwrap();
+    let resp = marketer
+        .post_form(
+            "/app/leads/campaigns",
+            &[
+                ("action", "spend"),
+                ("campaign_id", &id),
+                ("month", "2026-10"),
+                ("amount", "twelve"),
+            ],
+        )
+        .await;
+    assert_eq!(resp.status(), 422);
+    let resp = marketer
+        .post_form(
+            "/app/leads/campaigns",
+            &[
+                ("action", "spend"),
+                ("campaign_id", &id),
+                ("month", "2026-10"),
+                ("amount", "$1,250"),
+            ],
+        )
+        .await;
+    assert_eq!(resp.status(), 303);
+    let (_, page) = marketer.text("/app/leads/campaigns").await;
+    assert!(
+        page.contains("$1,250 over 1 month") && page.contains("Direct mail"),
+        "{page}"
+    );
+    let resp = marketer
+        .post_form("/app/leads/report/value", &[("value", "1200")])
+        .await;
+    assert_eq!(
+        resp.status(),
+        403,
+        "only the owner sets the value of a patient"
+    );
+}

@@ -99,31 +99,31 @@ pub async fn lead(
 #[serde(deny_unknown_fields)]
 pub struct LeadBody {
     #[serde(default)]
-    first_name: String,
+    pub(crate) first_name: String,
     #[serde(default)]
-    last_name: String,
-    phone: Option<String>,
-    email: Option<String>,
+    pub(crate) last_name: String,
+    pub(crate) phone: Option<String>,
+    pub(crate) email: Option<String>,
     #[serde(default)]
-    service: String,
+    pub(crate) service: String,
     #[serde(default)]
-    payer: String,
+    pub(crate) payer: String,
     #[serde(default)]
-    preferred_times: String,
+    pub(crate) preferred_times: String,
     #[serde(default)]
-    message: String,
+    pub(crate) message: String,
     #[serde(default)]
-    sms_consent: bool,
+    pub(crate) sms_consent: bool,
     #[serde(default)]
-    email_consent: bool,
+    pub(crate) email_consent: bool,
     /// api (default), front_desk, call, chat, form, booking or import.
-    origin: Option<String>,
+    pub(crate) origin: Option<String>,
     /// Where the person heard of the practice, as the front desk records it.
-    source: Option<String>,
-    channel: Option<String>,
-    campaign: Option<String>,
+    pub(crate) source: Option<String>,
+    pub(crate) channel: Option<String>,
+    pub(crate) campaign: Option<String>,
     /// Makes a retried request a no-op.
-    external_key: Option<String>,
+    pub(crate) external_key: Option<String>,
 }
 
 impl LeadBody {

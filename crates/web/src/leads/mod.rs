@@ -2,3 +2,5 @@
 
 pub mod api;
 pub mod form;
+pub mod pages;
+pub mod report;

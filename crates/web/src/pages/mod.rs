@@ -231,14 +231,6 @@ async fn coming(
     })
 }
 
-pub async fn leads(
-    State(state): State<AppState>,
-    Extension(p): Extension<Principal>,
-) -> PageResult {
-    coming(&state, &p, "leads", "Leads", "Step 2 of the funnel: inquiries, qualified and followed up",
-        "Every form, call, chat and booking becomes a lead with its source; qualification from MQL to SQL; cost per lead and per new patient by campaign.").await
-}
-
 pub async fn calls(
     State(state): State<AppState>,
     Extension(p): Extension<Principal>,
