@@ -97,7 +97,33 @@ pub struct MonthRow {
 pub struct CampaignMonths {
     pub campaign_id: i64,
     pub name: String,
+    /// Every month of the range, in order, with the campaign's leads and spend.
     pub months: Vec<MonthRow>,
+    /// When the campaign's spend stopped inside the range: how lead flow behaved after.
+    pub after_spend: Option<AfterSpend>,
+}
+
+/// Lead flow of a campaign once its spend stopped: the tail paid media leaves behind.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct AfterSpend {
+    /// The last month with spend.
+    pub last_spend_month: String,
+    /// Leads per month on average over the months with spend.
+    pub leads_per_month_with_spend: f64,
+    /// Leads in each month after the spend stopped (up to the end of the range).
+    pub leads_after: Vec<i64>,
+}
+
+/// How fast the front desk reaches new leads: time from inquiry to the first call, text or email.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct SpeedToLead {
+    pub leads: i64,
+    pub contacted: i64,
+    pub median_ms: Option<i64>,
+    /// Contacted within 5 minutes, within an hour, within a day.
+    pub within_5_min: i64,
+    pub within_hour: i64,
+    pub within_day: i64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -106,6 +132,7 @@ pub struct LeadReport {
     pub rows: Vec<FunnelRow>,
     pub months: Vec<MonthRow>,
     pub campaigns: Vec<CampaignMonths>,
+    pub speed: SpeedToLead,
     /// From practice settings (0: not set), until visit revenue exists.
     pub new_patient_value_cents: i64,
 }
@@ -150,6 +177,41 @@ impl FunnelRow {
 /// "2026-11" of a date.
 fn month_of(d: Date) -> String {
     format!("{:04}-{:02}", d.year(), d.month())
+}
+
+/// Every month from `first` to `last` ("YYYY-MM", inclusive).
+fn months_between(first: &str, last: &str) -> Vec<String> {
+    let parse = |m: &str| -> Option<(i32, i32)> {
+        Some((m.get(..4)?.parse().ok()?, m.get(5..)?.parse().ok()?))
+    };
+    let (Some((mut y, mut m)), Some(end)) = (parse(first), parse(last)) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    while (y, m) <= end && out.len() < 1200 {
+        out.push(format!("{y:04}-{m:02}"));
+        (y, m) = if m == 12 { (y + 1, 1) } else { (y, m + 1) };
+    }
+    out
+}
+
+/// The months after a campaign's last month of spend, when the spend stopped before the range's end.
+fn after_spend(months: &[MonthRow]) -> Option<AfterSpend> {
+    let last = months.iter().rposition(|m| m.spend_cents > 0)?;
+    if last + 1 >= months.len() {
+        return None;
+    }
+    let leads = |m: &MonthRow| m.inbound + m.outbound + m.unattributed;
+    let with_spend: Vec<&MonthRow> = months[..=last]
+        .iter()
+        .filter(|m| m.spend_cents > 0)
+        .collect();
+    Some(AfterSpend {
+        last_spend_month: months[last].month.clone(),
+        leads_per_month_with_spend: with_spend.iter().map(|m| leads(m)).sum::<i64>() as f64
+            / with_spend.len() as f64,
+        leads_after: months[last + 1..].iter().map(leads).collect(),
+    })
 }
 
 /// Checks "YYYY-MM".
@@ -475,7 +537,7 @@ impl Store {
             .collect();
 
         let rows = sqlx::query(
-            "SELECT first_channel, first_source, campaign_id, stage, qualified_at, booked_at, created_at \
+            "SELECT first_channel, first_source, campaign_id, stage, qualified_at, booked_at, created_at, first_contact_at \
              FROM leads WHERE practice_id = $1 AND merged_into IS NULL AND created_at >= $2 AND created_at < $3",
         )
         .bind(practice_id)
@@ -492,6 +554,8 @@ impl Store {
         let mut groups: BTreeMap<String, FunnelRow> = BTreeMap::new();
         let mut months: BTreeMap<String, MonthRow> = BTreeMap::new();
         let mut per_campaign: BTreeMap<i64, BTreeMap<String, MonthRow>> = BTreeMap::new();
+        let mut speed = SpeedToLead::default();
+        let mut waits = Vec::new();
         for r in &rows {
             let channel: String = r.try_get("first_channel")?;
             let source: String = r.try_get("first_source")?;
@@ -501,6 +565,17 @@ impl Store {
             let qualified = r.try_get::<Option<i64>, _>("qualified_at")?.is_some();
             let booked = r.try_get::<Option<i64>, _>("booked_at")?.is_some();
             let created_at: i64 = r.try_get("created_at")?;
+            speed.leads += 1;
+            if let Some(wait) = stride_core::leads::speed_to_lead(
+                created_at,
+                r.try_get::<Option<i64>, _>("first_contact_at")?,
+            ) {
+                waits.push(wait);
+                speed.contacted += 1;
+                speed.within_5_min += i64::from(wait <= 5 * 60_000);
+                speed.within_hour += i64::from(wait <= 3_600_000);
+                speed.within_day += i64::from(wait <= 86_400_000);
+            }
             let parsed: Option<Channel> = channel.parse().ok();
             let direction = parsed.map(Channel::direction).or_else(|| {
                 campaign_id
@@ -607,13 +682,27 @@ impl Store {
                 .cmp(&a.leads)
                 .then(b.spend_cents.cmp(&a.spend_cents))
         });
+        waits.sort_unstable();
+        speed.median_ms = (!waits.is_empty()).then(|| waits[waits.len() / 2]);
+        let range_months = months_between(&first_month, &last_month);
         let campaigns_out = per_campaign
             .into_iter()
-            .filter_map(|(id, months)| {
-                campaign_by_id(id).map(|c| CampaignMonths {
+            .filter_map(|(id, mut months)| {
+                let c = campaign_by_id(id)?;
+                let months: Vec<MonthRow> = range_months
+                    .iter()
+                    .map(|m| {
+                        months.remove(m).unwrap_or_else(|| MonthRow {
+                            month: m.clone(),
+                            ..MonthRow::default()
+                        })
+                    })
+                    .collect();
+                Some(CampaignMonths {
                     campaign_id: id,
                     name: c.name.clone(),
-                    months: months.into_values().collect(),
+                    after_spend: after_spend(&months),
+                    months,
                 })
             })
             .collect();
@@ -622,7 +711,51 @@ impl Store {
             rows,
             months: months.into_values().collect(),
             campaigns: campaigns_out,
+            speed,
             new_patient_value_cents: value,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn month(m: &str, leads: i64, spend: i64) -> MonthRow {
+        MonthRow {
+            month: m.into(),
+            outbound: leads,
+            spend_cents: spend,
+            ..MonthRow::default()
+        }
+    }
+
+    #[test]
+    fn months_run_across_a_new_year() {
+        assert_eq!(
+            months_between("2025-11", "2026-02"),
+            ["2025-11", "2025-12", "2026-01", "2026-02"]
+        );
+        assert_eq!(months_between("2026-03", "2026-03"), ["2026-03"]);
+        assert!(months_between("2026-04", "2026-03").is_empty());
+        assert!(months_between("", "2026-03").is_empty());
+    }
+
+    #[test]
+    fn lead_flow_after_spend_stops_is_the_tail_after_the_last_paid_month() {
+        let months = [
+            month("2026-01", 0, 0),
+            month("2026-02", 10, 50_000),
+            month("2026-03", 14, 50_000),
+            month("2026-04", 5, 0),
+            month("2026-05", 1, 0),
+        ];
+        let after = after_spend(&months).unwrap();
+        assert_eq!(after.last_spend_month, "2026-03");
+        assert_eq!(after.leads_per_month_with_spend, 12.0);
+        assert_eq!(after.leads_after, [5, 1]);
+        // Still spending in the last month, or never spent: nothing to say.
+        assert_eq!(after_spend(&months[..3]), None);
+        assert_eq!(after_spend(&[month("2026-01", 3, 0)]), None);
     }
 }

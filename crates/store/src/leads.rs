@@ -821,6 +821,20 @@ impl Store {
         reason: Option<LostReason>,
         actor: &Actor,
     ) -> StoreResult<LeadRow> {
+        self.move_lead_at(practice_id, id, to, reason, actor, now_ms())
+            .await
+    }
+
+    /// [`Self::move_lead`] at a given time (imports and the demo replay a lead's history).
+    pub async fn move_lead_at(
+        &self,
+        practice_id: i64,
+        id: i64,
+        to: Stage,
+        reason: Option<LostReason>,
+        actor: &Actor,
+        at: i64,
+    ) -> StoreResult<LeadRow> {
         if to == Stage::Lost && reason.is_none() {
             return Err(StoreError::Invalid(
                 "say why the lead was lost (no response, chose another clinic, insurance, price, not a fit)"
@@ -831,7 +845,7 @@ impl Store {
         let from = self.lead_stage_for_update(&mut tx, practice_id, id).await?;
         from.can_move_to(to)
             .map_err(|e| StoreError::Conflict(e.to_string()))?;
-        let now = now_ms();
+        let now = at;
         let stamp = match to {
             Stage::Qualified => ", qualified_at = COALESCE(qualified_at, $3)",
             Stage::EvaluationBooked => ", booked_at = COALESCE(booked_at, $3)",
@@ -893,6 +907,19 @@ impl Store {
         q: Qualification,
         actor: &Actor,
     ) -> StoreResult<LeadRow> {
+        self.qualify_lead_at(practice_id, id, q, actor, now_ms())
+            .await
+    }
+
+    /// [`Self::qualify_lead`] at a given time (imports and the demo replay a lead's history).
+    pub async fn qualify_lead_at(
+        &self,
+        practice_id: i64,
+        id: i64,
+        q: Qualification,
+        actor: &Actor,
+        at: i64,
+    ) -> StoreResult<LeadRow> {
         let mut tx = self.begin().await?;
         let from = self.lead_stage_for_update(&mut tx, practice_id, id).await?;
         if !from.is_open() {
@@ -901,7 +928,7 @@ impl Store {
                 from.label()
             )));
         }
-        let now = now_ms();
+        let now = at;
         let becomes = if from == Stage::New {
             Stage::Qualified
         } else {
@@ -964,6 +991,20 @@ impl Store {
         body: &str,
         actor: &Actor,
     ) -> StoreResult<LeadRow> {
+        self.log_lead_contact_at(practice_id, id, kind, body, actor, now_ms())
+            .await
+    }
+
+    /// [`Self::log_lead_contact`] at a given time (imports and the demo replay a lead's history).
+    pub async fn log_lead_contact_at(
+        &self,
+        practice_id: i64,
+        id: i64,
+        kind: ContactKind,
+        body: &str,
+        actor: &Actor,
+        at: i64,
+    ) -> StoreResult<LeadRow> {
         if body.chars().count() > 4000 {
             return Err(StoreError::Invalid(
                 "the note is longer than 4,000 characters".into(),
@@ -971,7 +1012,7 @@ impl Store {
         }
         let mut tx = self.begin().await?;
         self.lead_stage_for_update(&mut tx, practice_id, id).await?;
-        let now = now_ms();
+        let now = at;
         let first = if kind.reaches_out() {
             ", first_contact_at = COALESCE(first_contact_at, $3)"
         } else {

@@ -16,6 +16,8 @@ use stride_store::messages::{Channel, NewMessage};
 use stride_store::patients::{PatientInput, PatientQuery};
 use stride_store::tenancy::{ClinicianInput, LocationInput};
 
+mod leads;
+
 pub const SLUG: &str = "riverside";
 pub const PASSWORD: &str = "riverside-demo";
 pub const DOMAIN: &str = "riversidept.example";
@@ -289,6 +291,10 @@ pub async fn seed(store: &Store) -> anyhow::Result<DemoSummary> {
     seed_website(store, practice.id)
         .await
         .context("the demo website")?;
+
+    leads::seed(store, practice.id)
+        .await
+        .context("the demo leads")?;
 
     seed_other_practice(store)
         .await

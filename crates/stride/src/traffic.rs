@@ -7,10 +7,10 @@ use stride_store::website::insights::NewClick;
 use stride_store::website::{NewEvent, Site, VisitCache};
 
 /// A small deterministic generator (SplitMix64): the same seed gives the same traffic everywhere.
-struct Rng(u64);
+pub(crate) struct Rng(pub(crate) u64);
 
 impl Rng {
-    fn next(&mut self) -> u64 {
+    pub(crate) fn next(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -19,15 +19,15 @@ impl Rng {
     }
 
     /// A number in [0, n).
-    fn below(&mut self, n: u64) -> u64 {
+    pub(crate) fn below(&mut self, n: u64) -> u64 {
         self.next() % n.max(1)
     }
 
-    fn chance(&mut self, percent: u64) -> bool {
+    pub(crate) fn chance(&mut self, percent: u64) -> bool {
         self.below(100) < percent
     }
 
-    fn pick<'a, T>(&mut self, weighted: &'a [(T, u64)]) -> &'a T {
+    pub(crate) fn pick<'a, T>(&mut self, weighted: &'a [(T, u64)]) -> &'a T {
         let total: u64 = weighted.iter().map(|w| w.1).sum();
         let mut roll = self.below(total);
         for (item, weight) in weighted {

@@ -389,7 +389,7 @@ pub const OPERATIONS: &[Operation] = &[
     op(
         "get",
         "/api/v1/lead-report",
-        "Leads, SQLs, evaluations booked and new patients by ?by=channel|source|campaign, with conversion between stages, spend, cost per lead, SQL and new patient, and leads per month inbound vs outbound; period or from/to",
+        "Leads, SQLs, evaluations booked and new patients by ?by=channel|source|campaign, with conversion between stages, spend, cost per lead, SQL and new patient, leads per month inbound vs outbound, each campaign's months and its lead flow after its spend stopped, and speed to lead (median time to first contact); period or from/to",
         "view_aggregates or manage_campaigns",
         None,
         200,

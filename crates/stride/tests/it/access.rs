@@ -313,7 +313,11 @@ async fn a_marketer_never_sees_a_patients_identity() {
     }
     assert_eq!(b.get("/app/patients").await.status(), 403);
     let inbox = b.get("/app/leads").await;
-    assert_eq!(inbox.status(), 303, "the lead inbox sends a marketer to the report");
+    assert_eq!(
+        inbox.status(),
+        303,
+        "the lead inbox sends a marketer to the report"
+    );
     assert_eq!(inbox.headers()["location"], "/app/leads/report");
     let (_, overview) = b.text("/app").await;
     assert!(

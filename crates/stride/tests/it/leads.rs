@@ -469,10 +469,25 @@ async fn campaigns_carry_spend_and_the_report_gives_cost_per_lead_sql_and_patien
     )
     .await;
 
+    // The front desk called one back straight away; the others still wait.
+    post(
+        &desk,
+        &format!("/api/v1/leads/{}/activities", ppc_leads[1]),
+        json!({"kind": "call", "body": "Left a voicemail"}),
+    )
+    .await;
+
     let (status, report) = marketer
         .get("/api/v1/lead-report?period=30d&by=campaign")
         .await;
     assert_eq!(status, 200, "{report}");
+    let speed = &report["data"]["speed"];
+    assert_eq!(
+        (&speed["leads"], &speed["contacted"], &speed["within_5_min"]),
+        (&json!(5), &json!(1), &json!(1)),
+        "{speed}"
+    );
+    assert!(speed["median_ms"].as_i64().unwrap() < 60_000);
     let rows = report["data"]["rows"].as_array().unwrap();
     let spring = rows.iter().find(|r| r["label"] == "Spring PPC").unwrap();
     assert_eq!(

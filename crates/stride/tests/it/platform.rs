@@ -159,6 +159,42 @@ async fn demo_seed_is_idempotent_and_builds_a_living_practice() {
         before_refresh
     );
 
+    // A year of leads from several channels, with spend, written once; a paid campaign that
+    // stopped shows its tail.
+    let report = |store: stride_store::Store, id: i64| async move {
+        store
+            .lead_report(
+                id,
+                year.from,
+                year.to,
+                stride_store::campaigns::GroupBy::Channel,
+            )
+            .await
+            .unwrap()
+    };
+    let leads = report(app.store.clone(), first.practice_id).await;
+    stride::demo::seed(&app.store).await.unwrap();
+    let again = report(app.store.clone(), first.practice_id).await;
+    assert_eq!(
+        again.total.leads, leads.total.leads,
+        "a refresh adds no leads"
+    );
+    assert_eq!(again.total.spend_cents, leads.total.spend_cents);
+    assert!(leads.total.leads >= 300, "{:?}", leads.total);
+    assert!(leads.rows.len() >= 6, "leads from several channels");
+    assert!(leads.total.patients > 0 && leads.total.lost > 0);
+    assert!(leads.total.cost_per_patient_cents.is_some());
+    assert!(leads.months.len() >= 12);
+    assert!(leads.speed.median_ms.is_some());
+    let stopped = leads
+        .campaigns
+        .iter()
+        .find_map(|c| c.after_spend.as_ref())
+        .expect("a campaign whose spend stopped");
+    assert!(
+        stopped.leads_after.iter().sum::<i64>() < stopped.leads_per_month_with_spend as i64 * 4
+    );
+
     // Every demo login works and lands on the overview.
     for (role, email, _) in stride::demo::LOGINS {
         let b = Browser::new(&app);

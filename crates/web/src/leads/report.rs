@@ -7,7 +7,9 @@ use axum::{Extension, Form};
 use serde::Deserialize;
 use stride_core::leads::CampaignKind;
 use stride_core::role::Permission;
-use stride_store::campaigns::{CampaignInput, FunnelRow, GroupBy, LeadReport, MonthRow};
+use stride_store::campaigns::{
+    CampaignInput, CampaignMonths, FunnelRow, GroupBy, LeadReport, MonthRow, SpeedToLead,
+};
 
 use super::api::group_by;
 use crate::AppState;
@@ -168,6 +170,85 @@ fn bars(months: &[MonthRow]) -> (Vec<MonthBar>, String) {
     (out, summary)
 }
 
+/// Speed to lead as staff read it.
+pub struct SpeedView {
+    pub median: String,
+    pub within_5_min: String,
+    pub within_hour: String,
+    pub within_day: String,
+    pub waiting: i64,
+}
+
+fn speed_view(s: &SpeedToLead) -> SpeedView {
+    let share = |n: i64| pct((s.contacted > 0).then(|| n as f64 * 100.0 / s.leads as f64));
+    SpeedView {
+        median: s
+            .median_ms
+            .map(stride_core::leads::short_duration)
+            .unwrap_or_else(|| "—".into()),
+        within_5_min: share(s.within_5_min),
+        within_hour: share(s.within_hour),
+        within_day: share(s.within_day),
+        waiting: s.leads - s.contacted,
+    }
+}
+
+/// One campaign's months as small bars (leads) with dots (spend), and what happened after the
+/// spend stopped.
+pub struct CampaignFlow {
+    pub name: String,
+    pub bars: Vec<(i64, f64, bool)>,
+    pub width: i64,
+    pub summary: String,
+    pub after: String,
+}
+
+fn flow(c: &CampaignMonths) -> Option<CampaignFlow> {
+    let leads = |m: &MonthRow| m.inbound + m.outbound + m.unattributed;
+    let total: i64 = c.months.iter().map(leads).sum();
+    let spend: i64 = c.months.iter().map(|m| m.spend_cents).sum();
+    if total == 0 && spend == 0 {
+        return None;
+    }
+    let max = c.months.iter().map(leads).max().unwrap_or(0).max(1) as f64;
+    let after = match &c.after_spend {
+        Some(a) => format!(
+            "Spend stopped after {}: about {:.0} leads a month while paid, then {} in the months since.",
+            a.last_spend_month,
+            a.leads_per_month_with_spend,
+            a.leads_after
+                .iter()
+                .map(i64::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        None => String::new(),
+    };
+    Some(CampaignFlow {
+        name: c.name.clone(),
+        bars: c
+            .months
+            .iter()
+            .enumerate()
+            .map(|(i, m)| {
+                (
+                    i as i64 * 12,
+                    leads(m) as f64 * 28.0 / max,
+                    m.spend_cents > 0,
+                )
+            })
+            .collect(),
+        width: (c.months.len() as i64 * 12).max(12),
+        summary: format!(
+            "{}: {total} leads and {} spend over {} months",
+            c.name,
+            money(spend),
+            c.months.len()
+        ),
+        after,
+    })
+}
+
 #[derive(Template)]
 #[template(path = "lead_report.html")]
 struct ReportPage {
@@ -182,6 +263,8 @@ struct ReportPage {
     bars: Vec<MonthBar>,
     chart_width: i64,
     chart_summary: String,
+    speed: SpeedView,
+    flows: Vec<CampaignFlow>,
     can_set_value: bool,
     error: Option<String>,
 }
@@ -242,6 +325,8 @@ async fn report_page(
         chart_width: (bars.len() as i64 * 40).max(40),
         bars,
         chart_summary,
+        speed: speed_view(&report.speed),
+        flows: report.campaigns.iter().filter_map(flow).collect(),
         can_set_value: p.can(Permission::ManagePractice),
         period,
         error: error.clone(),
