@@ -78,12 +78,13 @@ async function axeViolations(page) {
 }
 
 const PAGES = {
-  owner: ['/app', '/app/account', '/app/website', '/app/website/setup', '/app/website/heatmaps', '/app/website/heatmaps/1', '/app/website?period=12mo&channel=organic_search&page=/conditions/*', '/app/leads', '/app/calls', '/app/schedule', '/app/patients', '/app/patients/new', '/app/patients/1',
+  owner: ['/app', '/app/account', '/app/website', '/app/website/setup', '/app/website/heatmaps', '/app/website/heatmaps/1', '/app/website?period=12mo&channel=organic_search&page=/conditions/*', '/app/leads', '/app/leads?view=untouched', '/app/leads/1', '/app/leads/new', '/app/leads/report', '/app/leads/report?by=campaign', '/app/leads/campaigns',
+    '/app/calls', '/app/schedule', '/app/patients', '/app/patients/new', '/app/patients/1',
     '/app/settings', '/app/settings/locations', '/app/settings/locations/1', '/app/settings/clinicians', '/app/settings/users',
     '/app/settings/tokens', '/app/settings/messages', '/app/settings/audit'],
-  front_desk: ['/app', '/app/patients', '/app/schedule', '/app/settings/messages'],
+  front_desk: ['/app', '/app/leads', '/app/leads/1', '/app/leads/new', '/app/patients', '/app/schedule', '/app/settings/messages'],
   clinician: ['/app', '/app/patients', '/app/schedule'],
-  marketer: ['/app', '/app/website', '/app/website/heatmaps/1', '/app/leads', '/app/settings/locations'],
+  marketer: ['/app', '/app/website', '/app/website/heatmaps/1', '/app/leads', '/app/leads/report?by=source', '/app/leads/campaigns', '/app/settings/locations'],
 };
 
 for (const role of Object.keys(PAGES)) {
@@ -109,6 +110,40 @@ for (const role of Object.keys(PAGES)) {
     await context.close();
   });
 }
+
+test('a visitor requests an appointment on a phone, and the front desk finds the lead in the inbox', async () => {
+  const context = await browser.newContext({ viewport: { width: 375, height: 800 } });
+  const page = await context.newPage();
+  const form = await page.goto(`${base}/p/riverside/request`);
+  assert.equal(form.status(), 200);
+  assert.deepEqual(await axeViolations(page), [], 'request form accessibility');
+  assert.ok(await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth) <= 1, 'fits a phone');
+  // Without a phone or an email the request is refused, and what was typed stays.
+  await page.getByLabel('First name').fill('Wilhelmina');
+  await page.getByLabel('Last name').fill('Quarrington');
+  await page.getByLabel('What would you like help with?').fill('Knee pain');
+  await page.getByRole('button', { name: 'Send my request' }).click();
+  await page.getByRole('alert').waitFor();
+  assert.match(await page.getByRole('alert').innerText(), /phone|email/i);
+  assert.equal(await page.getByLabel('First name').inputValue(), 'Wilhelmina');
+  assert.equal(await page.getByLabel('What would you like help with?').inputValue(), 'Knee pain');
+  await page.getByLabel('Mobile phone').fill('(630) 555-0777');
+  await page.getByLabel('Text me about my appointment').check();
+  await Promise.all([page.waitForURL(/\/request\/thanks/), page.getByRole('button', { name: 'Send my request' }).click()]);
+  assert.match(await page.locator('h1').innerText(), /thank|received|request/i);
+  assert.deepEqual(await axeViolations(page), [], 'confirmation accessibility');
+  await page.screenshot({ path: join(SHOTS, 'request-form-thanks-phone.png'), fullPage: true });
+
+  const desk = await browser.newContext();
+  const staff = await desk.newPage();
+  await signIn(staff, 'front_desk');
+  await staff.goto(`${base}/app/leads?view=untouched`);
+  await staff.getByRole('link', { name: /Wilhelmina Quarrington/ }).click();
+  assert.match(await staff.locator('main').innerText(), /Knee pain/);
+  assert.match(await staff.locator('main').innerText(), /\(630\) 555-0777|\+16305550777/);
+  await desk.close();
+  await context.close();
+});
 
 test('the sign-in page passes WCAG 2.1 AA checks and says why a sign-in failed', async () => {
   const context = await browser.newContext({ viewport: { width: 375, height: 800 } });

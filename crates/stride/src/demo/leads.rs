@@ -234,6 +234,11 @@ pub(super) async fn seed(store: &Store, practice_id: i64) -> anyhow::Result<()> 
     let now = stride_store::now_ms();
     let today = Timestamp::now().to_zoned_datetime(tz.clone()).date();
     let this_month = today.first_of_month();
+    let morning = today
+        .to_zoned_datetime(tz.clone())?
+        .checked_add(Span::new().hours(9))?
+        .timestamp()
+        .as_millisecond();
     let mut rng = Rng(0x1ead_5eed);
     let mut n = 0usize;
     for back in (0..12).rev() {
@@ -271,6 +276,7 @@ pub(super) async fn seed(store: &Store, practice_id: i64) -> anyhow::Result<()> 
                 back,
                 inflow,
                 &campaign_ids,
+                morning,
             )
             .await?;
         }
@@ -327,6 +333,11 @@ async fn seed_campaigns(
     Ok(ids)
 }
 
+/// A follow-up due between 9 am and 5 pm today or tomorrow (`morning`: 9 am today, local).
+fn due(rng: &mut Rng, morning: i64) -> i64 {
+    morning + rng.below(2) as i64 * DAY + rng.below(8 * 4) as i64 * 15 * MINUTE
+}
+
 const MINUTE: i64 = 60_000;
 const HOUR: i64 = 60 * MINUTE;
 const DAY: i64 = 24 * HOUR;
@@ -345,6 +356,7 @@ async fn lead(
     back: i64,
     inflow: &Inflow,
     campaign_ids: &[i64],
+    morning: i64,
 ) -> anyhow::Result<()> {
     let (service, landing) = {
         let picks: Vec<((&str, &str), u64)> =
@@ -424,7 +436,23 @@ async fn lead(
             + rng.below(3) as i64 * MINUTE
     };
     let mut t = at + wait;
-    if t > now || rng.chance(4) {
+    if t > now {
+        return Ok(());
+    }
+    // A few slip through the cracks: never reached, closed after two weeks.
+    if rng.chance(4) {
+        if at + 14 * DAY <= now {
+            store
+                .move_lead_at(
+                    practice_id,
+                    id,
+                    Stage::Lost,
+                    Some(LostReason::NoResponse),
+                    actor,
+                    at + 14 * DAY,
+                )
+                .await?;
+        }
         return Ok(());
     }
     let kind = if input.sms_consent && rng.chance(30) {
@@ -466,7 +494,7 @@ async fn lead(
                 practice_id,
                 id,
                 "Verify insurance benefits and call back",
-                now + (1 + rng.below(20) as i64) * HOUR,
+                due(rng, morning),
                 actor,
             )
             .await?;
@@ -499,7 +527,7 @@ async fn lead(
                 practice_id,
                 id,
                 "Call back with evaluation times",
-                now + (rng.below(30) as i64 - 4) * HOUR,
+                due(rng, morning),
                 actor,
             )
             .await?;
