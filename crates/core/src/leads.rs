@@ -52,6 +52,8 @@ macro_rules! vocabulary {
     };
 }
 
+pub(crate) use vocabulary;
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("“{value}” is not a {what} (choose {choices})")]
 pub struct VocabularyError {

@@ -4,6 +4,7 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod calls;
 pub mod campaigns;
 pub mod crypto;
 pub mod error;
@@ -240,6 +241,11 @@ macro_rules! migration_files {
                 "leads",
                 include_str!(concat!("../migrations/", $dialect, "/0007_leads.sql")),
             ),
+            (
+                8,
+                "calls",
+                include_str!(concat!("../migrations/", $dialect, "/0008_calls.sql")),
+            ),
         ]
     };
 }
@@ -288,7 +294,8 @@ impl Store {
     pub async fn reencrypt_all(&self) -> StoreResult<u64> {
         let n = self.reencrypt_patients().await?
             + self.reencrypt_messages().await?
-            + self.reencrypt_leads().await?;
+            + self.reencrypt_leads().await?
+            + self.reencrypt_calls().await?;
         self.write_key_check().await?;
         Ok(n)
     }

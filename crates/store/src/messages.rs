@@ -178,6 +178,14 @@ impl Store {
                 return Ok(row.try_get("id")?);
             }
         }
+        if msg.channel == Channel::Sms
+            && let Ok(phone) = stride_core::phone::PhoneE164::parse(&msg.to)
+            && self.is_opted_out(practice_id, &phone).await?
+        {
+            return Err(StoreError::Conflict(
+                "this number texted STOP: no texts go to it until it texts START".into(),
+            ));
+        }
         let k = self.keys();
         let now = now_ms();
         let mut tx = self.begin().await?;

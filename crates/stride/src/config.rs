@@ -49,7 +49,8 @@ pub struct ServeArgs {
     /// Address and port to listen on.
     #[arg(long, env = "STRIDE_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
-    /// The address people use to reach Stride (https://… makes cookies Secure).
+    /// The address people use to reach Stride (https://… makes cookies Secure). Twilio signs its
+    /// webhooks over this address, so set it to what Twilio is configured to call.
     #[arg(long, env = "STRIDE_PUBLIC_URL")]
     pub public_url: Option<String>,
     /// Trust X-Forwarded-For from a reverse proxy in front of Stride.

@@ -73,6 +73,7 @@ impl Application {
                 .as_deref()
                 .is_some_and(|u| u.starts_with("https://")),
             trust_proxy: serve.trust_proxy,
+            public_url: serve.public_url.clone(),
             request_timeout: Duration::from_secs(serve.request_timeout.max(1)),
             ..WebConfig::default()
         };

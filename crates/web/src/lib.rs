@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod calls;
 pub mod error;
 pub mod leads;
 pub mod openapi;
@@ -31,6 +32,8 @@ pub struct WebConfig {
     pub secure_cookies: bool,
     /// Read the client address from `X-Forwarded-For` (only behind a proxy you run).
     pub trust_proxy: bool,
+    /// The public address (`https://stride.example.com`): the URL Twilio's webhooks are signed over.
+    pub public_url: Option<String>,
     pub request_timeout: Duration,
     pub max_body_bytes: usize,
 }
@@ -40,6 +43,7 @@ impl Default for WebConfig {
         WebConfig {
             secure_cookies: false,
             trust_proxy: false,
+            public_url: None,
             request_timeout: Duration::from_secs(30),
             max_body_bytes: 1024 * 1024,
         }
@@ -111,7 +115,10 @@ pub fn router(state: AppState) -> Router {
             "/app/leads/{id}",
             get(leads::pages::show).post(leads::pages::action),
         )
-        .route("/app/calls", get(pages::calls))
+        .route("/app/calls", get(calls::pages::calls))
+        .route("/app/calls/{id}/class", post(calls::pages::set_class))
+        .route("/app/calls/numbers", post(calls::pages::add_number))
+        .route("/app/calls/settings", post(calls::pages::save_settings))
         .route("/app/schedule", get(pages::schedule))
         .route("/app/patients", get(patients::index).post(patients::create))
         .route("/app/patients/new", get(patients::new_form))
@@ -298,6 +305,12 @@ pub fn router(state: AppState) -> Router {
             get(leads::form::form).post(leads::form::submit),
         )
         .route("/p/{slug}/request/thanks", get(leads::form::thanks))
+        .route("/hooks/twilio/voice", post(calls::hooks::voice))
+        .route(
+            "/hooks/twilio/voice-status",
+            post(calls::hooks::voice_status),
+        )
+        .route("/hooks/twilio/sms", post(calls::hooks::sms))
         .route(
             "/api/event",
             post(website::intake::event).options(website::intake::preflight),

@@ -698,22 +698,33 @@ impl Store {
         .fetch_all(self.pool())
         .await?
         .iter()
-        .map(|r| {
-            Ok(VisitTouch {
-                id: r.try_get("id")?,
-                started_at: r.try_get("started_at")?,
-                last_at: r.try_get("last_at")?,
-                source: r.try_get("source")?,
-                channel: r.try_get("channel")?,
-                campaign: r.try_get("campaign")?,
-                entry_path: r.try_get("entry_path")?,
-                exit_path: r.try_get("exit_path")?,
-                device: r.try_get("device")?,
-                browser: r.try_get("browser")?,
-                os: r.try_get("os")?,
-            })
-        })
+        .map(read_visit_touch)
         .collect()
+    }
+
+    /// A visit of a practice's site with its site and visitor, to add an event to it (a tracked call).
+    pub async fn visit_by_id(
+        &self,
+        practice_id: i64,
+        visit_id: i64,
+    ) -> StoreResult<Option<(i64, i64, VisitTouch)>> {
+        let Some(r) = sqlx::query(
+            "SELECT v.id, v.site_id, v.visitor_id, v.started_at, v.last_at, v.source, v.channel, v.campaign, \
+             v.entry_path, v.exit_path, v.device, v.browser, v.os FROM visits v JOIN sites s ON s.id = v.site_id \
+             WHERE v.id = $1 AND s.practice_id = $2",
+        )
+        .bind(visit_id)
+        .bind(practice_id)
+        .fetch_optional(self.pool())
+        .await?
+        else {
+            return Ok(None);
+        };
+        Ok(Some((
+            r.try_get("site_id")?,
+            r.try_get("visitor_id")?,
+            read_visit_touch(&r)?,
+        )))
     }
 
     /// The newest events of a site, for the live view and tests.
@@ -753,6 +764,22 @@ impl Store {
             })
             .collect()
     }
+}
+
+fn read_visit_touch(r: &sqlx::any::AnyRow) -> StoreResult<VisitTouch> {
+    Ok(VisitTouch {
+        id: r.try_get("id")?,
+        started_at: r.try_get("started_at")?,
+        last_at: r.try_get("last_at")?,
+        source: r.try_get("source")?,
+        channel: r.try_get("channel")?,
+        campaign: r.try_get("campaign")?,
+        entry_path: r.try_get("entry_path")?,
+        exit_path: r.try_get("exit_path")?,
+        device: r.try_get("device")?,
+        browser: r.try_get("browser")?,
+        os: r.try_get("os")?,
+    })
 }
 
 #[cfg(test)]

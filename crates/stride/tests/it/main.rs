@@ -7,6 +7,7 @@ mod helpers;
 mod access;
 mod accounts;
 mod api;
+mod calls;
 mod cli;
 mod insights;
 mod jobs;

@@ -221,6 +221,40 @@ async fn rotating_the_key_re_encrypts_everything_and_keeps_lookups_working() {
     let (id, api) = create_patient_via_api(&app).await;
     let lead_id = create_lead_via_api(&api).await;
     let practice = app.store.practice_by_slug("alpha").await.unwrap();
+    // A call and a STOP text from the patient's phone to a tracking number.
+    let actor = Actor::system("test");
+    let caller = stride_core::phone::PhoneE164::parse("7735550123").unwrap();
+    app.store
+        .create_tracking_number(
+            practice.id,
+            &stride_store::calls::NumberInput {
+                number: stride_core::phone::PhoneE164::parse("3125550199").unwrap(),
+                label: String::new(),
+                source: "Google Business Profile".into(),
+                channel: "organic_search".into(),
+                campaign_id: None,
+                location_id: None,
+                pool: false,
+                active: true,
+            },
+            &actor,
+        )
+        .await
+        .unwrap();
+    let route = app
+        .store
+        .number_route("+13125550199")
+        .await
+        .unwrap()
+        .unwrap();
+    app.store
+        .start_call(&route, "CA1", Some(&caller), "ringing", 1)
+        .await
+        .unwrap();
+    app.store
+        .receive_sms(&route, "SM1", &caller, "STOP", 1)
+        .await
+        .unwrap();
     let next: Keyring = app.keys.with_new_current();
     let rotated = app.store.with_keys(next.clone());
     let n = rotated.reencrypt_all().await.unwrap();
@@ -230,7 +264,6 @@ async fn rotating_the_key_re_encrypts_everything_and_keeps_lookups_working() {
         .await
         .unwrap();
     only_new.verify_keys().await.unwrap();
-    let actor = Actor::system("test");
     let p = only_new.patient(practice.id, id, &actor).await.unwrap();
     assert_eq!(
         (p.first_name.as_str(), p.email.as_deref()),
@@ -271,6 +304,23 @@ async fn rotating_the_key_re_encrypts_everything_and_keeps_lookups_working() {
         (stride_store::leads::Captured::Matched, lead_id),
         "the lead's blind index was recomputed too"
     );
+    // The caller, the text and the opt-out were rotated too, and still match the patient.
+    let finished = only_new
+        .finish_call(practice.id, "CA1", "completed", 2)
+        .await
+        .unwrap();
+    assert_eq!(
+        finished.call.auto_class,
+        Some(stride_core::calls::CallClass::ExistingPatient)
+    );
+    let calls = only_new
+        .calls(practice.id, 0, 10, 10, &actor)
+        .await
+        .unwrap();
+    assert_eq!(calls[0].caller.as_deref(), Some("+17735550123"));
+    assert!(only_new.is_opted_out(practice.id, &caller).await.unwrap());
+    let texts = only_new.inbound_sms(practice.id, 10, &actor).await.unwrap();
+    assert_eq!(texts[0].body, "STOP");
     // The old key alone can no longer read anything.
     let old_only = stride_store::Store::connect(&app.db.url, app.keys.only_current())
         .await

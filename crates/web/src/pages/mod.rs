@@ -231,14 +231,6 @@ async fn coming(
     })
 }
 
-pub async fn calls(
-    State(state): State<AppState>,
-    Extension(p): Extension<Principal>,
-) -> PageResult {
-    coming(&state, &p, "calls", "Calls", "Step 2 of the funnel: phone inquiries",
-        "Tracking numbers per source, each call attributed and classified: new patient, existing patient, lead follow-up or general question.").await
-}
-
 pub async fn schedule(
     State(state): State<AppState>,
     Extension(p): Extension<Principal>,

@@ -1,0 +1,4 @@
+//! Call tracking: Twilio's webhooks, the calls page with one-click classes, and tracking numbers.
+
+pub mod hooks;
+pub mod pages;
