@@ -429,23 +429,65 @@ impl Store {
         Ok(())
     }
 
-    /// A pool number for a website visit: the one it already has, else the number least recently
-    /// handed out. Extends the hold while the visit goes on. `None` when the practice has no pool.
-    pub async fn assign_pool_number(
+    /// The number a website visitor should see instead of the clinic's main line (dynamic number
+    /// insertion): a fixed number for the visit's campaign, else for its source or channel, else a
+    /// pool number held for this visitor (the one they already have, or the least recently handed
+    /// out) while the visit goes on. `None`: no number fits, the page keeps the main line.
+    pub async fn number_for_visitor(
         &self,
         practice_id: i64,
         site_id: i64,
-        visit_id: i64,
+        visitor_id: i64,
+        touch: &Touch,
+        now: i64,
+    ) -> StoreResult<Option<TrackingNumber>> {
+        let numbers = self.tracking_numbers(practice_id).await?;
+        let campaigns = self.campaigns(practice_id).await?;
+        let same = |a: &str, b: &str| !a.is_empty() && a.eq_ignore_ascii_case(b);
+        let fixed = numbers.iter().filter(|n| n.active && !n.pool);
+        let by_campaign = fixed.clone().find(|n| {
+            n.campaign_id
+                .and_then(|id| campaigns.iter().find(|c| c.id == id))
+                .is_some_and(|c| {
+                    same(&c.utm_campaign, &touch.campaign) || same(&c.name, &touch.campaign)
+                })
+        });
+        let by_source = || {
+            fixed
+                .clone()
+                .find(|n| n.campaign_id.is_none() && same(&n.source, &touch.source))
+        };
+        let by_channel = || {
+            fixed.clone().find(|n| {
+                n.campaign_id.is_none() && n.source.is_empty() && same(&n.channel, &touch.channel)
+            })
+        };
+        if let Some(n) = by_campaign.or_else(by_source).or_else(by_channel) {
+            return Ok(Some(n.clone()));
+        }
+        self.assign_pool_number(practice_id, site_id, visitor_id, touch, now)
+            .await
+    }
+
+    /// A pool number for a website visitor: the one they hold, else the number least recently
+    /// handed out. Extends the hold while the visitor goes on browsing.
+    async fn assign_pool_number(
+        &self,
+        practice_id: i64,
+        site_id: i64,
+        visitor_id: i64,
         touch: &Touch,
         now: i64,
     ) -> StoreResult<Option<TrackingNumber>> {
         let expires = now + ASSIGNMENT_MINUTES * 60_000;
         let mut tx = self.begin().await?;
         let held = sqlx::query(
-            "SELECT id, tracking_number_id FROM number_assignments WHERE visit_id = $1 AND practice_id = $2 \
-             AND expires_at >= $3 ORDER BY id DESC LIMIT 1",
+            "SELECT a.id, a.tracking_number_id FROM number_assignments a JOIN tracking_numbers n \
+             ON n.id = a.tracking_number_id WHERE a.site_id = $1 AND a.visitor_id = $2 AND a.practice_id = $3 \
+             AND a.expires_at >= $4 AND n.active = 1 AND n.pool = 1 ORDER BY a.id DESC LIMIT 1",
         )
-        .bind(visit_id)
+        .bind(site_id)
+        .bind(visitor_id)
         .bind(practice_id)
         .bind(now)
         .fetch_optional(&mut *tx)
@@ -471,13 +513,13 @@ impl Store {
             };
             let id: i64 = pick.try_get("id")?;
             sqlx::query(
-                "INSERT INTO number_assignments (tracking_number_id, practice_id, site_id, visit_id, source, \
+                "INSERT INTO number_assignments (tracking_number_id, practice_id, site_id, visitor_id, source, \
                  channel, campaign, landing, assigned_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
             )
             .bind(id)
             .bind(practice_id)
             .bind(site_id)
-            .bind(visit_id)
+            .bind(visitor_id)
             .bind(touch.source.clone())
             .bind(touch.channel.clone())
             .bind(touch.campaign.clone())
@@ -532,7 +574,7 @@ impl Store {
         let mut visit_id = None;
         if number.pool
             && let Some(a) = sqlx::query(
-                "SELECT visit_id, source, channel, campaign, landing FROM number_assignments \
+                "SELECT site_id, visitor_id, source, channel, campaign, landing FROM number_assignments \
                  WHERE tracking_number_id = $1 AND assigned_at <= $2 AND expires_at >= $3 \
                  ORDER BY assigned_at DESC LIMIT 1",
             )
@@ -542,7 +584,18 @@ impl Store {
             .fetch_optional(&mut *tx)
             .await?
         {
-            visit_id = Some(a.try_get::<i64, _>("visit_id")?);
+            // The visitor's latest visit that began before the call.
+            visit_id = sqlx::query(
+                "SELECT id FROM visits WHERE site_id = $1 AND visitor_id = $2 AND started_at <= $3 \
+                 ORDER BY started_at DESC, id DESC LIMIT 1",
+            )
+            .bind(a.try_get::<i64, _>("site_id")?)
+            .bind(a.try_get::<i64, _>("visitor_id")?)
+            .bind(at)
+            .fetch_optional(&mut *tx)
+            .await?
+            .map(|v| v.try_get::<i64, _>("id"))
+            .transpose()?;
             touch = Touch {
                 source: a.try_get("source")?,
                 channel: a.try_get("channel")?,

@@ -300,6 +300,8 @@ pub fn router(state: AppState) -> Router {
         .route("/js/stride.js", get(website::tracker_script))
         .route("/js/stride-clicks.js", get(website::clicks_script))
         .route("/api/heatmaps", get(website::intake::heatmap_config))
+        .route("/js/stride-numbers.js", get(website::numbers_script))
+        .route("/api/numbers", get(calls::numbers::numbers))
         .route(
             "/p/{slug}/request",
             get(leads::form::form).post(leads::form::submit),

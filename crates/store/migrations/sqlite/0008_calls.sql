@@ -19,13 +19,14 @@ CREATE TABLE tracking_numbers (
 );
 CREATE INDEX tracking_numbers_practice ON tracking_numbers (practice_id);
 
--- Which pool number a website visit was shown, with the visit's attribution, until when.
+-- Which pool number a website visitor was shown (the tracker's daily visitor hash, so no cookie),
+-- with the visit's attribution, until when. The call finds the visit through it.
 CREATE TABLE number_assignments (
     id                  INTEGER PRIMARY KEY,
     tracking_number_id  INTEGER NOT NULL REFERENCES tracking_numbers(id),
     practice_id         INTEGER NOT NULL REFERENCES practices(id),
     site_id             INTEGER NOT NULL,
-    visit_id            INTEGER NOT NULL,
+    visitor_id          INTEGER NOT NULL,
     source              TEXT NOT NULL DEFAULT '',
     channel             TEXT NOT NULL DEFAULT '',
     campaign            TEXT NOT NULL DEFAULT '',
@@ -34,7 +35,7 @@ CREATE TABLE number_assignments (
     expires_at          INTEGER NOT NULL
 );
 CREATE INDEX number_assignments_number ON number_assignments (tracking_number_id, assigned_at);
-CREATE INDEX number_assignments_visit ON number_assignments (visit_id);
+CREATE INDEX number_assignments_visitor ON number_assignments (site_id, visitor_id);
 
 CREATE TABLE calls (
     id                  INTEGER PRIMARY KEY,

@@ -624,3 +624,181 @@ async fn texts_are_logged_and_stop_start_and_help_are_honoured() {
         403
     );
 }
+
+const CHROME: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
+const SAFARI: &str = "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Mobile/15E148 Safari/604.1";
+
+async fn shown(app: &TestApp, ua: &str, url: &str, referrer: &str) -> serde_json::Value {
+    let resp = reqwest::Client::new()
+        .get(format!(
+            "{}?{}",
+            app.url("/api/numbers"),
+            serde_urlencoded::to_string([("d", "alpha.example"), ("u", url), ("r", referrer)])
+                .unwrap()
+        ))
+        .header("user-agent", ua)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.headers()["access-control-allow-origin"], "*");
+    resp.json().await.unwrap()
+}
+
+#[tokio::test]
+async fn the_website_shows_each_visitor_a_number_and_their_call_converts_their_visit() {
+    let app = TestApp::spawn().await;
+    let practice = set_up(&app).await;
+    let actor = Actor::system("test");
+    let site = app
+        .store
+        .create_site(practice.id, "alpha.example", &[], false)
+        .await
+        .unwrap();
+    // Nothing to swap until a number fits.
+    assert_eq!(
+        shown(
+            &app,
+            CHROME,
+            "https://alpha.example/",
+            "https://www.google.com/"
+        )
+        .await,
+        serde_json::json!({})
+    );
+    for n in ["+13125550301", "+13125550302"] {
+        app.store
+            .create_tracking_number(
+                practice.id,
+                &NumberInput {
+                    number: PhoneE164::parse(n).unwrap(),
+                    label: "Website pool".into(),
+                    source: String::new(),
+                    channel: String::new(),
+                    campaign_id: None,
+                    location_id: None,
+                    pool: true,
+                    active: true,
+                },
+                &actor,
+            )
+            .await
+            .unwrap();
+    }
+    // A visitor from Google gets a pool number in place of the main line, and keeps it.
+    let first = shown(
+        &app,
+        CHROME,
+        "https://alpha.example/",
+        "https://www.google.com/",
+    )
+    .await;
+    assert_eq!(first["find"], serde_json::json!(["3125550100"]));
+    assert_eq!(first["tel"], "+13125550301");
+    assert_eq!(first["display"], "(312) 555-0301");
+    let again = shown(
+        &app,
+        CHROME,
+        "https://alpha.example/insurance",
+        "https://alpha.example/",
+    )
+    .await;
+    assert_eq!(
+        again["tel"], first["tel"],
+        "the number sticks for the visit"
+    );
+    // Another visitor gets the other pool number; a mailer visitor gets the mailer's own number.
+    let other = shown(&app, SAFARI, "https://alpha.example/", "").await;
+    assert_eq!(other["tel"], "+13125550302");
+    let mailer = shown(
+        &app,
+        "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_0) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Safari/605.1.15",
+        "https://alpha.example/?utm_source=postcard&utm_campaign=spring_mailer",
+        "",
+    )
+    .await;
+    assert_eq!(mailer["tel"], NUMBER);
+    // Bots hold no number.
+    assert_eq!(
+        shown(
+            &app,
+            "Googlebot/2.1 (+http://www.google.com/bot.html)",
+            "https://alpha.example/",
+            ""
+        )
+        .await,
+        serde_json::json!({})
+    );
+
+    // The Chrome visitor's page view, then their call to the number they were shown.
+    let resp = reqwest::Client::new()
+        .post(app.url("/api/event"))
+        .header("user-agent", CHROME)
+        .header("content-type", "text/plain")
+        .body(r#"{"n":"pageview","u":"https://alpha.example/conditions/sciatica","d":"alpha.example","r":"https://www.google.com/"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 202);
+    eventually("the page view is stored", || async {
+        !app.store
+            .recent_events(practice.id, site.id, 5)
+            .await
+            .unwrap()
+            .is_empty()
+    })
+    .await;
+    let sid = "CA00000000000000000000000000000301";
+    let mut params = voice_params(sid, CALLER, "ringing");
+    for p in params.iter_mut() {
+        if p.0 == "To" || p.0 == "Called" {
+            p.1 = "+13125550301";
+        }
+    }
+    let url = app.url("/hooks/twilio/voice");
+    let resp = reqwest::Client::new()
+        .post(&url)
+        .header("X-Twilio-Signature", sign(TOKEN, &url, &params))
+        .form(&params)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let mut done = params.clone();
+    done.extend([("DialCallStatus", "completed"), ("DialCallDuration", "180")]);
+    let url = app.url("/hooks/twilio/voice-status");
+    let resp = reqwest::Client::new()
+        .post(&url)
+        .header("X-Twilio-Signature", sign(TOKEN, &url, &done))
+        .form(&done)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let call = app.store.call_by_sid(practice.id, sid).await.unwrap();
+    assert!(
+        call.visit_id.is_some(),
+        "the call found the visit that was shown the number"
+    );
+    assert_eq!(
+        (call.source.as_str(), call.channel.as_str()),
+        ("Google", "organic_search")
+    );
+    let lead = app
+        .store
+        .lead(practice.id, call.lead_id.unwrap(), &actor)
+        .await
+        .unwrap();
+    assert_eq!(lead.row.attribution, stride_store::leads::Basis::Website);
+    assert_eq!(lead.row.first_touch.landing, "/");
+    // The call is a conversion of that visit in the website reports.
+    eventually("the call is recorded on the visit", || async {
+        app.store
+            .recent_events(practice.id, site.id, 10)
+            .await
+            .unwrap()
+            .iter()
+            .any(|e| e.name == "Tracked Call" && e.source == "Google" && e.props.contains("yes"))
+    })
+    .await;
+}

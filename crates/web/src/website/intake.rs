@@ -14,10 +14,10 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::Value;
 use stride_core::website::agents::classify_agent;
-use stride_core::website::channels::{VisitSource, classify};
+use stride_core::website::channels::{Attribution, VisitSource, classify};
 use stride_core::website::insights::{path_matches, pattern_js_regex, viewport_class};
 use stride_core::website::scrub::{looks_personal, scrub_props};
-use stride_core::website::urls::{CAMPAIGN_PARAMS, clean_url, referrer_host};
+use stride_core::website::urls::{CAMPAIGN_PARAMS, CleanUrl, clean_url, referrer_host};
 use stride_core::website::visitors::visitor_id;
 use stride_store::Store;
 use stride_store::website::insights::NewClick;
@@ -100,7 +100,7 @@ impl Intake {
         std::mem::take(&mut *self.drops.lock().expect("drops lock"))
     }
 
-    async fn site(
+    pub(crate) async fn site(
         &self,
         store: &Store,
         domain: &str,
@@ -343,7 +343,29 @@ struct Revenue {
     currency: String,
 }
 
-fn cors(mut resp: Response) -> Response {
+/// The source, channel and campaign of a page view, from its referrer and campaign parameters.
+pub(crate) fn attribute(site: &Site, url: &CleanUrl, referrer: Option<&str>) -> Attribution {
+    let param = |k: &str| {
+        url.query
+            .iter()
+            .find(|(key, _)| key.eq_ignore_ascii_case(k))
+            .map(|(_, v)| v.as_str())
+    };
+    let click_ids: Vec<&str> = ["gclid", "gbraid", "wbraid", "msclkid", "fbclid"]
+        .into_iter()
+        .filter(|k| param(k).is_some())
+        .collect();
+    classify(&VisitSource {
+        referrer_host: referrer,
+        utm_source: param("utm_source"),
+        utm_medium: param("utm_medium"),
+        utm_campaign: param("utm_campaign"),
+        click_ids: &click_ids,
+        own_host: Some(&site.domain),
+    })
+}
+
+pub(crate) fn cors(mut resp: Response) -> Response {
     resp.headers_mut().insert(
         header::ACCESS_CONTROL_ALLOW_ORIGIN,
         HeaderValue::from_static("*"),
@@ -524,24 +546,7 @@ pub async fn event(State(state): State<AppState>, req: Request) -> Response {
         state.intake.drop_event(site.id, "referrer_spam");
         return accepted();
     }
-    let param = |k: &str| {
-        url.query
-            .iter()
-            .find(|(key, _)| key.eq_ignore_ascii_case(k))
-            .map(|(_, v)| v.as_str())
-    };
-    let click_ids: Vec<&str> = ["gclid", "gbraid", "wbraid", "msclkid", "fbclid"]
-        .into_iter()
-        .filter(|k| param(k).is_some())
-        .collect();
-    let attribution = classify(&VisitSource {
-        referrer_host: referrer.as_deref(),
-        utm_source: param("utm_source"),
-        utm_medium: param("utm_medium"),
-        utm_campaign: param("utm_campaign"),
-        click_ids: &click_ids,
-        own_host: Some(&site.domain),
-    });
+    let attribution = attribute(&site, &url, referrer.as_deref());
     let (props, scrubbed) = scrub_props(props_list(incoming.props));
     if scrubbed > 0 {
         metrics::counter!("stride_event_props_scrubbed_total").increment(scrubbed as u64);

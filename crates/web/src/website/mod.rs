@@ -29,6 +29,11 @@ pub async fn tracker_script() -> Response {
     script(include_str!("../../assets/stride.js"))
 }
 
+/// The call-tracking script: swaps the clinic's main line for the visit's tracking number.
+pub async fn numbers_script() -> Response {
+    script(include_str!("../../assets/stride-numbers.js"))
+}
+
 /// The click script, which the tracker loads only on pages where a heatmap records.
 pub async fn clicks_script() -> Response {
     script(include_str!("../../assets/stride-clicks.js"))
