@@ -42,7 +42,12 @@ before(async () => {
   sitePort = await freePort();
   site = createServer((req, res) => {
     res.setHeader('content-type', 'text/html; charset=utf-8');
-    if (req.url.startsWith('/thank-you')) {
+    if (req.url.startsWith('/contact')) {
+      res.end(`<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Contact</title>
+<script defer data-domain="${DOMAIN}" src="${base}/js/stride-numbers.js"></script></head>
+<body><h1>Contact Riverside</h1><p id="downtown">Downtown: <a id="tel" href="tel:+16305550142">(630) 555-0142</a>, or text 630.555.0142</p>
+<p id="lakewood">Lakewood: <a href="tel:+13035550187">(303) 555-0187</a></p></body></html>`);
+    } else if (req.url.startsWith('/thank-you')) {
       res.end(clinicPage('Thank you', '<p>We will call you within one business day.</p>'));
     } else {
       res.end(clinicPage('Riverside Physical Therapy', `
@@ -139,4 +144,35 @@ test('a visit on the clinic site shows up in the Website section', async () => {
   await app.screenshot({ path: join(process.env.STRIDE_SCREENSHOTS || '../../target/screenshots', 'heatmap.png'), fullPage: true });
   await app.screenshot({ path: join(process.env.STRIDE_SCREENSHOTS || '../../target/screenshots', 'website.png'), fullPage: true });
   await owner.close();
+});
+
+test('each visitor sees a tracking number in place of the main line, the same one on every page', async () => {
+  const swapped = async (page) => {
+    await page.waitForFunction(() => !document.getElementById('downtown').innerText.includes('555-0142'));
+    return {
+      text: await page.locator('#downtown').innerText(),
+      tel: await page.locator('#tel').getAttribute('href'),
+      lakewood: await page.locator('#lakewood').innerText(),
+    };
+  };
+  const visitor = await browser.newContext({ userAgent: CHROME_UA });
+  const page = await visitor.newPage();
+  await page.goto(`http://${DOMAIN}:${sitePort}/contact`);
+  const first = await swapped(page);
+  const pool = first.tel.replace('tel:', '');
+  assert.match(pool, /^\+1872555015\d$/, `a website pool number: ${first.tel}`);
+  const shown = `(872) 555-${pool.slice(-4)}`;
+  assert.equal(first.text, `Downtown: ${shown}, or text ${shown}`, 'every spelling of the main line is swapped');
+  assert.equal(first.lakewood, 'Lakewood: (303) 555-0187', 'the other location keeps its own line');
+  await page.goto(`http://${DOMAIN}:${sitePort}/contact?page=2`);
+  assert.equal((await swapped(page)).tel, first.tel, 'sticky for the visit');
+  await visitor.close();
+
+  // A visitor from the health-fair flyer's QR code sees the flyer's own number.
+  const flyer = await browser.newContext({ userAgent: CHROME_UA.replace('131', '130') });
+  const fp = await flyer.newPage();
+  await fp.goto(`http://${DOMAIN}:${sitePort}/contact?utm_source=flyer&utm_medium=print&utm_campaign=Health%20fair%20flyer`);
+  assert.equal((await swapped(fp)).tel, 'tel:+18725550143');
+  await fp.screenshot({ path: join(process.env.STRIDE_SCREENSHOTS || '../../target/screenshots', 'number-swap.png') });
+  await flyer.close();
 });

@@ -495,6 +495,19 @@ impl Store {
                 }
                 q.bind(text).execute(&mut *tx).await?;
             }
+            // A call makes a lead with a number only; the front desk's entry adds what it was about.
+            for (col, v) in [("service", &input.service), ("payer", &input.payer)] {
+                if !v.trim().is_empty() {
+                    sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "UPDATE leads SET {col} = $3 WHERE id = $1 AND practice_id = $2 AND {col} = ''"
+                    )))
+                    .bind(id)
+                    .bind(practice_id)
+                    .bind(v.trim().to_string())
+                    .execute(&mut *tx)
+                    .await?;
+                }
+            }
             let last = input.last_touch.as_ref().unwrap_or(&input.touch);
             if !last.is_empty() {
                 let t = last;

@@ -16,6 +16,7 @@ use stride_store::messages::{Channel, NewMessage};
 use stride_store::patients::{PatientInput, PatientQuery};
 use stride_store::tenancy::{ClinicianInput, LocationInput};
 
+mod calls;
 mod leads;
 
 pub const SLUG: &str = "riverside";

@@ -78,6 +78,8 @@ struct Inflow {
     source: &'static str,
     channel: &'static str,
     campaign: Option<usize>,
+    /// The tracking number (index into the calls section's numbers) such callers dial.
+    number: Option<usize>,
     qualifies: u64,
 }
 
@@ -85,48 +87,56 @@ const ORGANIC: Inflow = Inflow {
     source: "Google",
     channel: "organic_search",
     campaign: Some(2),
+    number: Some(0),
     qualifies: 70,
 };
 const PAID_SEARCH: Inflow = Inflow {
     source: "Google",
     channel: "paid_search",
     campaign: Some(0),
+    number: Some(1),
     qualifies: 66,
 };
 const PAID_SOCIAL: Inflow = Inflow {
     source: "Facebook",
     channel: "paid_social",
     campaign: Some(1),
+    number: Some(2),
     qualifies: 45,
 };
 const NEWSLETTER: Inflow = Inflow {
     source: "newsletter",
     channel: "email",
     campaign: Some(3),
+    number: None,
     qualifies: 75,
 };
 const FLYER: Inflow = Inflow {
     source: "flyer",
     channel: "offline",
     campaign: Some(4),
+    number: Some(3),
     qualifies: 55,
 };
 const PHYSICIAN: Inflow = Inflow {
     source: "drsmithortho.com",
     channel: "referral",
     campaign: Some(5),
+    number: Some(4),
     qualifies: 85,
 };
 const YELP: Inflow = Inflow {
     source: "Yelp",
     channel: "referral",
     campaign: None,
+    number: Some(5),
     qualifies: 65,
 };
 const DIRECT: Inflow = Inflow {
     source: "Direct",
     channel: "direct",
     campaign: None,
+    number: None,
     qualifies: 70,
 };
 /// "A friend told me": recorded by the front desk, no channel.
@@ -134,6 +144,7 @@ const WORD_OF_MOUTH: Inflow = Inflow {
     source: "Word of mouth",
     channel: "",
     campaign: None,
+    number: None,
     qualifies: 80,
 };
 
@@ -224,6 +235,7 @@ pub(super) async fn seed(store: &Store, practice_id: i64) -> anyhow::Result<()> 
         None => Actor::system("demo"),
     };
     let campaign_ids = seed_campaigns(store, practice_id, &actor).await?;
+    super::calls::seed_numbers(store, practice_id, &campaign_ids, &actor).await?;
     if store.new_patient_value(practice_id).await? == 0 {
         store
             .set_new_patient_value(practice_id, 115_000, &actor)
@@ -241,6 +253,7 @@ pub(super) async fn seed(store: &Store, practice_id: i64) -> anyhow::Result<()> 
         .as_millisecond();
     let mut rng = Rng(0x1ead_5eed);
     let mut n = 0usize;
+    let mut months = Vec::new();
     for back in (0..12).rev() {
         let month = this_month.checked_sub(back.months())?;
         let days = if back == 0 {
@@ -248,6 +261,10 @@ pub(super) async fn seed(store: &Store, practice_id: i64) -> anyhow::Result<()> 
         } else {
             i64::from(month.days_in_month())
         };
+        months.push((
+            month.to_zoned_datetime(tz.clone())?.timestamp().as_millisecond(),
+            days,
+        ));
         let weights = inflow(back);
         let per_month = weights.iter().map(|w| w.1).sum::<u64>();
         // Scaled to the days of the month that have passed.
@@ -281,7 +298,7 @@ pub(super) async fn seed(store: &Store, practice_id: i64) -> anyhow::Result<()> 
             .await?;
         }
     }
-    Ok(())
+    super::calls::seed_other_calls(store, practice_id, &actor, &months).await
 }
 
 async fn seed_campaigns(
@@ -384,7 +401,8 @@ async fn lead(
     let mut input = LeadInput::new(origin);
     input.first_name = first.into();
     input.last_name = last.into();
-    input.phone = Some(PhoneE164::parse(&phone)?);
+    let phone = PhoneE164::parse(&phone)?;
+    input.phone = Some(phone.clone());
     input.email = rng
         .chance(70)
         .then(|| {
@@ -420,11 +438,31 @@ async fn lead(
     input.campaign_id = campaign;
     input.external_key = Some(format!("demo:lead:{n}"));
     input.at = Some(at);
+    // A caller dials the number listed where they found the clinic: the call makes the lead (a
+    // number only) and the front desk's entry below adds the name and what it is about.
+    let mut call = None;
+    let mut missed = false;
+    if origin == Origin::Call
+        && let Some(i) = inflow.number
+    {
+        missed = rng.chance(15);
+        let seconds = if missed {
+            0
+        } else {
+            120 + rng.below(360) as i64
+        };
+        let sid = super::calls::sid(0, n as u64);
+        call = super::calls::call(store, super::calls::NUMBERS[i].0, &sid, &phone, at, seconds)
+            .await?;
+    }
     let (captured, row) = store.capture_lead(practice_id, &input, actor).await?;
-    if captured != Captured::Created {
+    if captured == Captured::Duplicate {
         return Ok(());
     }
     let id = row.id;
+    if let Some(c) = &call {
+        super::calls::review(store, practice_id, c, actor, rng, now).await?;
+    }
 
     // First contact: slow in the first half of the year, within minutes once the practice adopted a
     // callback rule six months ago. The newest leads are still waiting.
@@ -435,7 +473,7 @@ async fn lead(
         [2 * MINUTE, 4 * MINUTE, 9 * MINUTE, 45 * MINUTE][rng.below(4) as usize]
             + rng.below(3) as i64 * MINUTE
     };
-    let mut t = at + wait;
+    let mut t = at + if missed { wait / 2 } else { wait };
     if t > now {
         return Ok(());
     }
@@ -452,6 +490,11 @@ async fn lead(
                     at + 14 * DAY,
                 )
                 .await?;
+            for task in store.lead_tasks(practice_id, Some(id), 10).await? {
+                if task.done_at.is_none() {
+                    store.complete_lead_task(practice_id, task.id, actor).await?;
+                }
+            }
         }
         return Ok(());
     }
@@ -467,6 +510,30 @@ async fn lead(
     store
         .log_lead_contact_at(practice_id, id, kind, note, actor, t)
         .await?;
+    // Some callers ring again before they are booked: a lead follow-up on the same lead.
+    if let (Some(c), Some(i)) = (&call, inflow.number)
+        && rng.chance(20)
+    {
+        let again = t + (1 + rng.below(20) as i64) * HOUR;
+        if again < now {
+            let sid = super::calls::sid(3, n as u64);
+            let seconds = 60 + rng.below(240) as i64;
+            if let Some(f) =
+                super::calls::call(store, super::calls::NUMBERS[i].0, &sid, &phone, again, seconds)
+                    .await?
+            {
+                debug_assert_eq!(f.lead_id, c.lead_id);
+                super::calls::review(store, practice_id, &f, actor, rng, now).await?;
+            }
+        }
+    }
+    if missed {
+        for task in store.lead_tasks(practice_id, Some(id), 10).await? {
+            if task.done_at.is_none() {
+                store.complete_lead_task(practice_id, task.id, actor).await?;
+            }
+        }
+    }
 
     let lose =
         |reason, at| store.move_lead_at(practice_id, id, Stage::Lost, Some(reason), actor, at);

@@ -62,7 +62,10 @@ struct CallsPage {
     report: CallReport,
     accuracy: String,
     calls: Vec<CallView>,
-    classes: Vec<(&'static str, &'static str)>,
+    /// (identifier, chip label, full label)
+    classes: Vec<(&'static str, &'static str, &'static str)>,
+    /// (source, channel, calls, new-patient inquiries, missed)
+    sources: Vec<(String, &'static str, i64, i64, i64)>,
     show_callers: bool,
     can_classify: bool,
     numbers: Vec<NumberView>,
@@ -83,6 +86,16 @@ struct CallsPage {
 pub struct CallsQuery {
     period: Option<String>,
     done: Option<String>,
+}
+
+/// A class's one-word button.
+fn chip(c: CallClass) -> &'static str {
+    match c {
+        CallClass::NewPatient => "New patient",
+        CallClass::ExistingPatient => "Patient",
+        CallClass::LeadFollowUp => "Follow-up",
+        CallClass::General => "Question",
+    }
 }
 
 fn outcome(c: &CallRow) -> String {
@@ -208,11 +221,30 @@ async fn calls_page(
         } else {
             "No call reviewed yet: one click on a call's class confirms or corrects it.".into()
         },
+        sources: report
+            .sources
+            .iter()
+            .map(|s| {
+                (
+                    if s.source.is_empty() {
+                        "Unknown".to_string()
+                    } else {
+                        s.source.clone()
+                    },
+                    s.channel
+                        .parse::<stride_core::website::channels::Channel>()
+                        .map_or("", |c| c.label()),
+                    s.calls,
+                    s.new_patient,
+                    s.missed,
+                )
+            })
+            .collect(),
         report,
         calls,
         classes: CallClass::ALL
             .iter()
-            .map(|c| (c.as_str(), c.label()))
+            .map(|c| (c.as_str(), chip(*c), c.label()))
             .collect(),
         show_callers,
         can_classify: p.can(Permission::EditLeads),
@@ -230,7 +262,12 @@ async fn calls_page(
                         .campaign_id
                         .and_then(|id| campaigns.iter().find(|c| c.id == id))
                         .map(|c| c.name.clone());
-                    [Some(n.source.clone()), Some(n.channel.clone()), campaign]
+                    let channel = n
+                        .channel
+                        .parse::<stride_core::website::channels::Channel>()
+                        .map(|c| c.label().to_string())
+                        .ok();
+                    [Some(n.source.clone()), channel, campaign]
                         .into_iter()
                         .flatten()
                         .filter(|s| !s.is_empty())
