@@ -120,14 +120,21 @@ pub(super) async fn call(
     at: i64,
     seconds: i64,
 ) -> anyhow::Result<Option<CallRow>> {
-    let Some(route) = store.number_route(PhoneE164::parse(number)?.as_str()).await? else {
+    let Some(route) = store
+        .number_route(PhoneE164::parse(number)?.as_str())
+        .await?
+    else {
         return Ok(None);
     };
     let (_, created) = store
         .start_call(&route, sid, Some(from), "ringing", at)
         .await?;
     if created {
-        let dial = if seconds > 0 { "completed" } else { "no-answer" };
+        let dial = if seconds > 0 {
+            "completed"
+        } else {
+            "no-answer"
+        };
         store
             .call_dialed(route.practice_id, sid, dial, seconds)
             .await?;
@@ -224,6 +231,8 @@ pub(super) async fn review(
     } else {
         auto
     };
-    store.set_call_class(practice_id, c.id, class, actor).await?;
+    store
+        .set_call_class(practice_id, c.id, class, actor)
+        .await?;
     Ok(())
 }

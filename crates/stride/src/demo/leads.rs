@@ -1,8 +1,8 @@
 //! The demo's year of leads: campaigns with monthly spend (one paid campaign stopped four months ago,
 //! a mailer that ran for two months), about 35 inquiries a month by form, call and front desk from
 //! every channel, each worked through its lifecycle at realistic times, a faster callback habit in
-//! the last six months, and a few fresh leads still waiting in the inbox. Written once: every lead
-//! carries an external key, so a refresh adds nothing.
+//! the last six months, and a few fresh leads still waiting in the inbox. Written once, when the
+//! practice has no lead yet.
 
 use jiff::{Span, Timestamp, ToSpan};
 use stride_core::email::EmailAddress;
@@ -242,6 +242,15 @@ pub(super) async fn seed(store: &Store, practice_id: i64) -> anyhow::Result<()> 
             .await?;
     }
 
+    // Written once: the history is replayed from one random stream, so a second pass would not
+    // line up with the first.
+    if !store
+        .lead_rows(practice_id, stride_store::leads::Inbox::All, 1)
+        .await?
+        .is_empty()
+    {
+        return Ok(());
+    }
     let tz = store.practice_time_zone(practice_id).await?;
     let now = stride_store::now_ms();
     let today = Timestamp::now().to_zoned_datetime(tz.clone()).date();
@@ -262,7 +271,10 @@ pub(super) async fn seed(store: &Store, practice_id: i64) -> anyhow::Result<()> 
             i64::from(month.days_in_month())
         };
         months.push((
-            month.to_zoned_datetime(tz.clone())?.timestamp().as_millisecond(),
+            month
+                .to_zoned_datetime(tz.clone())?
+                .timestamp()
+                .as_millisecond(),
             days,
         ));
         let weights = inflow(back);
@@ -492,7 +504,9 @@ async fn lead(
                 .await?;
             for task in store.lead_tasks(practice_id, Some(id), 10).await? {
                 if task.done_at.is_none() {
-                    store.complete_lead_task(practice_id, task.id, actor).await?;
+                    store
+                        .complete_lead_task(practice_id, task.id, actor)
+                        .await?;
                 }
             }
         }
@@ -518,9 +532,15 @@ async fn lead(
         if again < now {
             let sid = super::calls::sid(3, n as u64);
             let seconds = 60 + rng.below(240) as i64;
-            if let Some(f) =
-                super::calls::call(store, super::calls::NUMBERS[i].0, &sid, &phone, again, seconds)
-                    .await?
+            if let Some(f) = super::calls::call(
+                store,
+                super::calls::NUMBERS[i].0,
+                &sid,
+                &phone,
+                again,
+                seconds,
+            )
+            .await?
             {
                 debug_assert_eq!(f.lead_id, c.lead_id);
                 super::calls::review(store, practice_id, &f, actor, rng, now).await?;
@@ -530,7 +550,9 @@ async fn lead(
     if missed {
         for task in store.lead_tasks(practice_id, Some(id), 10).await? {
             if task.done_at.is_none() {
-                store.complete_lead_task(practice_id, task.id, actor).await?;
+                store
+                    .complete_lead_task(practice_id, task.id, actor)
+                    .await?;
             }
         }
     }
