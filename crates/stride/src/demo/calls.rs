@@ -13,7 +13,16 @@ use stride_store::calls::{CallRow, NumberInput};
 use crate::traffic::Rng;
 
 /// number, label, source, channel, campaign (index into the leads section's campaigns), pool
-pub(super) const NUMBERS: &[(&str, &str, &str, &str, Option<usize>, bool)] = &[
+type DemoNumber = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    Option<usize>,
+    bool,
+);
+
+pub(super) const NUMBERS: &[DemoNumber] = &[
     (
         "(872) 555-0140",
         "Google Business Profile",
