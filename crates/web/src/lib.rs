@@ -253,6 +253,13 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/v1/campaigns/{id}/spend", post(leads::api::set_spend))
         .route("/api/v1/lead-report", get(leads::api::lead_report))
+        .route("/api/v1/calls", get(calls::api::calls))
+        .route("/api/v1/calls/{id}/class", post(calls::api::set_class))
+        .route("/api/v1/call-report", get(calls::api::call_report))
+        .route(
+            "/api/v1/tracking-numbers",
+            get(calls::api::numbers).post(calls::api::create_number),
+        )
         .route(
             "/api/v1/lead-tasks/{id}/done",
             post(leads::api::complete_task),

@@ -395,6 +395,46 @@ pub const OPERATIONS: &[Operation] = &[
         200,
     ),
     op(
+        "get",
+        "/api/v1/calls",
+        "Calls to the tracking numbers in a period (period or from/to, limit), newest first: number, source, campaign, visit, answered or missed, duration, key pressed, automatic and confirmed class, lead; the caller's number only for roles that see leads",
+        "view_leads or view_aggregates",
+        None,
+        200,
+    ),
+    op(
+        "post",
+        "/api/v1/calls/{id}/class",
+        "Confirm or correct a call's class (a call corrected to a new-patient inquiry gets its lead)",
+        "edit_leads",
+        Some("CallClass"),
+        200,
+    ),
+    op(
+        "get",
+        "/api/v1/call-report",
+        "Calls answered and missed, missed new callers called back, calls by class, how often the automatic class was right, and calls per source; period or from/to",
+        "view_leads or view_aggregates",
+        None,
+        200,
+    ),
+    op(
+        "get",
+        "/api/v1/tracking-numbers",
+        "The practice's tracking numbers: fixed per source or campaign, or a website pool",
+        "view_leads or view_aggregates",
+        None,
+        200,
+    ),
+    op(
+        "post",
+        "/api/v1/tracking-numbers",
+        "Add a tracking number (its Twilio webhooks: /hooks/twilio/voice, /hooks/twilio/voice-status, /hooks/twilio/sms)",
+        "manage_campaigns",
+        Some("TrackingNumber"),
+        201,
+    ),
+    op(
         "post",
         "/api/v1/lead-tasks/{id}/done",
         "Mark a follow-up task done",
@@ -494,6 +534,8 @@ fn lead_schemas() -> Value {
                 "LeadTask": {"type": "object", "additionalProperties": false, "required": ["title", "due_at"], "properties": {"title": s("string"), "due_at": {"type": "string", "format": "date-time"}}},
                 "Campaign": {"type": "object", "additionalProperties": false, "properties": {"name": s("string"), "kind": {"enum": ["seo", "content", "social", "email", "media_pr", "cold_calling", "direct_mail", "paid_ads", "display"]}, "utm_source": s("string"), "utm_medium": s("string"), "utm_campaign": s("string"), "archived": s("boolean")}},
         "CampaignSpend": {"type": "object", "additionalProperties": false, "required": ["month", "amount_cents"], "properties": {"month": {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}$"}, "amount_cents": {"type": "integer", "minimum": 0}}},
-        "LeadMerge": {"type": "object", "additionalProperties": false, "required": ["other_id"], "properties": {"other_id": s("integer")}}
+        "LeadMerge": {"type": "object", "additionalProperties": false, "required": ["other_id"], "properties": {"other_id": s("integer")}},
+        "CallClass": {"type": "object", "additionalProperties": false, "required": ["class"], "properties": {"class": {"enum": ["new_patient", "existing_patient", "lead_follow_up", "general"]}}},
+        "TrackingNumber": {"type": "object", "additionalProperties": false, "required": ["number"], "properties": {"number": {"type": "string", "description": "E.164 or a US number"}, "label": s("string"), "source": s("string"), "channel": {"type": "string", "description": "e.g. organic_search, offline"}, "campaign_id": s("integer"), "location_id": {"type": "integer", "description": "calls ring this location's main line (default: the first location)"}, "pool": {"type": "boolean", "description": "a website pool number, shown to one visitor at a time"}}}
     })
 }

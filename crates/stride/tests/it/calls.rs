@@ -370,6 +370,55 @@ async fn a_call_is_forwarded_attributed_classified_and_becomes_a_lead() {
     assert_eq!(status, 200);
     assert!(page.contains("Postcard"));
     assert!(!page.contains("555-0123") && !page.contains("5550123"));
+
+    // The API: callers for the front desk, none for a marketer; classes and numbers.
+    let desk_api = Api::new(&app, &app.token(&practice, Role::FrontDesk).await);
+    let (status, body) = desk_api.get("/api/v1/calls?period=7d").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"].as_array().unwrap().len(), 4);
+    assert!(body.to_string().contains(CALLER));
+    let marketer_api = Api::new(&app, &app.token(&practice, Role::Marketer).await);
+    let (status, body) = marketer_api.get("/api/v1/calls?period=7d").await;
+    assert_eq!(status, 200);
+    assert_eq!(body["data"].as_array().unwrap().len(), 4);
+    assert!(!body.to_string().contains("5550123"), "{body}");
+    let (_, report) = marketer_api.get("/api/v1/call-report?period=7d").await;
+    assert_eq!(report["data"]["reviewed"], 2);
+    let (status, _) = marketer_api
+        .call(
+            "POST",
+            &format!("/api/v1/calls/{}/class", question.id),
+            Some(serde_json::json!({"class": "general"})),
+        )
+        .await;
+    assert_eq!(status, 403, "a marketer does not classify calls");
+    let (status, err) = desk_api
+        .call(
+            "POST",
+            &format!("/api/v1/calls/{}/class", question.id),
+            Some(serde_json::json!({"class": "fax"})),
+        )
+        .await;
+    assert_eq!(status, 422, "{err}");
+    for (body, code) in [
+        (
+            serde_json::json!({"number": "(312) 555-0188", "label": "Billboard", "channel": "offline"}),
+            201,
+        ),
+        (serde_json::json!({"number": "(312) 555-0188"}), 409),
+        (serde_json::json!({"number": "call me"}), 422),
+        (
+            serde_json::json!({"number": "(312) 555-0189", "pool": true, "campaign_id": 1}),
+            422,
+        ),
+    ] {
+        let (status, r) = marketer_api
+            .call("POST", "/api/v1/tracking-numbers", Some(body))
+            .await;
+        assert_eq!(status, code, "{r}");
+    }
+    let (_, numbers) = marketer_api.get("/api/v1/tracking-numbers").await;
+    assert_eq!(numbers["data"].as_array().unwrap().len(), 2);
 }
 
 #[tokio::test]
