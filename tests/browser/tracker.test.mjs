@@ -42,7 +42,10 @@ before(async () => {
   sitePort = await freePort();
   site = createServer((req, res) => {
     res.setHeader('content-type', 'text/html; charset=utf-8');
-    if (req.url.startsWith('/contact')) {
+    if (req.url.startsWith('/book')) {
+      res.end(clinicPage('Book an evaluation', `<p>Tell us what brings you in.</p>
+<iframe src="${base}/p/riverside/request?embed=1" title="Request an appointment" style="width:100%;max-width:560px;height:980px;border:0"></iframe>`));
+    } else if (req.url.startsWith('/contact')) {
       res.end(`<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Contact</title>
 <script defer data-domain="${DOMAIN}" src="${base}/js/stride-numbers.js"></script></head>
 <body><h1>Contact Riverside</h1><p id="downtown">Downtown: <a id="tel" href="tel:+16305550142">(630) 555-0142</a>, or text 630.555.0142</p>
@@ -175,4 +178,43 @@ test('each visitor sees a tracking number in place of the main line, the same on
   assert.equal((await swapped(fp)).tel, 'tel:+18725550143');
   await fp.screenshot({ path: join(process.env.STRIDE_SCREENSHOTS || '../../target/screenshots', 'number-swap.png') });
   await flyer.close();
+});
+
+test('the form embedded on the clinic site makes a lead with the visit\'s source, and only the clinic may embed it', async () => {
+  const visitor = await browser.newContext({ userAgent: CHROME_UA.replace('131', '129') });
+  const page = await visitor.newPage();
+  await page.goto(`http://${DOMAIN}:${sitePort}/book?utm_source=newsletter&utm_medium=email&utm_campaign=Monthly%20newsletter`);
+  await page.waitForFunction(() => typeof window.stride === 'function');
+  await page.waitForTimeout(1500); // the page view reaches the store before the form is sent
+  const form = page.frameLocator('iframe[title="Request an appointment"]');
+  await form.getByLabel('First name').fill('Embedded');
+  await form.getByLabel('Last name').fill('Newsletterreader');
+  await form.getByLabel('Mobile phone').fill('(224) 555-0166');
+  await form.getByLabel('What would you like help with?').fill('Shoulder pain');
+  await form.getByRole('button', { name: 'Send my request' }).click();
+  await form.getByRole('heading', { name: /Thank you/ }).waitFor();
+  assert.equal(new URL(page.url()).pathname, '/book', 'the visitor stays on the clinic site');
+  await visitor.close();
+
+  const desk = await browser.newContext();
+  const staff = await desk.newPage();
+  await staff.goto(`${base}/login`);
+  await staff.getByLabel('Email').fill('frontdesk@riversidept.example');
+  await staff.getByLabel('Password').fill('riverside-demo');
+  await Promise.all([staff.waitForURL(`${base}/app`), staff.getByRole('button', { name: 'Sign in' }).click()]);
+  await staff.goto(`${base}/app/leads`);
+  const row = staff.getByRole('row', { name: /Embedded Newsletterreader/ });
+  assert.match(await row.innerText(), /newsletter · Email/);
+  await desk.close();
+
+  // A page on another host cannot frame the form.
+  const other = await browser.newContext();
+  const op = await other.newPage();
+  await op.goto(`http://127.0.0.1:${sitePort}/book`);
+  await op.waitForTimeout(1000);
+  const frame = op.frames().find((f) => f !== op.mainFrame());
+  const framed = await frame.locator('body').innerText().catch(() => '');
+  assert.ok(!framed.includes('Request an appointment') && !framed.includes('Send my request'),
+    `the browser refused to frame the form (${frame.url()}): ${framed.slice(0, 200)}`);
+  await other.close();
 });

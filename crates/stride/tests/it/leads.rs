@@ -595,8 +595,36 @@ async fn the_request_form_makes_a_lead_with_the_visitors_website_source_and_coun
         .await
         .unwrap();
     assert_eq!(page.status(), 200);
+    let csp = |r: &reqwest::Response| {
+        r.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .to_string()
+    };
+    assert!(
+        csp(&page).contains("frame-ancestors 'none'"),
+        "not framed by default"
+    );
     let html = page.text().await.unwrap();
     assert!(html.contains("Request an appointment"), "{html}");
+    // Embedded on the clinic's own site: only its domains may frame it.
+    let embedded = client
+        .get(app.url("/p/alpha/request?embed=1"))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        csp(&embedded).contains("frame-ancestors 'self' alphapt.example:* *.alphapt.example:*"),
+        "{}",
+        csp(&embedded)
+    );
+    assert!(
+        embedded
+            .text()
+            .await
+            .unwrap()
+            .contains("name=\"embed\" value=\"1\"")
+    );
 
     // A mistake keeps everything typed.
     let resp = client

@@ -300,6 +300,10 @@ async fn the_website_page_gives_the_snippet_and_shows_arriving_events() {
     );
     assert!(page.contains("/js/stride.js"));
     assert!(
+        page.contains("/p/alpha/request?embed=1") && page.contains("/js/stride-numbers.js"),
+        "the embeddable form and the call-tracking line are offered too"
+    );
+    assert!(
         page.contains("data-params=&#34;service&#34;") || page.contains("data-params=\"service\""),
         "the tracker is told which parameters to keep"
     );
@@ -313,14 +317,16 @@ async fn the_website_page_gives_the_snippet_and_shows_arriving_events() {
     events(&app.store, practice.id, site.id, 1).await;
     let (_, page) = b.text("/app/website/setup").await;
     assert!(page.contains("Phone Call") && page.contains("/contact"));
-    let resp = reqwest::get(app.url("/js/stride.js")).await.unwrap();
-    assert_eq!(resp.status(), 200);
-    assert!(
-        resp.headers()["content-type"]
-            .to_str()
-            .unwrap()
-            .starts_with("application/javascript")
-    );
+    for script in ["/js/stride.js", "/js/stride-numbers.js"] {
+        let resp = reqwest::get(app.url(script)).await.unwrap();
+        assert_eq!(resp.status(), 200);
+        assert!(
+            resp.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("application/javascript")
+        );
+    }
 }
 
 fn event(

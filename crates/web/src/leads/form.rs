@@ -6,7 +6,8 @@
 
 use askama::Template;
 use axum::extract::{FromRequest, Path, Query, Request, State};
-use axum::response::{IntoResponse, Redirect};
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use stride_core::email::EmailAddress;
 use stride_core::leads::Origin;
@@ -50,6 +51,8 @@ pub struct RequestForm {
     pub website: String,
     /// The clinic's own thank-you page, used only on a domain the practice registered.
     pub redirect: String,
+    /// "1" when the form sits in an iframe on the clinic's own site.
+    pub embed: String,
 }
 
 impl RequestForm {
@@ -93,6 +96,7 @@ impl RequestForm {
 struct FormPage {
     practice: String,
     slug: String,
+    embed: bool,
     services: Vec<String>,
     f: RequestForm,
     error: Option<String>,
@@ -102,6 +106,7 @@ struct FormPage {
 #[template(path = "lead_thanks.html")]
 struct ThanksPage {
     practice: String,
+    embed: bool,
     phone: String,
     phone_e164: String,
 }
@@ -110,6 +115,29 @@ struct ThanksPage {
 #[serde(default)]
 pub struct FormQuery {
     redirect: String,
+    embed: String,
+}
+
+/// Lets the practice's own sites (and only those) show the page in an iframe: the embedded form.
+fn frameable(mut resp: Response, domains: &[String]) -> Response {
+    let ancestors: String = domains.iter().map(|d| format!(" {d}:* *.{d}:*")).collect();
+    if let Ok(v) = HeaderValue::from_str(&format!(
+        "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; frame-ancestors 'self'{ancestors}"
+    )) {
+        resp.headers_mut()
+            .insert(header::CONTENT_SECURITY_POLICY, v);
+    }
+    resp
+}
+
+async fn site_domains(state: &AppState, practice_id: i64) -> Result<Vec<String>, AppError> {
+    Ok(state
+        .store
+        .sites(practice_id)
+        .await?
+        .into_iter()
+        .map(|s| s.domain)
+        .collect())
 }
 
 async fn services(state: &AppState, practice_id: i64) -> Vec<String> {
@@ -139,15 +167,23 @@ pub async fn form(
         .practice_by_slug(&slug)
         .await
         .map_err(|_| AppError::NotFound)?;
-    render(&FormPage {
+    let embed = q.embed == "1";
+    let resp = render(&FormPage {
         practice: practice.name,
         slug: practice.slug,
+        embed,
         services: services(&state, practice.id).await,
         f: RequestForm {
             redirect: q.redirect,
+            embed: q.embed,
             ..RequestForm::default()
         },
         error: None,
+    })?;
+    Ok(if embed {
+        frameable(resp, &site_domains(&state, practice.id).await?)
+    } else {
+        resp
     })
 }
 
@@ -224,15 +260,15 @@ pub async fn submit(
         .practice_by_slug(&slug)
         .await
         .map_err(|_| AppError::NotFound)?;
-    let domains: Vec<String> = state
-        .store
-        .sites(practice.id)
-        .await?
-        .into_iter()
-        .map(|s| s.domain)
-        .collect();
-    let done = allowed_redirect(&f.redirect, &domains)
-        .unwrap_or_else(|| format!("/p/{}/request/thanks", practice.slug));
+    let domains = site_domains(&state, practice.id).await?;
+    let embed = f.embed == "1";
+    let done = allowed_redirect(&f.redirect, &domains).unwrap_or_else(|| {
+        format!(
+            "/p/{}/request/thanks{}",
+            practice.slug,
+            if embed { "?embed=1" } else { "" }
+        )
+    });
     if !f.website.is_empty() {
         metrics::counter!("stride_lead_forms_dropped_total", "reason" => "honeypot").increment(1);
         return Ok(Redirect::to(&done).into_response());
@@ -243,12 +279,17 @@ pub async fn submit(
             let mut resp = render(&FormPage {
                 practice: practice.name.clone(),
                 slug: practice.slug.clone(),
+                embed,
                 services: services(&state, practice.id).await,
                 f: f.clone(),
                 error: Some(e.to_string()),
             })?;
             *resp.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
-            return Ok(resp);
+            return Ok(if embed {
+                frameable(resp, &domains)
+            } else {
+                resp
+            });
         }
     };
     let touch = visitor_touch(&state, practice.id, &ip, &user_agent).await;
@@ -271,12 +312,17 @@ pub async fn submit(
             let mut resp = render(&FormPage {
                 practice: practice.name.clone(),
                 slug: practice.slug.clone(),
+                embed,
                 services: services(&state, practice.id).await,
                 f,
                 error: Some(message),
             })?;
             *resp.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
-            return Ok(resp);
+            return Ok(if embed {
+                frameable(resp, &domains)
+            } else {
+                resp
+            });
         }
         Err(e) => return Err(e.into()),
     }
@@ -309,7 +355,11 @@ pub async fn submit(
     Ok(Redirect::to(&done).into_response())
 }
 
-pub async fn thanks(State(state): State<AppState>, Path(slug): Path<String>) -> PageResult {
+pub async fn thanks(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+    Query(q): Query<FormQuery>,
+) -> PageResult {
     let practice = state
         .store
         .practice_by_slug(&slug)
@@ -322,13 +372,20 @@ pub async fn thanks(State(state): State<AppState>, Path(slug): Path<String>) -> 
         .into_iter()
         .next()
         .and_then(|l| PhoneE164::parse(&l.main_phone).ok());
-    render(&ThanksPage {
+    let embed = q.embed == "1";
+    let resp = render(&ThanksPage {
         practice: practice.name,
+        embed,
         phone: phone
             .as_ref()
             .map(|p| p.national_display())
             .unwrap_or_default(),
         phone_e164: phone.map(|p| p.as_str().to_string()).unwrap_or_default(),
+    })?;
+    Ok(if embed {
+        frameable(resp, &site_domains(&state, practice.id).await?)
+    } else {
+        resp
     })
 }
 

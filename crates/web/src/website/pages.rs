@@ -35,6 +35,10 @@ pub struct SiteView {
     pub funnels: Vec<Funnel>,
     pub conditions: Vec<ConditionPage>,
     pub snippet: String,
+    /// The appointment-request form to embed on the clinic's own site.
+    pub form_snippet: String,
+    /// Dynamic number insertion for call tracking.
+    pub numbers_snippet: String,
     pub events: Vec<EventRow>,
     pub dropped: Vec<(String, i64)>,
 }
@@ -113,6 +117,15 @@ pub(crate) async fn page(
             "<script defer data-domain=\"{}\"{params} src=\"{base}/js/stride.js\"></script>",
             site.domain
         );
+        let practice = state.store.practice(p.practice_id).await?;
+        let form_snippet = format!(
+            "<iframe src=\"{base}/p/{}/request?embed=1\" title=\"Request an appointment\" loading=\"lazy\" style=\"width:100%;max-width:560px;height:980px;border:0\"></iframe>",
+            practice.slug
+        );
+        let numbers_snippet = format!(
+            "<script defer data-domain=\"{}\" src=\"{base}/js/stride-numbers.js\"></script>",
+            site.domain
+        );
         let dropped = state.store.dropped(site.id).await?;
         let goals = state.store.goals(p.practice_id, site.id).await?;
         let heatmaps = state.store.heatmaps(p.practice_id, site.id).await?;
@@ -125,6 +138,8 @@ pub(crate) async fn page(
             funnels,
             conditions,
             snippet,
+            form_snippet,
+            numbers_snippet,
             events,
             dropped,
         });
