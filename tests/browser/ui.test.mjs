@@ -82,7 +82,7 @@ const PAGES = {
     '/app/calls', '/app/schedule', '/app/patients', '/app/patients/new', '/app/patients/1',
     '/app/settings', '/app/settings/locations', '/app/settings/locations/1', '/app/settings/clinicians', '/app/settings/users',
     '/app/settings/tokens', '/app/settings/messages', '/app/settings/audit'],
-  front_desk: ['/app', '/app/leads', '/app/leads/1', '/app/leads/new', '/app/calls', '/app/patients', '/app/schedule', '/app/settings/messages'],
+  front_desk: ['/app', '/app/leads', '/app/leads/1', '/app/leads/new', '/app/leads/import', '/app/calls', '/app/patients', '/app/schedule', '/app/settings/messages'],
   clinician: ['/app', '/app/patients', '/app/schedule'],
   marketer: ['/app', '/app/website', '/app/website/heatmaps/1', '/app/leads', '/app/leads/report?by=source', '/app/leads/campaigns', '/app/calls?period=12mo', '/app/settings/locations'],
 };
@@ -142,6 +142,30 @@ test('a visitor requests an appointment on a phone, and the front desk finds the
   assert.match(await staff.locator('main').innerText(), /Knee pain/);
   assert.match(await staff.locator('main').innerText(), /\(630\) 555-0777|\+16305550777/);
   await desk.close();
+  await context.close();
+});
+
+test('the front desk imports a spreadsheet of leads: preview with problems, then import', async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await signIn(page, 'front_desk');
+  await page.goto(`${base}/app/leads/import`);
+  await page.getByLabel('CSV file').setInputFiles({
+    name: 'leads.csv',
+    mimeType: 'text/csv',
+    buffer: Buffer.from('First Name,Last Name,Phone,Insurance,Date\nIngrid,Fairweather,(224) 555-0131,Aetna,2026-10-02\nNobody,Atall,,Cigna,2026-10-03\n'),
+  });
+  await page.getByRole('button', { name: 'Preview' }).click();
+  await page.getByRole('heading', { name: 'Match the columns' }).waitFor();
+  assert.equal(await page.locator('select[name=col_3]').inputValue(), 'payer', 'columns are guessed from the headers');
+  assert.match(await page.locator('main').innerText(), /no phone number or email/);
+  assert.deepEqual(await axeViolations(page), [], 'preview accessibility');
+  await page.screenshot({ path: join(SHOTS, 'lead-import-preview.png'), fullPage: true });
+  await page.getByRole('button', { name: 'Import 1 lead' }).click();
+  await page.getByRole('heading', { name: 'Import finished' }).waitFor();
+  assert.match(await page.getByRole('status').innerText(), /1 new leads[\s\S]*1 not imported/);
+  await page.getByRole('link', { name: 'Open the leads' }).click();
+  assert.match(await page.locator('main').innerText(), /Ingrid Fairweather/);
   await context.close();
 });
 

@@ -421,6 +421,17 @@ impl Store {
             if let Some(r) = existing {
                 return Ok((Captured::Duplicate, read_row(&r)?));
             }
+            let joined = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "SELECT {ROW_COLS} FROM leads WHERE id = \
+                 (SELECT lead_id FROM lead_activities WHERE practice_id = $1 AND external_key = $2)"
+            )))
+            .bind(practice_id)
+            .bind(key)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if let Some(r) = joined {
+                return Ok((Captured::Duplicate, read_row(&r)?));
+            }
         }
         let matched = sqlx::query(
             "SELECT id, stage, first_name_enc, phone_enc, email_enc FROM leads \
@@ -627,6 +638,19 @@ impl Store {
             actor,
         )
         .await?;
+        if captured == Captured::Matched
+            && let Some(key) = &input.external_key
+        {
+            sqlx::query(
+                "UPDATE lead_activities SET external_key = $3 WHERE id = (SELECT MAX(id) FROM lead_activities \
+                 WHERE lead_id = $1 AND practice_id = $2 AND kind = 'inquiry')",
+            )
+            .bind(id)
+            .bind(practice_id)
+            .bind(key.clone())
+            .execute(&mut *tx)
+            .await?;
+        }
         let action = if captured == Captured::Created {
             "create"
         } else {

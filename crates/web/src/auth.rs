@@ -114,13 +114,41 @@ async fn check_csrf(req: Request, expected: &str) -> Result<Request, AppError> {
     let bytes = to_bytes(body, MAX_FORM_BYTES)
         .await
         .map_err(|_| AppError::BadRequest("the form is too large".into()))?;
-    let submitted = form_urlencoded_value(&bytes, CSRF_FIELD);
+    let content_type = parts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let submitted = match content_type.strip_prefix("multipart/form-data") {
+        Some(params) => multipart_value(&bytes, params, CSRF_FIELD),
+        None => form_urlencoded_value(&bytes, CSRF_FIELD),
+    };
     match submitted {
         Some(token) if constant_time_eq(token.as_bytes(), expected.as_bytes()) => {
             Ok(Request::from_parts(parts, Body::from(bytes)))
         }
         _ => Err(AppError::Csrf),
     }
+}
+
+/// A small text field of a multipart form (a file upload's CSRF token), found by its name.
+fn multipart_value(body: &[u8], params: &str, key: &str) -> Option<String> {
+    let boundary = params
+        .split(';')
+        .filter_map(|p| p.trim().strip_prefix("boundary="))
+        .next()?
+        .trim_matches('"');
+    let delimiter = format!("--{boundary}");
+    let text = String::from_utf8_lossy(body);
+    let wanted = format!("name=\"{key}\"");
+    text.split(delimiter.as_str()).find_map(|part| {
+        let (head, value) = part.split_once("\r\n\r\n")?;
+        let disposition = head
+            .lines()
+            .find(|l| l.to_ascii_lowercase().starts_with("content-disposition:"))?;
+        let named = disposition.split(';').any(|p| p.trim() == wanted);
+        named.then(|| value.strip_suffix("\r\n").unwrap_or(value).to_string())
+    })
 }
 
 fn form_urlencoded_value(body: &[u8], key: &str) -> Option<String> {

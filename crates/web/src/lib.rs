@@ -104,6 +104,11 @@ pub fn router(state: AppState) -> Router {
             "/app/leads",
             get(leads::pages::inbox).post(leads::pages::create),
         )
+        .route(
+            "/app/leads/import",
+            get(leads::import::form).post(leads::import::upload),
+        )
+        .route("/app/leads/import/run", post(leads::import::run))
         .route("/app/leads/new", get(leads::pages::new_form))
         .route("/app/leads/report", get(leads::report::report))
         .route("/app/leads/report/value", post(leads::report::set_value))

@@ -97,3 +97,8 @@ CREATE TABLE sms_opt_outs (
 -- The keypad menu on calls, and the text sent after a missed call from an unknown number (empty: off).
 ALTER TABLE practices ADD COLUMN ivr_enabled BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE practices ADD COLUMN missed_call_text TEXT NOT NULL DEFAULT '';
+
+-- An inquiry that joined a lead already on file keeps its key too (an import row, a call), so a
+-- repeat changes nothing.
+ALTER TABLE lead_activities ADD COLUMN external_key TEXT;
+CREATE UNIQUE INDEX lead_activities_external_key ON lead_activities (practice_id, external_key);

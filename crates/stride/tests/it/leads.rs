@@ -3,6 +3,8 @@
 
 use serde_json::{Value, json};
 use stride_core::role::Role;
+use stride_store::audit::Actor;
+use stride_store::leads::{Inbox, LeadInput};
 
 use crate::helpers::*;
 
@@ -950,4 +952,173 @@ async fn the_front_desk_works_a_lead_from_the_inbox_and_a_marketer_gets_the_repo
         403,
         "only the owner sets the value of a patient"
     );
+}
+
+/// Uploads a file the way a browser's multipart form does.
+async fn upload(b: &Browser, csrf: &str, file: &str) -> (u16, String) {
+    let boundary = "----stridetestboundary7MA4YWxkTrZu0gW";
+    let body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"_csrf\"\r\n\r\n{csrf}\r\n\
+         --{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"leads.csv\"\r\nContent-Type: text/csv\r\n\r\n{file}\r\n\
+         --{boundary}--\r\n"
+    );
+    let resp = b
+        .client
+        .post(format!("{}/app/leads/import", b.base))
+        .header(
+            "content-type",
+            format!("multipart/form-data; boundary={boundary}"),
+        )
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    (resp.status().as_u16(), resp.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn a_csv_import_previews_every_row_imports_the_good_ones_once_and_lists_the_rest() {
+    let app = TestApp::spawn().await;
+    let practice = app.practice("alpha").await;
+    let actor = Actor::system("test");
+    // Someone already on file by email.
+    let mut existing = LeadInput::new(stride_core::leads::Origin::Form);
+    existing.first_name = "Ana".into();
+    existing.email =
+        Some(stride_core::email::EmailAddress::parse("ana.reyes@example.com").unwrap());
+    app.store
+        .capture_lead(practice.id, &existing, &actor)
+        .await
+        .unwrap();
+
+    let desk = app.login(&app.user(&practice, Role::FrontDesk).await).await;
+    let (status, page) = desk.text("/app/leads/import").await;
+    assert_eq!(status, 200);
+    assert!(page.contains("enctype=\"multipart/form-data\""));
+    let csrf = desk.csrf("/app/leads/import").await;
+
+    // A forged upload (no CSRF token) changes nothing.
+    let (status, _) = upload(&desk, "forged", "Phone\n6305550101\n").await;
+    assert_eq!(status, 403);
+
+    let file = "Full Name,Mobile,E-mail,Reason for visit,Lead Source,Created At,Internal ID\n\
+                Marta Olsen,(312) 555-0170,,Knee pain,Yelp,2026-03-14,A1\n\
+                \"Reyes, Ana\",,ana.reyes@example.com,Back pain,Newsletter,03/02/2026,A2\n\
+                Bo Nguyen,555,,Neck pain,Google,2026-04-01,A3\n\
+                Cy Park,,,Sciatica,,2026-04-02,A4\n\
+                Di Lund,(312) 555-0171,,Shoulder pain,Facebook,14.04.2026,A5\n";
+    let (status, preview) = upload(&desk, &csrf, file).await;
+    assert_eq!(status, 200, "{preview}");
+    // Columns are guessed from their headers; every problem is shown with its line.
+    for (col, field) in [
+        (0, "name"),
+        (1, "phone"),
+        (2, "email"),
+        (3, "service"),
+        (4, "source"),
+        (5, "date"),
+        (6, ""),
+    ] {
+        let marker = format!("name=\"col_{col}\">");
+        let at = preview.find(&marker).expect("a select per column");
+        let select = &preview[at..at + preview[at..].find("</select>").unwrap()];
+        assert!(
+            select.contains(&format!("value=\"{field}\" selected")),
+            "column {col} should be {field}: {select}"
+        );
+    }
+    assert!(preview.contains("5 rows, 3 with a problem"), "{preview}");
+    assert!(preview.contains("no phone number or email"));
+    assert!(preview.contains("not a date"));
+    assert!(preview.contains("Import 2 leads"));
+    assert!(
+        app.store
+            .lead_rows(practice.id, Inbox::All, 10)
+            .await
+            .unwrap()
+            .len()
+            == 1,
+        "nothing is saved by a preview"
+    );
+
+    let at = preview.find("aria-hidden=\"true\">").unwrap() + "aria-hidden=\"true\">".len();
+    let csv = &preview[at..at + preview[at..].find("</textarea>").unwrap()];
+    let csv = csv
+        .replace("&#34;", "\"")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&amp;", "&");
+    let fields: Vec<(&str, &str)> = vec![
+        ("csv", csv.as_str()),
+        ("action", "import"),
+        ("col_0", "name"),
+        ("col_1", "phone"),
+        ("col_2", "email"),
+        ("col_3", "service"),
+        ("col_4", "source"),
+        ("col_5", "date"),
+        ("col_6", ""),
+    ];
+    let resp = desk.post_form("/app/leads/import/run", &fields).await;
+    assert_eq!(resp.status(), 200);
+    let done = resp.text().await.unwrap();
+    assert!(
+        done.contains("<strong>1</strong> new leads")
+            && done.contains("<strong>1</strong> joined a lead already on file")
+            && done.contains("<strong>3</strong> not imported"),
+        "{done}"
+    );
+    let leads = app
+        .store
+        .leads(practice.id, Inbox::All, 10, &actor)
+        .await
+        .unwrap();
+    assert_eq!(leads.len(), 2);
+    let marta = leads.iter().find(|l| l.first_name == "Marta").unwrap();
+    assert_eq!(marta.row.origin, stride_core::leads::Origin::Import);
+    assert_eq!(marta.row.first_touch.source, "Yelp");
+    assert_eq!(marta.row.service, "Knee pain");
+    let march = jiff::Timestamp::from_millisecond(marta.row.created_at)
+        .unwrap()
+        .to_string();
+    assert!(march.starts_with("2026-03-14"), "{march}");
+    let ana = leads.iter().find(|l| l.first_name == "Ana").unwrap();
+    assert_eq!(ana.last_name, "", "a name on file is kept");
+    assert_eq!(
+        ana.row.service, "Back pain",
+        "the service it lacked is filled"
+    );
+
+    // The same file again adds nothing.
+    let again = desk
+        .post_form("/app/leads/import/run", &fields)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        again.contains("<strong>0</strong> new leads")
+            && again.contains("<strong>2</strong> skipped, imported before"),
+        "{again}"
+    );
+    assert_eq!(
+        app.store
+            .lead_rows(practice.id, Inbox::All, 10)
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+
+    // Not a CSV at all, and a file with no rows: a clear error, nothing saved.
+    let (status, page) = upload(&desk, &csrf, "").await;
+    assert_eq!(status, 422);
+    assert!(page.contains("choose a CSV file"));
+    let (status, page) = upload(&desk, &csrf, "Name,Phone\n").await;
+    assert_eq!(status, 422);
+    assert!(page.contains("no leads"), "{page}");
+
+    // A marketer cannot import.
+    let marketer = app.login(&app.user(&practice, Role::Marketer).await).await;
+    assert_eq!(marketer.get("/app/leads/import").await.status(), 403);
 }

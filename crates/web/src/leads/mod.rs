@@ -2,5 +2,6 @@
 
 pub mod api;
 pub mod form;
+pub mod import;
 pub mod pages;
 pub mod report;
