@@ -261,3 +261,25 @@ async fn api_principal(state: &AppState, mut req: Request) -> Result<Request, Ap
     req.extensions_mut().insert(principal);
     Ok(req)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_multipart_forms_csrf_field_is_found_by_its_exact_name() {
+        let body = "--XyZ\r\nContent-Disposition: form-data; name=\"_csrf_other\"\r\n\r\nnope\r\n\
+                    --XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.csv\"\r\n\r\nname=\"_csrf\"\r\n\
+                    --XyZ\r\nContent-Disposition: form-data; name=\"_csrf\"\r\n\r\ntok123\r\n--XyZ--\r\n";
+        assert_eq!(
+            multipart_value(body.as_bytes(), "; boundary=XyZ", "_csrf").as_deref(),
+            Some("tok123")
+        );
+        assert_eq!(
+            multipart_value(body.as_bytes(), "; boundary=\"XyZ\"", "_csrf").as_deref(),
+            Some("tok123")
+        );
+        assert_eq!(multipart_value(body.as_bytes(), "", "_csrf"), None);
+        assert_eq!(multipart_value(b"garbage", "; boundary=XyZ", "_csrf"), None);
+    }
+}
