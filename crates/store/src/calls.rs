@@ -220,6 +220,9 @@ fn check_number(input: &NumberInput) -> StoreResult<()> {
     Ok(())
 }
 
+/// The event a tracked call records on the website visit that was shown the number.
+pub const TRACKED_CALL: &str = "Tracked Call";
+
 /// How long a pool number stays with a visit after the visitor's last page.
 pub const ASSIGNMENT_MINUTES: i64 = 30;
 
@@ -274,7 +277,34 @@ impl Store {
         )
         .await?;
         tx.commit().await?;
+        if n.pool {
+            self.ensure_call_goals(practice_id).await?;
+        }
         Ok(n)
+    }
+
+    /// With a website pool, calls become `Tracked Call` events on the visits that were shown the
+    /// number; a lead-action goal for them makes calls count as conversions per source.
+    async fn ensure_call_goals(&self, practice_id: i64) -> StoreResult<()> {
+        use crate::website::reports::{GoalCategory, GoalKind};
+        for site in self.sites(practice_id).await? {
+            let goals = self.goals(practice_id, site.id).await?;
+            if !goals
+                .iter()
+                .any(|g| g.kind == GoalKind::Event && g.pattern == TRACKED_CALL)
+            {
+                self.create_goal(
+                    practice_id,
+                    site.id,
+                    "Tracked call",
+                    GoalKind::Event,
+                    TRACKED_CALL,
+                    GoalCategory::LeadAction,
+                )
+                .await?;
+            }
+        }
+        Ok(())
     }
 
     async fn check_number_refs(

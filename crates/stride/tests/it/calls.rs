@@ -850,4 +850,25 @@ async fn the_website_shows_each_visitor_a_number_and_their_call_converts_their_v
             .any(|e| e.name == "Tracked Call" && e.source == "Google" && e.props.contains("yes"))
     })
     .await;
+    let now = stride_store::now_ms();
+    let goals = app
+        .store
+        .goal_results(&stride_store::website::reports::Scope::new(
+            practice.id,
+            site.id,
+            stride_store::website::reports::Range {
+                from: now - 3_600_000,
+                to: now + 60_000,
+            },
+        ))
+        .await
+        .unwrap();
+    let tracked = goals
+        .iter()
+        .find(|g| g.goal.name == "Tracked call")
+        .expect("a pool number brings a lead-action goal for tracked calls");
+    assert_eq!(
+        tracked.converting_visitors, 1,
+        "the call converts the visit"
+    );
 }

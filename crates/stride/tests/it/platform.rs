@@ -118,7 +118,12 @@ async fn demo_seed_is_idempotent_and_builds_a_living_practice() {
         ))
         .await
         .unwrap();
-    assert_eq!(goals.len(), 5);
+    assert_eq!(
+        goals.len(),
+        6,
+        "five of the demo's own and one for tracked calls"
+    );
+    assert!(goals.iter().any(|g| g.goal.pattern == "Tracked Call"));
     let rate = |name: &str| {
         let g = goals.iter().find(|g| g.goal.name == name).unwrap();
         g.converting_visitors as f64 * 100.0 / summary.visitors as f64

@@ -301,7 +301,7 @@ async fn record_conversion(
         practice_id,
         at: call.started_at,
         visitor_id,
-        name: "Tracked Call".into(),
+        name: stride_store::calls::TRACKED_CALL.into(),
         path: visit.exit_path.clone(),
         query: String::new(),
         referrer_host: String::new(),
