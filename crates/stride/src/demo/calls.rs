@@ -185,6 +185,34 @@ pub(super) async fn seed_other_calls(
         .filter_map(|p| p.phone.as_deref().and_then(|s| PhoneE164::parse(s).ok()))
         .collect();
     let now = stride_store::now_ms();
+    // A few texts to the Google Business Profile number.
+    if let Some(route) = store
+        .number_route(PhoneE164::parse(NUMBERS[0].0)?.as_str())
+        .await?
+    {
+        for (i, (from, body, hours_ago)) in [
+            (
+                "(815) 555-0131",
+                "Do you take Aetna? My doctor says I need PT for my knee",
+                30,
+            ),
+            ("(815) 555-0132", "What time do you open on Saturday?", 6),
+            ("(815) 555-0133", "STOP", 3),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            store
+                .receive_sms(
+                    &route,
+                    &format!("SM{:032x}", i + 1),
+                    &PhoneE164::parse(from)?,
+                    body,
+                    now - hours_ago * 3_600_000,
+                )
+                .await?;
+        }
+    }
     let mut rng = Rng(0xca11_5eed);
     let mut n = 0u64;
     for (month_start, days) in starts {

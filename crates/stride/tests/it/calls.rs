@@ -664,6 +664,12 @@ async fn texts_are_logged_and_stop_start_and_help_are_honoured() {
     assert_eq!(inbox.len(), 4, "each text once, the replay ignored");
     assert_eq!(inbox[0].body, "Can I move my Tuesday visit?");
     assert_eq!(inbox[0].from.as_deref(), Some(CALLER));
+    let desk = app.login(&app.user(&practice, Role::FrontDesk).await).await;
+    let (_, page) = desk.text("/app/calls").await;
+    assert!(
+        page.contains("Can I move my Tuesday visit?") && page.contains("opted out"),
+        "the front desk reads texts on the calls page"
+    );
     // Forged text.
     assert_eq!(
         twilio

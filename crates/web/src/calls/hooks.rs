@@ -113,9 +113,10 @@ fn xml_escape(s: &str) -> String {
 async fn verify(
     state: &AppState,
     headers: &HeaderMap,
-    path_and_query: &str,
+    uri: &axum::http::Uri,
     body: &Bytes,
 ) -> Result<Verified, Response> {
+    let path_and_query = uri.path_and_query().map_or("", |p| p.as_str());
     let params: Vec<(String, String)> = serde_urlencoded::from_bytes(body)
         .map_err(|_| refuse(StatusCode::BAD_REQUEST, "the body is not a form"))?;
     let Some(signature) = headers
@@ -177,8 +178,7 @@ pub async fn voice(
     uri: axum::http::Uri,
     body: Bytes,
 ) -> Response {
-    let path = uri.path_and_query().map_or("", |p| p.as_str()).to_string();
-    let v = match verify(&state, &headers, &path, &body).await {
+    let v = match verify(&state, &headers, &uri, &body).await {
         Ok(v) => v,
         Err(resp) => return resp,
     };
@@ -222,8 +222,7 @@ pub async fn voice_status(
     uri: axum::http::Uri,
     body: Bytes,
 ) -> Response {
-    let path = uri.path_and_query().map_or("", |p| p.as_str()).to_string();
-    let v = match verify(&state, &headers, &path, &body).await {
+    let v = match verify(&state, &headers, &uri, &body).await {
         Ok(v) => v,
         Err(resp) => return resp,
     };
@@ -331,8 +330,7 @@ pub async fn sms(
     uri: axum::http::Uri,
     body: Bytes,
 ) -> Response {
-    let path = uri.path_and_query().map_or("", |p| p.as_str()).to_string();
-    let v = match verify(&state, &headers, &path, &body).await {
+    let v = match verify(&state, &headers, &uri, &body).await {
         Ok(v) => v,
         Err(resp) => return resp,
     };

@@ -74,6 +74,8 @@ struct CallsPage {
     channels: Vec<(&'static str, &'static str)>,
     locations: Vec<(i64, String)>,
     f: NumberForm,
+    /// Texts to the tracking numbers (front desk only): when, from, what, keyword.
+    texts: Vec<(String, String, String, String)>,
     can_manage_settings: bool,
     ivr: bool,
     missed_text: String,
@@ -204,6 +206,33 @@ async fn calls_page(
                 .collect(),
         )
     };
+    let texts = if show_callers {
+        state
+            .store
+            .inbound_sms(p.practice_id, 20, &p.actor)
+            .await?
+            .into_iter()
+            .map(|t| {
+                (
+                    local_time(t.received_at, &tz),
+                    t.from
+                        .as_deref()
+                        .and_then(|s| PhoneE164::parse(s).ok())
+                        .map(|p| p.national_display())
+                        .unwrap_or_default(),
+                    t.body,
+                    match t.keyword.as_str() {
+                        "stop" => "opted out".to_string(),
+                        "start" => "opted back in".to_string(),
+                        "help" => "asked for help".to_string(),
+                        _ => String::new(),
+                    },
+                )
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
     let campaigns = state.store.campaigns(p.practice_id).await?;
     let locations = state.store.locations(p.practice_id).await?;
     let (ivr, missed_text) = state.store.call_settings(p.practice_id).await?;
@@ -285,6 +314,7 @@ async fn calls_page(
             .collect(),
         locations: locations.iter().map(|l| (l.id, l.name.clone())).collect(),
         f,
+        texts,
         can_manage_settings: p.can(Permission::ManagePractice),
         ivr,
         missed_text,
