@@ -369,6 +369,8 @@ async fn each_role_reaches_exactly_its_pages() {
         ("/app/settings/tokens", [true, false, false, false]),
         ("/app/settings/messages", [true, true, false, false]),
         ("/app/settings/audit", [true, false, false, false]),
+        ("/app/calls", [true, true, false, true]),
+        ("/app/leads/import", [true, true, false, false]),
     ];
     for (i, role) in Role::ALL.iter().enumerate() {
         let email = app.user(&practice, *role).await;
