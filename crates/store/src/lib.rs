@@ -12,6 +12,7 @@ pub mod jobs;
 pub mod leads;
 pub mod messages;
 pub mod patients;
+pub mod scheduling;
 pub mod tenancy;
 pub mod website;
 
@@ -245,6 +246,11 @@ macro_rules! migration_files {
                 8,
                 "calls",
                 include_str!(concat!("../migrations/", $dialect, "/0008_calls.sql")),
+            ),
+            (
+                9,
+                "scheduling",
+                include_str!(concat!("../migrations/", $dialect, "/0009_scheduling.sql")),
             ),
         ]
     };

@@ -15,4 +15,5 @@ mod leads;
 mod messages;
 mod phi;
 mod platform;
+mod scheduling;
 mod website;

@@ -1,0 +1,152 @@
+//! Scheduling in the database: open slots from clinicians' hours, booking, and the race for one
+//! slot decided by the database (one winner of 100, on SQLite and PostgreSQL).
+
+use stride_core::hours::{DayHours, Weekday};
+use stride_store::audit::Actor;
+use stride_store::scheduling::{BookingError, NewAppointment};
+use stride_store::tenancy::ClinicianInput;
+
+use crate::helpers::*;
+
+#[tokio::test]
+async fn a_hundred_requests_race_for_one_slot_and_exactly_one_wins() {
+    let app = TestApp::spawn().await;
+    let practice = app.practice("alpha").await;
+    let store = &app.store;
+    let actor = Actor::system("test");
+    let location = store.locations(practice.id).await.unwrap()[0].clone();
+    let clinician = store
+        .create_clinician(
+            practice.id,
+            &ClinicianInput {
+                name: "Dr. Ada Park".into(),
+                credentials: "PT, DPT".into(),
+                location_id: Some(location.id),
+                active: true,
+            },
+        )
+        .await
+        .unwrap();
+    // Every day 08:00–12:00 and 13:00–17:00, so the test does not depend on the weekday.
+    let hours: Vec<DayHours> = Weekday::ALL
+        .iter()
+        .flat_map(|d| {
+            [
+                DayHours::new(*d, 8 * 60, 12 * 60).unwrap(),
+                DayHours::new(*d, 13 * 60, 17 * 60).unwrap(),
+            ]
+        })
+        .collect();
+    store
+        .set_clinician_hours(practice.id, clinician.id, location.id, &hours, &actor)
+        .await
+        .unwrap();
+    let types = store.appointment_types(practice.id).await.unwrap();
+    assert_eq!(
+        types
+            .iter()
+            .map(|t| (t.name.as_str(), t.duration_min))
+            .collect::<Vec<_>>(),
+        [
+            ("New-patient evaluation", 60),
+            ("Follow-up visit", 45),
+            ("Maintenance visit", 45)
+        ]
+    );
+    let evaluation = &types[0];
+    let now = stride_store::now_ms();
+    let (who, slot) = store
+        .earliest_available(practice.id, evaluation.id, location.id, None, now)
+        .await
+        .unwrap()
+        .expect("an open slot");
+    assert_eq!(who, clinician.id);
+    assert!(slot.start >= now + 2 * 3_600_000, "two hours' notice");
+
+    let request = NewAppointment {
+        location_id: location.id,
+        clinician_id: clinician.id,
+        type_id: evaluation.id,
+        starts_at: slot.start,
+        patient_id: None,
+        lead_id: None,
+        source: "online".into(),
+    };
+    let mut racers = Vec::new();
+    for _ in 0..100 {
+        let store = store.clone();
+        let request = request.clone();
+        let actor = actor.clone();
+        let practice_id = practice.id;
+        racers.push(tokio::spawn(async move {
+            store.book_appointment(practice_id, &request, &actor).await
+        }));
+    }
+    let mut won = Vec::new();
+    let mut offered = Vec::new();
+    for r in racers {
+        match r.await.unwrap() {
+            Ok(a) => won.push(a),
+            Err(BookingError::Taken(next)) => offered.push(next),
+            Err(BookingError::Store(e)) => panic!("a racer failed: {e}"),
+        }
+    }
+    assert_eq!(won.len(), 1, "exactly one request gets the slot");
+    assert_eq!(offered.len(), 99);
+    let booked = &won[0];
+    assert_eq!((booked.starts_at, booked.ends_at), (slot.start, slot.end));
+    // The others are offered the next open times, clear of the booking and its 15-minute buffer.
+    for next in &offered {
+        assert!(!next.is_empty(), "the losers get other times");
+        for s in next {
+            assert!(s.start >= booked.ends_at + 15 * 60_000 || s.end <= booked.starts_at);
+        }
+    }
+    let live = store
+        .appointments(practice.id, clinician.id, now, now + 90 * 86_400_000)
+        .await
+        .unwrap();
+    assert_eq!(live.len(), 1, "one appointment in the database");
+
+    // The booked time is no longer offered; a cancellation frees it again.
+    let open = store
+        .open_slots(practice.id, evaluation.id, location.id, None, now, 14)
+        .await
+        .unwrap();
+    assert!(
+        open.iter()
+            .all(|(_, s)| s.end <= booked.starts_at || s.start >= booked.ends_at + 15 * 60_000)
+    );
+    store
+        .cancel_appointment(practice.id, booked.id, &actor)
+        .await
+        .unwrap();
+    let again = store.book_appointment(practice.id, &request, &actor).await;
+    assert!(again.is_ok(), "a cancelled time can be booked again");
+
+    // Outside the hours, or during time off: not open.
+    let mut night = request.clone();
+    night.starts_at = slot.start - slot.start.rem_euclid(86_400_000) + 86_400_000 + 7 * 3_600_000;
+    assert!(matches!(
+        store.book_appointment(practice.id, &night, &actor).await,
+        Err(BookingError::Taken(_))
+    ));
+    let day_after = slot.start + 86_400_000;
+    store
+        .add_time_off(
+            practice.id,
+            clinician.id,
+            day_after - 3_600_000,
+            day_after + 3_600_000 * 4,
+            "Course",
+            &actor,
+        )
+        .await
+        .unwrap();
+    let mut away = request.clone();
+    away.starts_at = day_after;
+    assert!(matches!(
+        store.book_appointment(practice.id, &away, &actor).await,
+        Err(BookingError::Taken(_))
+    ));
+}
