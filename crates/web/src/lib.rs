@@ -8,6 +8,7 @@ pub mod error;
 pub mod leads;
 pub mod openapi;
 pub mod pages;
+pub mod scheduling;
 pub mod website;
 
 use std::sync::Arc;
@@ -261,6 +262,13 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/calls", get(calls::api::calls))
         .route("/api/v1/calls/{id}/class", post(calls::api::set_class))
         .route("/api/v1/call-report", get(calls::api::call_report))
+        .route("/api/v1/appointment-types", get(scheduling::api::types))
+        .route("/api/v1/availability", get(scheduling::api::availability))
+        .route("/api/v1/appointments", post(scheduling::api::book))
+        .route(
+            "/api/v1/appointments/{id}/cancel",
+            post(scheduling::api::cancel),
+        )
         .route(
             "/api/v1/tracking-numbers",
             get(calls::api::numbers).post(calls::api::create_number),

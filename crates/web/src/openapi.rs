@@ -435,6 +435,38 @@ pub const OPERATIONS: &[Operation] = &[
         201,
     ),
     op(
+        "get",
+        "/api/v1/appointment-types",
+        "Appointment types with duration, buffers, cash price and whether the deposit applies",
+        "view_schedule",
+        None,
+        200,
+    ),
+    op(
+        "get",
+        "/api/v1/availability",
+        "Open slots for ?type_id=&location_id=[&clinician_id=][&days=14] and the earliest of them, from clinicians' hours minus appointments (with buffers), time off and holidays, with two hours' notice",
+        "view_schedule",
+        None,
+        200,
+    ),
+    op(
+        "post",
+        "/api/v1/appointments",
+        "Book an open slot; 409 with the next open times when it was just taken or is not open",
+        "edit_schedule",
+        Some("Booking"),
+        201,
+    ),
+    op(
+        "post",
+        "/api/v1/appointments/{id}/cancel",
+        "Cancel an appointment: its time is open again",
+        "edit_schedule",
+        None,
+        200,
+    ),
+    op(
         "post",
         "/api/v1/lead-tasks/{id}/done",
         "Mark a follow-up task done",
@@ -535,6 +567,7 @@ fn lead_schemas() -> Value {
                 "Campaign": {"type": "object", "additionalProperties": false, "properties": {"name": s("string"), "kind": {"enum": ["seo", "content", "social", "email", "media_pr", "cold_calling", "direct_mail", "paid_ads", "display"]}, "utm_source": s("string"), "utm_medium": s("string"), "utm_campaign": s("string"), "archived": s("boolean")}},
         "CampaignSpend": {"type": "object", "additionalProperties": false, "required": ["month", "amount_cents"], "properties": {"month": {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}$"}, "amount_cents": {"type": "integer", "minimum": 0}}},
         "LeadMerge": {"type": "object", "additionalProperties": false, "required": ["other_id"], "properties": {"other_id": s("integer")}},
+        "Booking": {"type": "object", "additionalProperties": false, "required": ["type_id", "location_id", "clinician_id", "start"], "properties": {"type_id": s("integer"), "location_id": s("integer"), "clinician_id": s("integer"), "start": {"type": "string", "format": "date-time"}, "patient_id": s("integer"), "lead_id": s("integer")}},
         "CallClass": {"type": "object", "additionalProperties": false, "required": ["class"], "properties": {"class": {"enum": ["new_patient", "existing_patient", "lead_follow_up", "general"]}}},
         "TrackingNumber": {"type": "object", "additionalProperties": false, "required": ["number"], "properties": {"number": {"type": "string", "description": "E.164 or a US number"}, "label": s("string"), "source": s("string"), "channel": {"type": "string", "description": "e.g. organic_search, offline"}, "campaign_id": s("integer"), "location_id": {"type": "integer", "description": "calls ring this location's main line (default: the first location)"}, "pool": {"type": "boolean", "description": "a website pool number, shown to one visitor at a time"}}}
     })

@@ -150,3 +150,90 @@ async fn a_hundred_requests_race_for_one_slot_and_exactly_one_wins() {
         Err(BookingError::Taken(_))
     ));
 }
+
+#[tokio::test]
+async fn the_api_gives_open_times_books_and_says_when_a_time_was_taken() {
+    let app = TestApp::spawn().await;
+    let practice = app.practice("alpha").await;
+    let location = app.store.locations(practice.id).await.unwrap()[0].clone();
+    let clinician = app
+        .store
+        .create_clinician(
+            practice.id,
+            &ClinicianInput {
+                name: "Dr. Ada Park".into(),
+                credentials: String::new(),
+                location_id: Some(location.id),
+                active: true,
+            },
+        )
+        .await
+        .unwrap();
+    let hours: Vec<DayHours> = Weekday::ALL
+        .iter()
+        .map(|d| DayHours::new(*d, 9 * 60, 17 * 60).unwrap())
+        .collect();
+    app.store
+        .set_clinician_hours(
+            practice.id,
+            clinician.id,
+            location.id,
+            &hours,
+            &Actor::system("test"),
+        )
+        .await
+        .unwrap();
+    let desk = Api::new(
+        &app,
+        &app.token(&practice, stride_core::role::Role::FrontDesk)
+            .await,
+    );
+    let (status, types) = desk.get("/api/v1/appointment-types").await;
+    assert_eq!(status, 200, "{types}");
+    let eval = types["data"][0]["id"].as_i64().unwrap();
+    let (status, open) = desk
+        .get(&format!(
+            "/api/v1/availability?type_id={eval}&location_id={}&days=7",
+            location.id
+        ))
+        .await;
+    assert_eq!(status, 200, "{open}");
+    let earliest = open["data"]["earliest"].clone();
+    assert_eq!(earliest["clinician_id"], clinician.id);
+    assert!(open["data"]["slots"].as_array().unwrap().len() > 20);
+    let body = serde_json::json!({
+        "type_id": eval, "location_id": location.id, "clinician_id": clinician.id,
+        "start": earliest["start"],
+    });
+    let (status, booked) = desk
+        .call("POST", "/api/v1/appointments", Some(body.clone()))
+        .await;
+    assert_eq!(status, 201, "{booked}");
+    let (status, taken) = desk.call("POST", "/api/v1/appointments", Some(body)).await;
+    assert_eq!(status, 409, "{taken}");
+    assert_eq!(taken["error"]["code"], "conflict");
+    assert!(
+        !taken["next"].as_array().unwrap().is_empty(),
+        "the next open times are offered"
+    );
+    let (status, bad) = desk
+        .call(
+            "POST",
+            "/api/v1/appointments",
+            Some(serde_json::json!({"type_id": eval, "location_id": location.id, "clinician_id": clinician.id, "start": "tomorrow at ten"})),
+        )
+        .await;
+    assert_eq!(status, 422, "{bad}");
+    let id = booked["data"]["id"].as_i64().unwrap();
+    let (status, _) = desk
+        .call("POST", &format!("/api/v1/appointments/{id}/cancel"), None)
+        .await;
+    assert_eq!(status, 200);
+    let marketer = Api::new(
+        &app,
+        &app.token(&practice, stride_core::role::Role::Marketer)
+            .await,
+    );
+    let (status, _) = marketer.get("/api/v1/appointment-types").await;
+    assert_eq!(status, 403, "marketers do not see the schedule");
+}

@@ -1,0 +1,3 @@
+//! Scheduling: appointment types, availability and booking (the API first; pages follow).
+
+pub mod api;
