@@ -226,10 +226,31 @@ pub async fn seed(store: &Store) -> anyhow::Result<DemoSummary> {
             location_id: Some(location_ids[*loc]),
             active: true,
         };
-        match clinicians.iter().find(|c| c.name == *name) {
+        let clinician = match clinicians.iter().find(|c| c.name == *name) {
             Some(c) => store.update_clinician(practice.id, c.id, &input).await?,
             None => store.create_clinician(practice.id, &input).await?,
         };
+        // Weekly hours inside the location's: a morning and an afternoon with lunch between.
+        let hours = match loc {
+            0 => "Mon-Fri 07:00-12:00; Sat 08:00-12:00",
+            _ => "Mon-Thu 07:00-12:00; Fri 07:00-15:00",
+        };
+        let mut shifts: Vec<stride_core::hours::DayHours> =
+            WeeklyHours::parse(hours)?.days().to_vec();
+        let afternoons = match loc {
+            0 => "Mon-Fri 13:00-19:00",
+            _ => "Mon-Thu 13:00-18:00",
+        };
+        shifts.extend(WeeklyHours::parse(afternoons)?.days().iter().copied());
+        store
+            .set_clinician_hours(
+                practice.id,
+                clinician.id,
+                location_ids[*loc],
+                &shifts,
+                &actor,
+            )
+            .await?;
     }
 
     // One login per role; a refresh resets the demo password.

@@ -200,6 +200,31 @@ async fn demo_seed_is_idempotent_and_builds_a_living_practice() {
         stopped.leads_after.iter().sum::<i64>() < stopped.leads_per_month_with_spend as i64 * 4
     );
 
+    // Clinicians have hours, so the earliest evaluation can be found at each location.
+    let types = app
+        .store
+        .appointment_types(first.practice_id)
+        .await
+        .unwrap();
+    for location in app.store.locations(first.practice_id).await.unwrap() {
+        let earliest = app
+            .store
+            .earliest_available(
+                first.practice_id,
+                types[0].id,
+                location.id,
+                None,
+                stride_store::now_ms(),
+            )
+            .await
+            .unwrap();
+        assert!(
+            earliest.is_some(),
+            "an evaluation can be booked at {}",
+            location.name
+        );
+    }
+
     // Every demo login works and lands on the overview.
     for (role, email, _) in stride::demo::LOGINS {
         let b = Browser::new(&app);
