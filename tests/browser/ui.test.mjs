@@ -82,7 +82,7 @@ const PAGES = {
     '/app/calls', '/app/schedule', '/app/patients', '/app/patients/new', '/app/patients/1',
     '/app/settings', '/app/settings/locations', '/app/settings/locations/1', '/app/settings/clinicians', '/app/settings/users',
     '/app/settings/tokens', '/app/settings/messages', '/app/settings/audit'],
-  front_desk: ['/app', '/app/leads', '/app/leads/1', '/app/leads/new', '/app/leads/import', '/app/calls', '/app/patients', '/app/schedule', '/app/settings/messages'],
+  front_desk: ['/app', '/app/leads', '/app/leads/1', '/app/leads/new', '/app/leads/import', '/app/calls', '/app/patients', '/app/schedule', '/app/schedule?lead=1', '/app/settings/messages'],
   clinician: ['/app', '/app/patients', '/app/schedule'],
   marketer: ['/app', '/app/website', '/app/website/heatmaps/1', '/app/leads', '/app/leads/report?by=source', '/app/leads/campaigns', '/app/calls?period=12mo', '/app/settings/locations'],
 };

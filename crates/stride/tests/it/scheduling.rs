@@ -237,3 +237,136 @@ async fn the_api_gives_open_times_books_and_says_when_a_time_was_taken() {
     let (status, _) = marketer.get("/api/v1/appointment-types").await;
     assert_eq!(status, 403, "marketers do not see the schedule");
 }
+
+#[tokio::test]
+async fn the_front_desk_books_a_leads_evaluation_from_the_schedule_in_one_click() {
+    let app = TestApp::spawn().await;
+    let practice = app.practice("alpha").await;
+    let actor = Actor::system("test");
+    let location = app.store.locations(practice.id).await.unwrap()[0].clone();
+    let clinician = app
+        .store
+        .create_clinician(
+            practice.id,
+            &ClinicianInput {
+                name: "Dr. Ada Park".into(),
+                credentials: String::new(),
+                location_id: Some(location.id),
+                active: true,
+            },
+        )
+        .await
+        .unwrap();
+    let hours: Vec<DayHours> = Weekday::ALL
+        .iter()
+        .map(|d| DayHours::new(*d, 9 * 60, 17 * 60).unwrap())
+        .collect();
+    app.store
+        .set_clinician_hours(practice.id, clinician.id, location.id, &hours, &actor)
+        .await
+        .unwrap();
+    let mut input = stride_store::leads::LeadInput::new(stride_core::leads::Origin::Call);
+    input.first_name = "Rosalind".into();
+    input.last_name = "Quimby".into();
+    input.phone = Some(stride_core::phone::PhoneE164::parse("(312) 555-0144").unwrap());
+    let (_, lead) = app
+        .store
+        .capture_lead(practice.id, &input, &actor)
+        .await
+        .unwrap();
+
+    let desk = app
+        .login(
+            &app.user(&practice, stride_core::role::Role::FrontDesk)
+                .await,
+        )
+        .await;
+    let (status, page) = desk.text(&format!("/app/leads/{}", lead.id)).await;
+    assert_eq!(status, 200);
+    assert!(
+        page.contains(&format!("/app/schedule?lead={}", lead.id)),
+        "a Book button on the lead"
+    );
+    let (_, (when, slot)) = app
+        .store
+        .earliest_available(
+            practice.id,
+            app.store.appointment_types(practice.id).await.unwrap()[0].id,
+            location.id,
+            None,
+            stride_store::now_ms(),
+        )
+        .await
+        .unwrap()
+        .map(|(c, s)| (c, (s.start, s)))
+        .unwrap();
+    let date = jiff::Timestamp::from_millisecond(when)
+        .unwrap()
+        .to_zoned_datetime(jiff::tz::TimeZone::get("America/Chicago").unwrap())
+        .date()
+        .to_string();
+    let (status, page) = desk
+        .text(&format!("/app/schedule?lead={}&date={date}", lead.id))
+        .await;
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("Booking an evaluation for") && page.contains("Rosalind Quimby"));
+    assert!(
+        page.contains("Dr. Ada Park") && page.contains(&format!("value=\"{when}\"")),
+        "{page}"
+    );
+    let types = app.store.appointment_types(practice.id).await.unwrap();
+    let resp = desk
+        .post_form(
+            "/app/schedule/book",
+            &[
+                ("location", &location.id.to_string()),
+                ("clinician", &clinician.id.to_string()),
+                ("type", &types[0].id.to_string()),
+                ("start", &when.to_string()),
+                ("date", &date),
+                ("lead", &lead.id.to_string()),
+            ],
+        )
+        .await;
+    assert_eq!(resp.status(), 303);
+    assert_eq!(
+        resp.headers()["location"],
+        format!("/app/leads/{}?done=booked", lead.id).as_str()
+    );
+    let booked = app.store.lead(practice.id, lead.id, &actor).await.unwrap();
+    assert_eq!(
+        booked.row.stage,
+        stride_core::leads::Stage::EvaluationBooked
+    );
+    let appts = app
+        .store
+        .appointments(practice.id, clinician.id, slot.start - 1, slot.end)
+        .await
+        .unwrap();
+    assert_eq!(appts.len(), 1);
+    assert_eq!(appts[0].lead_id, Some(lead.id));
+    let (_, page) = desk.text(&format!("/app/schedule?date={date}")).await;
+    assert!(
+        page.contains(&format!("/app/leads/{}", lead.id)),
+        "the day shows the booking"
+    );
+    // The same time again: taken, said plainly.
+    let resp = desk
+        .post_form(
+            "/app/schedule/book",
+            &[
+                ("location", &location.id.to_string()),
+                ("clinician", &clinician.id.to_string()),
+                ("type", &types[0].id.to_string()),
+                ("start", &when.to_string()),
+                ("date", &date),
+            ],
+        )
+        .await;
+    assert_eq!(resp.status(), 422);
+    assert!(resp.text().await.unwrap().contains("just taken"));
+    let marketer = app
+        .login(&app.user(&practice, stride_core::role::Role::Marketer).await)
+        .await;
+    assert_eq!(marketer.get("/app/schedule").await.status(), 403);
+}

@@ -48,6 +48,7 @@ fn flash(key: Option<&str>) -> Option<&'static str> {
         "task" => "Task added.",
         "task_done" => "Task done.",
         "merged" => "Leads merged: both histories are on this one.",
+        "booked" => "Evaluation booked: the lead moved to “evaluation booked”.",
         _ => return None,
     })
 }

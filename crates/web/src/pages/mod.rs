@@ -8,9 +8,9 @@ pub mod patients;
 pub mod settings;
 
 use askama::Template;
+use axum::Form;
 use axum::extract::State;
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use axum::{Extension, Form};
 use serde::Deserialize;
 use stride_core::role::Permission;
 
@@ -203,40 +203,6 @@ pub fn error_page(status: u16, title: &str, message: &str) -> String {
     }
     .render()
     .unwrap_or_else(|_| format!("{status} {title}"))
-}
-
-#[derive(Template)]
-#[template(path = "coming.html")]
-struct Coming {
-    l: Layout,
-    title: &'static str,
-    what: &'static str,
-    step: &'static str,
-}
-
-async fn coming(
-    state: &AppState,
-    p: &Principal,
-    section: &'static str,
-    title: &'static str,
-    step: &'static str,
-    what: &'static str,
-) -> PageResult {
-    let l = layout(state, p, section, &Done::default()).await?;
-    render(&Coming {
-        l,
-        title,
-        what,
-        step,
-    })
-}
-
-pub async fn schedule(
-    State(state): State<AppState>,
-    Extension(p): Extension<Principal>,
-) -> PageResult {
-    coming(&state, &p, "schedule", "Schedule", "Step 3 of the funnel: evaluations booked and attended",
-        "Online booking with a deposit disclosed to every patient alike, 48/24/2-hour reminders and no-show tracking.").await
 }
 
 #[derive(Deserialize)]
