@@ -106,6 +106,8 @@ pub enum HoursError {
     EmptyInterval(String),
     #[error("{0} is listed more than once; give each day one opening time")]
     DuplicateDay(Weekday),
+    #[error("the hours on {0} overlap; give each part of the day once")]
+    Overlap(Weekday),
 }
 
 /// Open from `open` until just before `close`, in minutes after midnight.
@@ -215,6 +217,68 @@ impl WeeklyHours {
     }
 }
 
+/// A clinician's working hours: like [`WeeklyHours::parse`], but a day may have several intervals
+/// ("Mon-Fri 07:00-12:00, 13:00-19:00; Sat 08:00-12:00"); intervals of one day must not overlap.
+/// Returned sorted, Monday first.
+pub fn parse_shifts(input: &str) -> Result<Vec<DayHours>, HoursError> {
+    let mut days = Vec::new();
+    for entry in input
+        .split([';', '\n'])
+        .map(str::trim)
+        .filter(|e| !e.is_empty())
+    {
+        let malformed = || HoursError::Malformed(entry.to_owned());
+        let split = entry
+            .find(|c: char| c.is_ascii_digit())
+            .ok_or_else(malformed)?;
+        let (day_part, times) = entry.split_at(split);
+        for range in times.split(',').map(str::trim).filter(|r| !r.is_empty()) {
+            days.extend_from_slice(WeeklyHours::parse(&format!("{day_part} {range}"))?.days());
+        }
+    }
+    days.sort();
+    if let Some(w) = days
+        .windows(2)
+        .find(|w| w[0].weekday == w[1].weekday && w[1].open < w[0].close)
+    {
+        return Err(HoursError::Overlap(w[0].weekday));
+    }
+    Ok(days)
+}
+
+/// The canonical text of [`parse_shifts`]: consecutive days with the same intervals collapsed.
+pub fn format_shifts(shifts: &[DayHours]) -> String {
+    let mut sorted = shifts.to_vec();
+    sorted.sort();
+    let of_day = |d: Weekday| -> Vec<String> {
+        sorted
+            .iter()
+            .filter(|h| h.weekday == d)
+            .map(|h| format!("{}-{}", Clock(h.open), Clock(h.close)))
+            .collect()
+    };
+    let mut out: Vec<String> = Vec::new();
+    let mut i = 0;
+    while i < Weekday::ALL.len() {
+        let first = Weekday::ALL[i];
+        let times = of_day(first);
+        let mut j = i + 1;
+        while j < Weekday::ALL.len() && !times.is_empty() && of_day(Weekday::ALL[j]) == times {
+            j += 1;
+        }
+        if !times.is_empty() {
+            let days = if j - i > 1 {
+                format!("{}-{}", first.short(), Weekday::ALL[j - 1].short())
+            } else {
+                first.short().to_string()
+            };
+            out.push(format!("{days} {}", times.join(", ")));
+        }
+        i = j;
+    }
+    out.join("; ")
+}
+
 /// Drops spaces and accepts typographic dashes, so "Mon – Fri 7:00 - 19:00"
 /// reads the same as "Mon-Fri 7:00-19:00".
 fn normalize(s: &str) -> String {
@@ -309,6 +373,33 @@ impl TryFrom<String> for WeeklyHours {
 impl From<WeeklyHours> for String {
     fn from(h: WeeklyHours) -> String {
         h.to_string()
+    }
+}
+
+#[cfg(test)]
+mod shift_tests {
+    use super::*;
+
+    #[test]
+    fn shifts_allow_a_lunch_break_and_read_back_the_same() {
+        let shifts = parse_shifts("Mon-Fri 07:00-12:00, 13:00-19:00; Sat 8:00-12:00").unwrap();
+        assert_eq!(shifts.len(), 11);
+        assert_eq!(
+            format_shifts(&shifts),
+            "Mon-Fri 07:00-12:00, 13:00-19:00; Sat 08:00-12:00"
+        );
+        assert_eq!(parse_shifts(&format_shifts(&shifts)).unwrap(), shifts);
+        assert_eq!(
+            format_shifts(&parse_shifts("Mon,Wed 09:00-17:00").unwrap()),
+            "Mon 09:00-17:00; Wed 09:00-17:00"
+        );
+        assert!(parse_shifts("").unwrap().is_empty());
+        assert!(matches!(
+            parse_shifts("Mon 08:00-12:00, 11:00-14:00"),
+            Err(HoursError::Overlap(Weekday::Mon))
+        ));
+        assert!(parse_shifts("Mon 12:00-08:00").is_err());
+        assert!(parse_shifts("Funday 08:00-12:00").is_err());
     }
 }
 

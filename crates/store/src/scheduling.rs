@@ -227,6 +227,36 @@ impl Store {
         Ok(())
     }
 
+    /// A practice's clinicians' weekly hours: (clinician, location, interval).
+    pub async fn clinician_hours(
+        &self,
+        practice_id: i64,
+    ) -> StoreResult<Vec<(i64, i64, DayHours)>> {
+        Ok(sqlx::query(
+            "SELECT clinician_id, location_id, weekday, start_min, end_min FROM clinician_hours \
+             WHERE practice_id = $1 ORDER BY clinician_id, weekday, start_min",
+        )
+        .bind(practice_id)
+        .fetch_all(self.pool())
+        .await?
+        .iter()
+        .filter_map(|r| {
+            let wd = Weekday::from_index(r.try_get::<i64, _>("weekday").ok()? as u8)?;
+            let h = DayHours::new(
+                wd,
+                r.try_get::<i64, _>("start_min").ok()? as u16,
+                r.try_get::<i64, _>("end_min").ok()? as u16,
+            )
+            .ok()?;
+            Some((
+                r.try_get("clinician_id").ok()?,
+                r.try_get("location_id").ok()?,
+                h,
+            ))
+        })
+        .collect())
+    }
+
     pub async fn add_time_off(
         &self,
         practice_id: i64,

@@ -231,17 +231,10 @@ pub async fn seed(store: &Store) -> anyhow::Result<DemoSummary> {
             None => store.create_clinician(practice.id, &input).await?,
         };
         // Weekly hours inside the location's: a morning and an afternoon with lunch between.
-        let hours = match loc {
-            0 => "Mon-Fri 07:00-12:00; Sat 08:00-12:00",
-            _ => "Mon-Thu 07:00-12:00; Fri 07:00-15:00",
-        };
-        let mut shifts: Vec<stride_core::hours::DayHours> =
-            WeeklyHours::parse(hours)?.days().to_vec();
-        let afternoons = match loc {
-            0 => "Mon-Fri 13:00-19:00",
-            _ => "Mon-Thu 13:00-18:00",
-        };
-        shifts.extend(WeeklyHours::parse(afternoons)?.days().iter().copied());
+        let shifts = stride_core::hours::parse_shifts(match loc {
+            0 => "Mon-Fri 07:00-12:00, 13:00-19:00; Sat 08:00-12:00",
+            _ => "Mon-Thu 07:00-12:00, 13:00-18:00; Fri 07:00-15:00",
+        })?;
         store
             .set_clinician_hours(
                 practice.id,

@@ -370,3 +370,52 @@ async fn the_front_desk_books_a_leads_evaluation_from_the_schedule_in_one_click(
         .await;
     assert_eq!(marketer.get("/app/schedule").await.status(), 403);
 }
+
+#[tokio::test]
+async fn an_owner_sets_a_clinicians_hours_and_the_schedule_opens() {
+    let app = TestApp::spawn().await;
+    let practice = app.practice("alpha").await;
+    let location = app.store.locations(practice.id).await.unwrap()[0].clone();
+    let owner = app
+        .login(&app.user(&practice, stride_core::role::Role::Owner).await)
+        .await;
+    let loc = location.id.to_string();
+    // A typo keeps what was typed and says what is wrong.
+    let resp = owner
+        .post_form(
+            "/app/settings/clinicians",
+            &[
+                ("name", "Dr. Ada Park"),
+                ("credentials", "PT, DPT"),
+                ("location_id", &loc),
+                ("active", "on"),
+                ("hours", "Mon-Fri 07:00-12:00, 11:00-19:00"),
+            ],
+        )
+        .await;
+    assert_eq!(resp.status(), 422);
+    let page = resp.text().await.unwrap();
+    assert!(page.contains("the hours on Mon overlap"), "{page}");
+    assert!(page.contains("11:00-19:00"), "the hours typed are kept");
+    let resp = owner
+        .post_form(
+            "/app/settings/clinicians",
+            &[
+                ("name", "Dr. Ada Park"),
+                ("credentials", "PT, DPT"),
+                ("location_id", &loc),
+                ("active", "on"),
+                ("hours", "Mon-Sun 07:00-12:00, 13:00-19:00"),
+            ],
+        )
+        .await;
+    assert_eq!(resp.status(), 303);
+    let (_, page) = owner.text("/app/settings/clinicians").await;
+    assert!(page.contains("Mon-Sun 07:00-12:00, 13:00-19:00"), "{page}");
+    let (_, schedule) = owner.text("/app/schedule").await;
+    assert!(schedule.contains("Dr. Ada Park"));
+    assert!(
+        !schedule.contains("nothing open in the next 60 days"),
+        "the clinician can be booked"
+    );
+}

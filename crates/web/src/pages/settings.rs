@@ -428,6 +428,8 @@ pub struct ClinicianForm {
     pub credentials: String,
     pub location_id: String,
     pub active: Option<String>,
+    /// Weekly hours at the primary location, e.g. "Mon-Fri 07:00-12:00, 13:00-19:00".
+    pub hours: String,
 }
 
 impl ClinicianForm {
@@ -453,7 +455,8 @@ impl ClinicianForm {
 struct CliniciansPage {
     l: Layout,
     nav: SubNav,
-    clinicians: Vec<(Clinician, String)>,
+    /// (clinician, primary location's name, weekly hours there)
+    clinicians: Vec<(Clinician, String, String)>,
     locations: Vec<Location>,
     f: ClinicianForm,
     can_edit: bool,
@@ -469,6 +472,7 @@ async fn clinicians_page(
 ) -> PageResult {
     let l = layout(state, p, "settings", done).await?;
     let locations = state.store.locations(p.practice_id).await?;
+    let hours = state.store.clinician_hours(p.practice_id).await?;
     let clinicians = state
         .store
         .clinicians(p.practice_id)
@@ -480,7 +484,12 @@ async fn clinicians_page(
                 .find(|l| Some(l.id) == c.location_id)
                 .map(|l| l.name.clone())
                 .unwrap_or_default();
-            (c, loc)
+            let shifts: Vec<_> = hours
+                .iter()
+                .filter(|(cid, lid, _)| *cid == c.id && Some(*lid) == c.location_id)
+                .map(|(_, _, h)| *h)
+                .collect();
+            (c, loc, stride_core::hours::format_shifts(&shifts))
         })
         .collect();
     let page = CliniciansPage {
@@ -512,6 +521,26 @@ pub async fn clinicians(
     clinicians_page(&state, &p, &done, f, None).await
 }
 
+/// Hours are kept per location: they are set at the clinician's primary location.
+async fn save_hours(
+    state: &AppState,
+    p: &Principal,
+    clinician_id: i64,
+    location_id: Option<i64>,
+    shifts: &[stride_core::hours::DayHours],
+) -> Result<(), AppError> {
+    match location_id {
+        Some(loc) => Ok(state
+            .store
+            .set_clinician_hours(p.practice_id, clinician_id, loc, shifts, &p.actor)
+            .await?),
+        None if shifts.is_empty() => Ok(()),
+        None => Err(AppError::invalid(
+            "choose the primary location the hours are at",
+        )),
+    }
+}
+
 pub async fn create_clinician(
     State(state): State<AppState>,
     Extension(p): Extension<Principal>,
@@ -520,11 +549,9 @@ pub async fn create_clinician(
     p.require(Permission::ManagePractice)?;
     let result = async {
         let input = f.parse()?;
-        state
-            .store
-            .create_clinician(p.practice_id, &input)
-            .await
-            .map_err(AppError::from)
+        let shifts = stride_core::hours::parse_shifts(&f.hours).map_err(AppError::invalid)?;
+        let c = state.store.create_clinician(p.practice_id, &input).await?;
+        save_hours(&state, &p, c.id, input.location_id, &shifts).await
     }
     .await;
     saved_or_again(
@@ -548,11 +575,12 @@ pub async fn update_clinician(
     p.require(Permission::ManagePractice)?;
     let result = async {
         let input = f.parse()?;
+        let shifts = stride_core::hours::parse_shifts(&f.hours).map_err(AppError::invalid)?;
         state
             .store
             .update_clinician(p.practice_id, id, &input)
-            .await
-            .map_err(AppError::from)
+            .await?;
+        save_hours(&state, &p, id, input.location_id, &shifts).await
     }
     .await;
     saved_or_again(
