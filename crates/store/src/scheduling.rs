@@ -119,6 +119,17 @@ fn read_appointment(r: &AnyRow) -> StoreResult<Appointment> {
     })
 }
 
+/// A `clinician_hours` row as an interval of a weekday.
+fn read_shift(r: &AnyRow) -> Option<DayHours> {
+    let wd = Weekday::from_index(r.try_get::<i64, _>("weekday").ok()? as u8)?;
+    DayHours::new(
+        wd,
+        r.try_get::<i64, _>("start_min").ok()? as u16,
+        r.try_get::<i64, _>("end_min").ok()? as u16,
+    )
+    .ok()
+}
+
 /// Statuses that no longer hold their time.
 const RELEASED: &str = "('cancelled', 'late_cancel', 'no_show')";
 
@@ -241,17 +252,10 @@ impl Store {
         .await?
         .iter()
         .filter_map(|r| {
-            let wd = Weekday::from_index(r.try_get::<i64, _>("weekday").ok()? as u8)?;
-            let h = DayHours::new(
-                wd,
-                r.try_get::<i64, _>("start_min").ok()? as u16,
-                r.try_get::<i64, _>("end_min").ok()? as u16,
-            )
-            .ok()?;
             Some((
                 r.try_get("clinician_id").ok()?,
                 r.try_get("location_id").ok()?,
-                h,
+                read_shift(r)?,
             ))
         })
         .collect())
@@ -324,15 +328,7 @@ impl Store {
         .fetch_all(executor)
         .await?
         .iter()
-        .filter_map(|r| {
-            let wd = Weekday::from_index(r.try_get::<i64, _>("weekday").ok()? as u8)?;
-            DayHours::new(
-                wd,
-                r.try_get::<i64, _>("start_min").ok()? as u16,
-                r.try_get::<i64, _>("end_min").ok()? as u16,
-            )
-            .ok()
-        })
+        .filter_map(read_shift)
         .collect();
         let mut busy: Vec<Busy> = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT starts_at, ends_at, buffer_before_min, buffer_after_min FROM appointments \

@@ -365,3 +365,19 @@ where
     }
     panic!("timed out waiting for: {what}");
 }
+
+/// 10:00 yesterday in the test practices' zone (America/Chicago): visits placed there fall inside
+/// one local day whatever the hour a test runs (visitor ids are per local day).
+pub fn yesterday_at_ten() -> i64 {
+    let chicago = jiff::tz::TimeZone::get("America/Chicago").unwrap();
+    jiff::Timestamp::now()
+        .to_zoned_datetime(chicago.clone())
+        .date()
+        .yesterday()
+        .unwrap()
+        .at(10, 0, 0, 0)
+        .to_zoned_datetime(chicago)
+        .unwrap()
+        .timestamp()
+        .as_millisecond()
+}

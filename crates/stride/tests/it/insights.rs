@@ -55,19 +55,7 @@ async fn funnels_gaps_conditions_and_filters_add_up() {
         .create_site(practice.id, "alphapt.example", &[], false)
         .await
         .unwrap();
-    // Yesterday at 10:00 in the practice's zone: every visit falls in one local day, whatever
-    // the hour the test runs.
-    let chicago = jiff::tz::TimeZone::get("America/Chicago").unwrap();
-    let t0 = jiff::Timestamp::now()
-        .to_zoned_datetime(chicago.clone())
-        .date()
-        .yesterday()
-        .unwrap()
-        .at(10, 0, 0, 0)
-        .to_zoned_datetime(chicago)
-        .unwrap()
-        .timestamp()
-        .as_millisecond();
+    let t0 = yesterday_at_ten();
     let visit = |visitor, source, channel, device| Visit {
         site: &site,
         visitor,

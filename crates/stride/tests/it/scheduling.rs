@@ -1,23 +1,26 @@
 //! Scheduling in the database: open slots from clinicians' hours, booking, and the race for one
 //! slot decided by the database (one winner of 100, on SQLite and PostgreSQL).
 
-use stride_core::hours::{DayHours, Weekday};
 use stride_store::audit::Actor;
 use stride_store::scheduling::{BookingError, NewAppointment};
 use stride_store::tenancy::ClinicianInput;
 
 use crate::helpers::*;
 
-#[tokio::test]
-async fn a_hundred_requests_race_for_one_slot_and_exactly_one_wins() {
-    let app = TestApp::spawn().await;
-    let practice = app.practice("alpha").await;
-    let store = &app.store;
-    let actor = Actor::system("test");
-    let location = store.locations(practice.id).await.unwrap()[0].clone();
-    let clinician = store
+/// A clinician at the practice's location with these weekly hours.
+async fn clinician_with_hours(
+    app: &TestApp,
+    practice_id: i64,
+    hours: &str,
+) -> (
+    stride_store::tenancy::Location,
+    stride_store::tenancy::Clinician,
+) {
+    let location = app.store.locations(practice_id).await.unwrap()[0].clone();
+    let clinician = app
+        .store
         .create_clinician(
-            practice.id,
+            practice_id,
             &ClinicianInput {
                 name: "Dr. Ada Park".into(),
                 credentials: "PT, DPT".into(),
@@ -27,20 +30,29 @@ async fn a_hundred_requests_race_for_one_slot_and_exactly_one_wins() {
         )
         .await
         .unwrap();
-    // Every day 08:00–12:00 and 13:00–17:00, so the test does not depend on the weekday.
-    let hours: Vec<DayHours> = Weekday::ALL
-        .iter()
-        .flat_map(|d| {
-            [
-                DayHours::new(*d, 8 * 60, 12 * 60).unwrap(),
-                DayHours::new(*d, 13 * 60, 17 * 60).unwrap(),
-            ]
-        })
-        .collect();
-    store
-        .set_clinician_hours(practice.id, clinician.id, location.id, &hours, &actor)
+    let shifts = stride_core::hours::parse_shifts(hours).unwrap();
+    app.store
+        .set_clinician_hours(
+            practice_id,
+            clinician.id,
+            location.id,
+            &shifts,
+            &Actor::system("test"),
+        )
         .await
         .unwrap();
+    (location, clinician)
+}
+
+#[tokio::test]
+async fn a_hundred_requests_race_for_one_slot_and_exactly_one_wins() {
+    let app = TestApp::spawn().await;
+    let practice = app.practice("alpha").await;
+    let store = &app.store;
+    let actor = Actor::system("test");
+    // Every day 08:00–12:00 and 13:00–17:00, so the test does not depend on the weekday.
+    let (location, clinician) =
+        clinician_with_hours(&app, practice.id, "Mon-Sun 08:00-12:00, 13:00-17:00").await;
     let types = store.appointment_types(practice.id).await.unwrap();
     assert_eq!(
         types
@@ -155,34 +167,8 @@ async fn a_hundred_requests_race_for_one_slot_and_exactly_one_wins() {
 async fn the_api_gives_open_times_books_and_says_when_a_time_was_taken() {
     let app = TestApp::spawn().await;
     let practice = app.practice("alpha").await;
-    let location = app.store.locations(practice.id).await.unwrap()[0].clone();
-    let clinician = app
-        .store
-        .create_clinician(
-            practice.id,
-            &ClinicianInput {
-                name: "Dr. Ada Park".into(),
-                credentials: String::new(),
-                location_id: Some(location.id),
-                active: true,
-            },
-        )
-        .await
-        .unwrap();
-    let hours: Vec<DayHours> = Weekday::ALL
-        .iter()
-        .map(|d| DayHours::new(*d, 9 * 60, 17 * 60).unwrap())
-        .collect();
-    app.store
-        .set_clinician_hours(
-            practice.id,
-            clinician.id,
-            location.id,
-            &hours,
-            &Actor::system("test"),
-        )
-        .await
-        .unwrap();
+    let (location, clinician) =
+        clinician_with_hours(&app, practice.id, "Mon-Sun 09:00-17:00").await;
     let desk = Api::new(
         &app,
         &app.token(&practice, stride_core::role::Role::FrontDesk)
@@ -243,28 +229,8 @@ async fn the_front_desk_books_a_leads_evaluation_from_the_schedule_in_one_click(
     let app = TestApp::spawn().await;
     let practice = app.practice("alpha").await;
     let actor = Actor::system("test");
-    let location = app.store.locations(practice.id).await.unwrap()[0].clone();
-    let clinician = app
-        .store
-        .create_clinician(
-            practice.id,
-            &ClinicianInput {
-                name: "Dr. Ada Park".into(),
-                credentials: String::new(),
-                location_id: Some(location.id),
-                active: true,
-            },
-        )
-        .await
-        .unwrap();
-    let hours: Vec<DayHours> = Weekday::ALL
-        .iter()
-        .map(|d| DayHours::new(*d, 9 * 60, 17 * 60).unwrap())
-        .collect();
-    app.store
-        .set_clinician_hours(practice.id, clinician.id, location.id, &hours, &actor)
-        .await
-        .unwrap();
+    let (location, clinician) =
+        clinician_with_hours(&app, practice.id, "Mon-Sun 09:00-17:00").await;
     let mut input = stride_store::leads::LeadInput::new(stride_core::leads::Origin::Call);
     input.first_name = "Rosalind".into();
     input.last_name = "Quimby".into();

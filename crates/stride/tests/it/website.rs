@@ -374,19 +374,7 @@ async fn visits_goals_and_reports_add_up() {
         .await
         .unwrap();
     let s = &app.store;
-    // Yesterday at 10:00 in the practice's zone: the visits fall inside one local day whatever the
-    // hour the test runs (visitor ids, like the tracker's, are per local day).
-    let chicago = jiff::tz::TimeZone::get("America/Chicago").unwrap();
-    let t0 = jiff::Timestamp::now()
-        .to_zoned_datetime(chicago.clone())
-        .date()
-        .yesterday()
-        .unwrap()
-        .at(10, 0, 0, 0)
-        .to_zoned_datetime(chicago)
-        .unwrap()
-        .timestamp()
-        .as_millisecond();
+    let t0 = yesterday_at_ten();
     let min = 60_000;
     let events = vec![
         // Visitor 1 from Google reads two pages and reaches the thank-you page: a conversion.
