@@ -127,6 +127,7 @@ pub fn router(state: AppState) -> Router {
         .route("/app/calls/settings", post(calls::pages::save_settings))
         .route("/app/schedule", get(scheduling::pages::schedule))
         .route("/app/schedule/book", post(scheduling::pages::book))
+        .route("/app/schedule/{id}/cancel", post(scheduling::pages::cancel))
         .route("/app/patients", get(patients::index).post(patients::create))
         .route("/app/patients/new", get(patients::new_form))
         .route("/app/patients/search", post(patients::search))

@@ -316,6 +316,7 @@ async fn the_front_desk_books_a_leads_evaluation_from_the_schedule_in_one_click(
         page.contains(&format!("/app/leads/{}", lead.id)),
         "the day shows the booking"
     );
+    assert!(page.contains(&format!("/app/schedule/{}/cancel", appts[0].id)));
     // The same time again: taken, said plainly.
     let resp = desk
         .post_form(
@@ -331,6 +332,29 @@ async fn the_front_desk_books_a_leads_evaluation_from_the_schedule_in_one_click(
         .await;
     assert_eq!(resp.status(), 422);
     assert!(resp.text().await.unwrap().contains("just taken"));
+    // Cancelled from the day view: the time is open to book again.
+    let resp = desk
+        .post_form(
+            &format!("/app/schedule/{}/cancel", appts[0].id),
+            &[("location", &location.id.to_string()), ("date", &date)],
+        )
+        .await;
+    assert_eq!(resp.status(), 303);
+    assert!(
+        app.store
+            .appointments(practice.id, clinician.id, slot.start - 1, slot.end)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let (_, page) = desk
+        .text(&format!("/app/schedule?date={date}&done=cancelled"))
+        .await;
+    assert!(page.contains("Cancelled: the time is open again."));
+    assert!(
+        page.contains(&format!("value=\"{when}\"")),
+        "the time is offered again"
+    );
     let marketer = app
         .login(&app.user(&practice, stride_core::role::Role::Marketer).await)
         .await;

@@ -31,7 +31,8 @@ pub struct ScheduleQuery {
 
 pub struct ClinicianDay {
     pub name: String,
-    pub appointments: Vec<(String, String, String)>,
+    /// (id, time, type, link to the patient or lead)
+    pub appointments: Vec<(i64, String, String, String)>,
     /// (start, label) of open times this day, for one-click booking.
     pub open: Vec<(i64, String)>,
     pub id: i64,
@@ -74,9 +75,11 @@ async fn schedule_page(
 ) -> PageResult {
     p.require(Permission::ViewSchedule)?;
     let mut l = layout(state, p, "schedule", &crate::pages::Done::default()).await?;
-    if q.done.as_deref() == Some("booked") {
-        l.flash = Some("Booked.");
-    }
+    l.flash = match q.done.as_deref() {
+        Some("booked") => Some("Booked."),
+        Some("cancelled") => Some("Cancelled: the time is open again."),
+        _ => None,
+    };
     let locations = state.store.locations(p.practice_id).await?;
     let Some(location) = q
         .location
@@ -161,6 +164,7 @@ async fn schedule_page(
                     _ => String::new(),
                 };
                 (
+                    a.id,
                     format!("{}–{}", hhmm(a.starts_at, &tz), hhmm(a.ends_at, &tz)),
                     type_name(a.type_id),
                     who,
@@ -296,4 +300,29 @@ pub async fn book(
         }
         Err(BookingError::Store(e)) => Err(e.into()),
     }
+}
+
+#[derive(Deserialize)]
+pub struct CancelForm {
+    location: i64,
+    date: String,
+}
+
+/// Cancels an appointment from the day view: its time is open again.
+pub async fn cancel(
+    State(state): State<AppState>,
+    Extension(p): Extension<Principal>,
+    axum::extract::Path(id): axum::extract::Path<i64>,
+    Form(f): Form<CancelForm>,
+) -> PageResult {
+    p.require(Permission::EditSchedule)?;
+    state
+        .store
+        .cancel_appointment(p.practice_id, id, &p.actor)
+        .await?;
+    Ok(Redirect::to(&format!(
+        "/app/schedule?location={}&date={}&done=cancelled",
+        f.location, f.date
+    ))
+    .into_response())
 }
