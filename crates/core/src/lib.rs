@@ -3,11 +3,15 @@
 
 pub mod availability;
 pub mod calls;
+pub mod deposits;
 pub mod email;
 pub mod hours;
+pub mod ics;
 pub mod jobs;
 pub mod leads;
+pub mod payers;
 pub mod phone;
+pub mod reminders;
 pub mod role;
 pub mod slug;
 pub mod time;

@@ -4,14 +4,17 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod booking;
 pub mod calls;
 pub mod campaigns;
 pub mod crypto;
+pub mod deposits;
 pub mod error;
 pub mod jobs;
 pub mod leads;
 pub mod messages;
 pub mod patients;
+pub mod payers;
 pub mod scheduling;
 pub mod tenancy;
 pub mod website;
@@ -251,6 +254,11 @@ macro_rules! migration_files {
                 9,
                 "scheduling",
                 include_str!(concat!("../migrations/", $dialect, "/0009_scheduling.sql")),
+            ),
+            (
+                10,
+                "booking",
+                include_str!(concat!("../migrations/", $dialect, "/0010_booking.sql")),
             ),
         ]
     };

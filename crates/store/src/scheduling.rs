@@ -11,7 +11,11 @@ use stride_core::availability::{self, Busy, Calendar, Request, Slot};
 use stride_core::hours::{DayHours, Weekday};
 use stride_core::tz::TimeZoneName;
 
+use stride_core::deposits::Attendance;
+
 use crate::audit::{self, Actor};
+use crate::crypto::{random_token, sha256_hex};
+use crate::deposits::BookingSettings;
 use crate::error::{StoreError, StoreResult};
 use crate::{Store, now_ms};
 
@@ -52,6 +56,12 @@ pub struct Appointment {
     pub ends_at: i64,
     pub status: String,
     pub source: String,
+    pub payer_id: Option<i64>,
+    pub self_pay: bool,
+    pub created_at: i64,
+    /// The secret of the patient's manage link; only right after booking (the store keeps its hash).
+    #[serde(skip)]
+    pub manage_token: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -64,7 +74,39 @@ pub struct NewAppointment {
     pub lead_id: Option<i64>,
     /// Who booked it: "front desk", "online", "import".
     pub source: String,
+    /// The patient's payer, when they use insurance.
+    pub payer_id: Option<i64>,
+    pub self_pay: bool,
 }
+
+impl NewAppointment {
+    pub fn new(
+        location_id: i64,
+        clinician_id: i64,
+        type_id: i64,
+        starts_at: i64,
+        source: &str,
+    ) -> NewAppointment {
+        NewAppointment {
+            location_id,
+            clinician_id,
+            type_id,
+            starts_at,
+            patient_id: None,
+            lead_id: None,
+            source: source.to_string(),
+            payer_id: None,
+            self_pay: false,
+        }
+    }
+
+    fn online(&self) -> bool {
+        self.source == ONLINE
+    }
+}
+
+/// The source of a booking made by the patient on the public booking page.
+pub const ONLINE: &str = "online";
 
 /// Why a booking did not happen.
 #[derive(Debug)]
@@ -88,7 +130,8 @@ impl From<sqlx::Error> for BookingError {
 
 const TYPE_COLS: &str = "id, name, duration_min, buffer_before_min, buffer_after_min, cash_price_cents, \
      deposit_applies, new_patient, active";
-const APPT_COLS: &str = "id, location_id, clinician_id, type_id, patient_id, lead_id, starts_at, ends_at, status, source";
+const APPT_COLS: &str = "id, location_id, clinician_id, type_id, patient_id, lead_id, starts_at, ends_at, status, source, \
+     payer_id, self_pay, created_at";
 
 fn read_type(r: &AnyRow) -> StoreResult<AppointmentType> {
     Ok(AppointmentType {
@@ -116,6 +159,10 @@ fn read_appointment(r: &AnyRow) -> StoreResult<Appointment> {
         ends_at: r.try_get("ends_at")?,
         status: r.try_get("status")?,
         source: r.try_get("source")?,
+        payer_id: r.try_get("payer_id")?,
+        self_pay: r.try_get::<i64, _>("self_pay")? != 0,
+        created_at: r.try_get("created_at")?,
+        manage_token: None,
     })
 }
 
@@ -309,6 +356,7 @@ impl Store {
         clinician_id: i64,
         location_id: i64,
         from: i64,
+        exclude: Option<i64>,
     ) -> StoreResult<Calendar> {
         let executor = self.pool();
         let location =
@@ -332,10 +380,11 @@ impl Store {
         .collect();
         let mut busy: Vec<Busy> = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT starts_at, ends_at, buffer_before_min, buffer_after_min FROM appointments \
-             WHERE clinician_id = $1 AND ends_at > $2 AND status NOT IN {RELEASED}"
+             WHERE clinician_id = $1 AND ends_at > $2 AND id <> $3 AND status NOT IN {RELEASED}"
         )))
         .bind(clinician_id)
         .bind(from - 86_400_000)
+        .bind(exclude.unwrap_or(-1))
         .fetch_all(executor)
         .await?
         .iter()
@@ -438,14 +487,43 @@ impl Store {
         let t = self.appointment_type(practice_id, type_id).await?;
         let mut req = Self::request(&t, now);
         req.horizon_days = horizon_days;
+        self.slots_for(practice_id, location_id, clinician_id, &req)
+            .await
+    }
+
+    /// Open slots a patient may book online: the practice's own notice and horizon.
+    pub async fn online_slots(
+        &self,
+        practice_id: i64,
+        type_id: i64,
+        location_id: i64,
+        clinician_id: Option<i64>,
+        now: i64,
+    ) -> StoreResult<Vec<(i64, Slot)>> {
+        let t = self.appointment_type(practice_id, type_id).await?;
+        let settings = self.booking_settings(practice_id).await?;
+        let req = Self::booking_request(&t, &settings, true, now);
+        self.slots_for(practice_id, location_id, clinician_id, &req)
+            .await
+    }
+
+    async fn slots_for(
+        &self,
+        practice_id: i64,
+        location_id: i64,
+        clinician_id: Option<i64>,
+        req: &Request,
+    ) -> StoreResult<Vec<(i64, Slot)>> {
         let mut out = Vec::new();
         for c in self
             .clinicians_at(practice_id, location_id, clinician_id)
             .await?
         {
-            let cal = self.calendar(practice_id, c, location_id, now).await?;
+            let cal = self
+                .calendar(practice_id, c, location_id, req.now, None)
+                .await?;
             out.extend(
-                availability::open_slots(&cal, &req)
+                availability::open_slots(&cal, req)
                     .into_iter()
                     .map(|s| (c, s)),
             );
@@ -470,13 +548,89 @@ impl Store {
             .await?;
         let mut cals = Vec::new();
         for c in &ids {
-            cals.push(self.calendar(practice_id, *c, location_id, now).await?);
+            cals.push(
+                self.calendar(practice_id, *c, location_id, now, None)
+                    .await?,
+            );
         }
         Ok(availability::earliest(&cals, &req).map(|(i, s)| (ids[i], s)))
     }
 
+    /// The rules a booking is checked against: the practice's notice and horizon online, the
+    /// engine's defaults at the front desk.
+    fn booking_request(
+        t: &AppointmentType,
+        settings: &BookingSettings,
+        online: bool,
+        now: i64,
+    ) -> Request {
+        let mut req = Self::request(t, now);
+        if online {
+            req.min_notice_min = settings.min_notice_min;
+            req.horizon_days = settings.horizon_days;
+        }
+        req
+    }
+
+    /// Whether a clinician is free at `starts_at` under `req` (leaving out one appointment, the one
+    /// being moved).
+    async fn is_open(
+        &self,
+        practice_id: i64,
+        clinician_id: i64,
+        location_id: i64,
+        starts_at: i64,
+        req: &Request,
+        exclude: Option<i64>,
+    ) -> StoreResult<bool> {
+        let cal = self
+            .calendar(practice_id, clinician_id, location_id, req.now, exclude)
+            .await?;
+        let mut req = *req;
+        req.step_min = BLOCK_MIN;
+        let date = jiff::Timestamp::from_millisecond(starts_at)
+            .map_err(|e| StoreError::Invalid(e.to_string()))?
+            .to_zoned_datetime(cal.tz.clone())
+            .date();
+        let busy = availability::Prepared::new(&cal.busy);
+        Ok(availability::day_slots(&cal, &req, date, &busy)
+            .iter()
+            .any(|s| s.start == starts_at))
+    }
+
+    /// Holds the blocks of [start, until) for an appointment; `false` when another has one.
+    async fn hold_blocks(
+        tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+        clinician_id: i64,
+        appointment_id: i64,
+        start: i64,
+        until: i64,
+    ) -> StoreResult<bool> {
+        let block = BLOCK_MIN * MINUTE;
+        let mut b = start.div_euclid(block) * block;
+        while b < until {
+            let taken = sqlx::query(
+                "INSERT INTO appointment_blocks (clinician_id, block_start, appointment_id) VALUES ($1, $2, $3)",
+            )
+            .bind(clinician_id)
+            .bind(b)
+            .bind(appointment_id)
+            .execute(&mut **tx)
+            .await;
+            match taken {
+                Ok(_) => {}
+                Err(sqlx::Error::Database(db)) if db.is_unique_violation() => return Ok(false),
+                Err(e) => return Err(e.into()),
+            }
+            b += block;
+        }
+        Ok(true)
+    }
+
     /// Books a slot if it is open. The database decides a race: one request wins, the others get
-    /// `Taken` with the next open slots of that clinician.
+    /// `Taken` with the next open slots of that clinician. A type that takes a deposit, while the
+    /// policy is on, gets its deposit request in the same transaction; the returned appointment
+    /// carries the secret of the patient's manage link.
     pub async fn book_appointment(
         &self,
         practice_id: i64,
@@ -484,33 +638,37 @@ impl Store {
         actor: &Actor,
     ) -> Result<Appointment, BookingError> {
         let t = self.appointment_type(practice_id, a.type_id).await?;
+        let settings = self.booking_settings(practice_id).await?;
         let now = now_ms();
         let ends_at = a.starts_at + t.duration_min * MINUTE;
         // Open now (in hours, past the notice, clear of others and their buffers)? The blocks below
         // settle a race between requests that both saw it open.
-        let cal = self
-            .calendar(practice_id, a.clinician_id, a.location_id, now)
-            .await?;
-        let mut req = Self::request(&t, now);
-        req.step_min = BLOCK_MIN;
-        let date = jiff::Timestamp::from_millisecond(a.starts_at)
-            .map_err(|e| StoreError::Invalid(e.to_string()))?
-            .to_zoned_datetime(cal.tz.clone())
-            .date();
-        let busy = availability::Prepared::new(&cal.busy);
-        let open = availability::day_slots(&cal, &req, date, &busy)
-            .iter()
-            .any(|s| s.start == a.starts_at);
-        if !open {
+        let req = Self::booking_request(&t, &settings, a.online(), now);
+        if !self
+            .is_open(
+                practice_id,
+                a.clinician_id,
+                a.location_id,
+                a.starts_at,
+                &req,
+                None,
+            )
+            .await?
+        {
             return Err(BookingError::Taken(
                 self.next_slots(practice_id, a, now).await?,
             ));
         }
+        let deposit =
+            (settings.deposit_enabled && t.deposit_applies && settings.policy.amount_cents > 0)
+                .then_some(settings.policy.amount_cents);
+        let token = random_token(24);
         let mut tx = self.begin().await?;
         let row = sqlx::query(sqlx::AssertSqlSafe(format!(
             "INSERT INTO appointments (practice_id, location_id, clinician_id, type_id, patient_id, lead_id, starts_at, \
-             ends_at, buffer_before_min, buffer_after_min, status, source, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'booked', $11, $12, $12) RETURNING {APPT_COLS}"
+             ends_at, buffer_before_min, buffer_after_min, status, source, created_at, updated_at, payer_id, self_pay, \
+             manage_token, deposit_required) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'booked', $11, $12, $12, $13, $14, $15, $16) RETURNING {APPT_COLS}"
         )))
         .bind(practice_id)
         .bind(a.location_id)
@@ -524,33 +682,30 @@ impl Store {
         .bind(t.buffer_after_min)
         .bind(a.source.clone())
         .bind(now)
+        .bind(a.payer_id)
+        .bind(i64::from(a.self_pay))
+        .bind(sha256_hex(token.as_bytes()))
+        .bind(i64::from(deposit.is_some()))
         .fetch_one(&mut *tx)
         .await?;
-        let appointment = read_appointment(&row)?;
-        let block = BLOCK_MIN * MINUTE;
-        let first = a.starts_at.div_euclid(block) * block;
+        let mut appointment = read_appointment(&row)?;
         let held_until = ends_at + t.buffer_after_min * MINUTE;
-        let mut b = first;
-        while b < held_until {
-            let taken = sqlx::query(
-                "INSERT INTO appointment_blocks (clinician_id, block_start, appointment_id) VALUES ($1, $2, $3)",
-            )
-            .bind(a.clinician_id)
-            .bind(b)
-            .bind(appointment.id)
-            .execute(&mut *tx)
-            .await;
-            match taken {
-                Ok(_) => {}
-                Err(sqlx::Error::Database(db)) if db.is_unique_violation() => {
-                    drop(tx);
-                    return Err(BookingError::Taken(
-                        self.next_slots(practice_id, a, now).await?,
-                    ));
-                }
-                Err(e) => return Err(e.into()),
-            }
-            b += block;
+        if !Self::hold_blocks(
+            &mut tx,
+            a.clinician_id,
+            appointment.id,
+            a.starts_at,
+            held_until,
+        )
+        .await?
+        {
+            drop(tx);
+            return Err(BookingError::Taken(
+                self.next_slots(practice_id, a, now).await?,
+            ));
+        }
+        if let Some(amount) = deposit {
+            Self::request_deposit(&mut tx, practice_id, appointment.id, amount, now, actor).await?;
         }
         audit::record(
             &mut *tx,
@@ -563,6 +718,7 @@ impl Store {
         )
         .await?;
         tx.commit().await?;
+        appointment.manage_token = Some(token);
         Ok(appointment)
     }
 
@@ -572,8 +728,17 @@ impl Store {
         a: &NewAppointment,
         now: i64,
     ) -> StoreResult<Vec<Slot>> {
-        Ok(self
-            .open_slots(
+        let slots = if a.online() {
+            self.online_slots(
+                practice_id,
+                a.type_id,
+                a.location_id,
+                Some(a.clinician_id),
+                now,
+            )
+            .await?
+        } else {
+            self.open_slots(
                 practice_id,
                 a.type_id,
                 a.location_id,
@@ -582,11 +747,171 @@ impl Store {
                 30,
             )
             .await?
+        };
+        Ok(slots
             .into_iter()
             .filter(|(_, s)| s.start >= a.starts_at)
             .take(3)
             .map(|(_, s)| s)
             .collect())
+    }
+
+    /// Moves a live appointment to another time (and optionally another clinician at the same
+    /// location). The new time is held the same way a booking is; a race is lost with `Taken`.
+    pub async fn reschedule_appointment(
+        &self,
+        practice_id: i64,
+        id: i64,
+        starts_at: i64,
+        clinician_id: Option<i64>,
+        online: bool,
+        actor: &Actor,
+    ) -> Result<Appointment, BookingError> {
+        let current = self.appointment(practice_id, id).await?;
+        if !Attendance::parse(&current.status).is_some_and(Attendance::is_live) {
+            return Err(StoreError::Conflict(format!(
+                "a {} appointment cannot be moved",
+                current.status.replace('_', " ")
+            ))
+            .into());
+        }
+        let t = self.appointment_type(practice_id, current.type_id).await?;
+        let settings = self.booking_settings(practice_id).await?;
+        let now = now_ms();
+        let req = Self::booking_request(&t, &settings, online, now);
+        let clinician = clinician_id.unwrap_or(current.clinician_id);
+        let mut wanted = NewAppointment::new(
+            current.location_id,
+            clinician,
+            current.type_id,
+            starts_at,
+            if online { ONLINE } else { "front desk" },
+        );
+        wanted.patient_id = current.patient_id;
+        if !self
+            .is_open(
+                practice_id,
+                clinician,
+                current.location_id,
+                starts_at,
+                &req,
+                Some(id),
+            )
+            .await?
+        {
+            return Err(BookingError::Taken(
+                self.next_slots(practice_id, &wanted, now).await?,
+            ));
+        }
+        let ends_at = starts_at + t.duration_min * MINUTE;
+        let mut tx = self.begin().await?;
+        sqlx::query("DELETE FROM appointment_blocks WHERE appointment_id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "UPDATE appointments SET clinician_id = $3, starts_at = $4, ends_at = $5, updated_at = $6 \
+             WHERE id = $1 AND practice_id = $2",
+        )
+        .bind(id)
+        .bind(practice_id)
+        .bind(clinician)
+        .bind(starts_at)
+        .bind(ends_at)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        let held_until = ends_at + t.buffer_after_min * MINUTE;
+        if !Self::hold_blocks(&mut tx, clinician, id, starts_at, held_until).await? {
+            drop(tx);
+            return Err(BookingError::Taken(
+                self.next_slots(practice_id, &wanted, now).await?,
+            ));
+        }
+        audit::record(
+            &mut *tx,
+            Some(practice_id),
+            actor,
+            "update",
+            "appointment",
+            Some(id),
+            "moved",
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(self.appointment(practice_id, id).await?)
+    }
+
+    /// Records what became of an appointment (confirmed, checked in, completed, no-show, late
+    /// cancel, cancelled). An outcome that frees the time releases it, and the deposit is settled
+    /// by the policy in the same transaction.
+    pub async fn set_attendance(
+        &self,
+        practice_id: i64,
+        id: i64,
+        to: Attendance,
+        at: Option<i64>,
+        actor: &Actor,
+    ) -> StoreResult<Appointment> {
+        let at = at.unwrap_or_else(now_ms);
+        let mut tx = self.begin().await?;
+        let r = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {APPT_COLS} FROM appointments WHERE id = $1 AND practice_id = $2"
+        )))
+        .bind(id)
+        .bind(practice_id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        let a = read_appointment(&r)?;
+        let from = Attendance::parse(&a.status)
+            .ok_or_else(|| StoreError::Invalid(format!("unknown status {}", a.status)))?;
+        if from == to {
+            return Ok(a);
+        }
+        if !from.can_move(to) {
+            return Err(StoreError::Conflict(format!(
+                "an appointment that is {} cannot become {}",
+                from.label().to_lowercase(),
+                to.label().to_lowercase()
+            )));
+        }
+        let done = sqlx::query(
+            "UPDATE appointments SET status = $3, status_at = $4, updated_at = $4 WHERE id = $1 AND status = $2",
+        )
+        .bind(id)
+        .bind(from.as_str().to_string())
+        .bind(to.as_str().to_string())
+        .bind(at)
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::Conflict(
+                "the appointment changed meanwhile; reload and try again".into(),
+            ));
+        }
+        if !to.is_live() {
+            sqlx::query("DELETE FROM appointment_blocks WHERE appointment_id = $1")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        Self::settle_deposit(&mut tx, practice_id, id, to, at, actor).await?;
+        audit::record(
+            &mut *tx,
+            Some(practice_id),
+            actor,
+            "update",
+            "appointment",
+            Some(id),
+            to.as_str(),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(Appointment {
+            status: to.as_str().to_string(),
+            ..a
+        })
     }
 
     /// Cancels an appointment: its time is free again.
@@ -596,34 +921,36 @@ impl Store {
         id: i64,
         actor: &Actor,
     ) -> StoreResult<()> {
-        let mut tx = self.begin().await?;
-        let done = sqlx::query(
-            "UPDATE appointments SET status = 'cancelled', updated_at = $3 WHERE id = $1 AND practice_id = $2",
-        )
+        self.set_attendance(practice_id, id, Attendance::Cancelled, None, actor)
+            .await
+            .map(|_| ())
+    }
+
+    pub async fn appointment(&self, practice_id: i64, id: i64) -> StoreResult<Appointment> {
+        let r = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {APPT_COLS} FROM appointments WHERE id = $1 AND practice_id = $2"
+        )))
         .bind(id)
         .bind(practice_id)
-        .bind(now_ms())
-        .execute(&mut *tx)
-        .await?;
-        if done.rows_affected() == 0 {
+        .fetch_optional(self.pool())
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        read_appointment(&r)
+    }
+
+    /// The appointment a manage link's secret opens: (practice, appointment).
+    pub async fn appointment_by_token(&self, token: &str) -> StoreResult<(i64, Appointment)> {
+        if token.len() < 20 || token.len() > 100 {
             return Err(StoreError::NotFound);
         }
-        sqlx::query("DELETE FROM appointment_blocks WHERE appointment_id = $1")
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-        audit::record(
-            &mut *tx,
-            Some(practice_id),
-            actor,
-            "update",
-            "appointment",
-            Some(id),
-            "cancelled",
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(())
+        let r = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT practice_id, {APPT_COLS} FROM appointments WHERE manage_token = $1"
+        )))
+        .bind(sha256_hex(token.as_bytes()))
+        .fetch_optional(self.pool())
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        Ok((r.try_get("practice_id")?, read_appointment(&r)?))
     }
 
     /// Appointments of a clinician in [from, to), live ones only.

@@ -329,6 +329,14 @@ pub fn router(state: AppState) -> Router {
             get(leads::form::form).post(leads::form::submit),
         )
         .route("/p/{slug}/request/thanks", get(leads::form::thanks))
+        .route(
+            "/p/{slug}/book",
+            get(scheduling::public::book_page).post(scheduling::public::book),
+        )
+        .route(
+            "/p/{slug}/manage/{token}",
+            get(scheduling::public::manage).post(scheduling::public::manage_action),
+        )
         .route("/hooks/twilio/voice", post(calls::hooks::voice))
         .route(
             "/hooks/twilio/voice-status",

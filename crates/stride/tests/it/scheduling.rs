@@ -83,6 +83,8 @@ async fn a_hundred_requests_race_for_one_slot_and_exactly_one_wins() {
         patient_id: None,
         lead_id: None,
         source: "online".into(),
+        payer_id: None,
+        self_pay: false,
     };
     let mut racers = Vec::new();
     for _ in 0..100 {

@@ -204,7 +204,7 @@ fn allowed_redirect(redirect: &str, domains: &[String]) -> Option<String> {
 }
 
 /// The visitor's visits today on the practice's sites, found by the tracker's daily hash.
-async fn visitor_touch(
+pub(crate) async fn visitor_touch(
     state: &AppState,
     practice_id: i64,
     ip: &str,
@@ -231,7 +231,7 @@ async fn visitor_touch(
     None
 }
 
-fn touch_of(v: &VisitTouch) -> Touch {
+pub(crate) fn touch_of(v: &VisitTouch) -> Touch {
     Touch {
         source: v.source.clone(),
         channel: v.channel.clone(),

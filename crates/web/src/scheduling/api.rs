@@ -105,6 +105,8 @@ pub async fn book(
         patient_id: b.patient_id,
         lead_id: b.lead_id,
         source: "api".into(),
+        payer_id: None,
+        self_pay: false,
     };
     match state
         .store

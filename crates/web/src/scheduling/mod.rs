@@ -1,4 +1,6 @@
-//! Scheduling: appointment types, availability and booking (the API first; pages follow).
+//! Scheduling: appointment types, availability and booking, by API, for staff, and for patients
+//! on the public booking page.
 
 pub mod api;
 pub mod pages;
+pub mod public;

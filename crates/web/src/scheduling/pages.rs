@@ -259,6 +259,8 @@ pub async fn book(
         patient_id: None,
         lead_id: f.lead,
         source: "front desk".into(),
+        payer_id: None,
+        self_pay: false,
     };
     let back = ScheduleQuery {
         location: Some(f.location),
