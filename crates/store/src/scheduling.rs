@@ -219,6 +219,101 @@ impl Store {
         read().await
     }
 
+    /// Adds a type (`id` none) or changes one. Its length and buffers apply to bookings from now
+    /// on; booked appointments keep theirs.
+    pub async fn save_appointment_type(
+        &self,
+        practice_id: i64,
+        id: Option<i64>,
+        t: &AppointmentType,
+        actor: &Actor,
+    ) -> StoreResult<i64> {
+        let name = t.name.trim();
+        if name.is_empty() || name.chars().count() > 80 {
+            return Err(StoreError::Invalid(
+                "give the visit type a name of up to 80 characters".into(),
+            ));
+        }
+        if !(5..=480).contains(&t.duration_min) || t.duration_min % BLOCK_MIN != 0 {
+            return Err(StoreError::Invalid(
+                "a visit lasts 5 to 480 minutes, in steps of 5".into(),
+            ));
+        }
+        for (label, v) in [
+            ("buffer before", t.buffer_before_min),
+            ("buffer after", t.buffer_after_min),
+        ] {
+            if !(0..=120).contains(&v) || v % BLOCK_MIN != 0 {
+                return Err(StoreError::Invalid(format!(
+                    "the {label} is 0 to 120 minutes, in steps of 5"
+                )));
+            }
+        }
+        if !(0..=1_000_000).contains(&t.cash_price_cents) {
+            return Err(StoreError::Invalid(
+                "the cash price must be between $0 and $10,000".into(),
+            ));
+        }
+        let mut tx = self.begin().await?;
+        let id = match id {
+            Some(id) => {
+                let done = sqlx::query(
+                    "UPDATE appointment_types SET name = $3, duration_min = $4, buffer_before_min = $5, \
+                     buffer_after_min = $6, cash_price_cents = $7, deposit_applies = $8, new_patient = $9, active = $10 \
+                     WHERE id = $1 AND practice_id = $2",
+                )
+                .bind(id)
+                .bind(practice_id)
+                .bind(name.to_string())
+                .bind(t.duration_min)
+                .bind(t.buffer_before_min)
+                .bind(t.buffer_after_min)
+                .bind(t.cash_price_cents)
+                .bind(i64::from(t.deposit_applies))
+                .bind(i64::from(t.new_patient))
+                .bind(i64::from(t.active))
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| StoreError::on_unique(e, format!("a visit type is already called {name}")))?;
+                if done.rows_affected() == 0 {
+                    return Err(StoreError::NotFound);
+                }
+                id
+            }
+            None => sqlx::query(
+                "INSERT INTO appointment_types (practice_id, name, duration_min, buffer_before_min, buffer_after_min, \
+                 cash_price_cents, deposit_applies, new_patient, active, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+            )
+            .bind(practice_id)
+            .bind(name.to_string())
+            .bind(t.duration_min)
+            .bind(t.buffer_before_min)
+            .bind(t.buffer_after_min)
+            .bind(t.cash_price_cents)
+            .bind(i64::from(t.deposit_applies))
+            .bind(i64::from(t.new_patient))
+            .bind(i64::from(t.active))
+            .bind(now_ms())
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(|e| StoreError::on_unique(e, format!("a visit type is already called {name}")))?
+            .try_get("id")?,
+        };
+        audit::record(
+            &mut *tx,
+            Some(practice_id),
+            actor,
+            "update",
+            "appointment_type",
+            Some(id),
+            name,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
     /// Replaces a clinician's weekly hours at a location.
     pub async fn set_clinician_hours(
         &self,

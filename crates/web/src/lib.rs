@@ -128,6 +128,32 @@ pub fn router(state: AppState) -> Router {
         .route("/app/schedule", get(scheduling::pages::schedule))
         .route("/app/schedule/book", post(scheduling::pages::book))
         .route("/app/schedule/{id}/cancel", post(scheduling::pages::cancel))
+        .route(
+            "/app/schedule/{id}/status",
+            post(scheduling::admin::set_attendance),
+        )
+        .route("/app/deposits", get(scheduling::admin::deposits))
+        .route("/app/deposits/{id}", post(scheduling::admin::move_deposit))
+        .route(
+            "/app/settings/booking",
+            get(scheduling::admin::booking).post(scheduling::admin::save_booking),
+        )
+        .route(
+            "/app/settings/booking/types",
+            post(scheduling::admin::save_type),
+        )
+        .route(
+            "/app/settings/booking/types/{id}",
+            post(scheduling::admin::save_type),
+        )
+        .route(
+            "/app/settings/payers",
+            get(scheduling::admin::payers).post(scheduling::admin::add_payer),
+        )
+        .route(
+            "/app/settings/payers/{id}",
+            post(scheduling::admin::update_payer),
+        )
         .route("/app/patients", get(patients::index).post(patients::create))
         .route("/app/patients/new", get(patients::new_form))
         .route("/app/patients/search", post(patients::search))

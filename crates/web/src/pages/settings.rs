@@ -33,10 +33,14 @@ pub struct SubNav {
     pub items: Vec<(&'static str, &'static str, &'static str)>,
 }
 
-fn subnav(p: &Principal, active: &'static str) -> SubNav {
+pub(crate) fn subnav(p: &Principal, active: &'static str) -> SubNav {
     let mut items = vec![("practice", "Practice", "/app/settings")];
     items.push(("locations", "Locations", "/app/settings/locations"));
     items.push(("clinicians", "Clinicians", "/app/settings/clinicians"));
+    if p.can(Permission::ViewSchedule) {
+        items.push(("booking", "Booking and deposits", "/app/settings/booking"));
+        items.push(("payers", "Payers", "/app/settings/payers"));
+    }
     if p.can(Permission::ManageUsers) {
         items.push(("users", "Users and roles", "/app/settings/users"));
     }

@@ -1,6 +1,7 @@
 //! Scheduling: appointment types, availability and booking, by API, for staff, and for patients
 //! on the public booking page.
 
+pub mod admin;
 pub mod api;
 pub mod pages;
 pub mod public;

@@ -7,6 +7,7 @@ use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Redirect};
 use axum::{Extension, Form};
 use serde::Deserialize;
+use stride_core::deposits::Attendance;
 use stride_core::leads::Stage;
 use stride_core::role::Permission;
 use stride_core::tz::TimeZoneName;
@@ -29,10 +30,21 @@ pub struct ScheduleQuery {
     done: Option<String>,
 }
 
+/// An appointment on the day view.
+pub struct DayAppointment {
+    pub id: i64,
+    pub when: String,
+    pub what: String,
+    /// The patient's or lead's page.
+    pub link: String,
+    pub status: Attendance,
+    /// The outcomes the front desk may record now: (status, button label).
+    pub next: Vec<(&'static str, &'static str)>,
+}
+
 pub struct ClinicianDay {
     pub name: String,
-    /// (id, time, type, link to the patient or lead)
-    pub appointments: Vec<(i64, String, String, String)>,
+    pub appointments: Vec<DayAppointment>,
     /// (start, label) of open times this day, for one-click booking.
     pub open: Vec<(i64, String)>,
     pub id: i64,
@@ -78,6 +90,14 @@ async fn schedule_page(
     l.flash = match q.done.as_deref() {
         Some("booked") => Some("Booked."),
         Some("cancelled") => Some("Cancelled: the time is open again."),
+        Some("checked_in") => Some("Checked in."),
+        Some("completed") => Some("Marked completed; a collected deposit is applied to the visit."),
+        Some("no_show") => Some(
+            "Marked as a no-show; the time is open again and a collected deposit is forfeited.",
+        ),
+        Some("late_cancel") => Some(
+            "Marked as a late cancel; the time is open again and a collected deposit is forfeited.",
+        ),
         _ => None,
     };
     let locations = state.store.locations(p.practice_id).await?;
@@ -163,12 +183,27 @@ async fn schedule_page(
                     (None, Some(id)) => format!("/app/leads/{id}"),
                     _ => String::new(),
                 };
-                (
-                    a.id,
-                    format!("{}–{}", hhmm(a.starts_at, &tz), hhmm(a.ends_at, &tz)),
-                    type_name(a.type_id),
-                    who,
-                )
+                let status = Attendance::parse(&a.status).unwrap_or(Attendance::Booked);
+                let started = a.starts_at <= now + 30 * 60_000;
+                let next = [
+                    (Attendance::CheckedIn, "Check in"),
+                    (Attendance::Completed, "Completed"),
+                    (Attendance::NoShow, "No-show"),
+                    (Attendance::LateCancel, "Late cancel"),
+                ]
+                .into_iter()
+                .filter(|(to, _)| status.can_move(*to))
+                .filter(|(to, _)| started || *to != Attendance::NoShow)
+                .map(|(to, label)| (to.as_str(), label))
+                .collect();
+                DayAppointment {
+                    id: a.id,
+                    when: format!("{}–{}", hhmm(a.starts_at, &tz), hhmm(a.ends_at, &tz)),
+                    what: type_name(a.type_id),
+                    link: who,
+                    status,
+                    next,
+                }
             })
             .collect();
         days.push(ClinicianDay {

@@ -44,8 +44,10 @@ pub struct BookQuery {
     /// The chosen time and the clinician who has it.
     pub start: Option<i64>,
     pub with: Option<i64>,
-    /// Show times from this local date on (YYYY-MM-DD).
+    /// Show days from this local date on (YYYY-MM-DD).
     pub from: Option<String>,
+    /// The day whose times are shown (YYYY-MM-DD); the first with open times by default.
+    pub day: Option<String>,
 }
 
 /// What the patient typed in step 3, kept as typed so a mistake loses nothing.
@@ -98,6 +100,9 @@ struct BookPage {
     clinicians: Vec<(i64, String)>,
     clinician_id: i64,
     days: Vec<DaySlots>,
+    /// (link, weekday, date, selected)
+    day_tabs: Vec<(String, String, String, bool)>,
+    day_label: String,
     earliest: String,
     later: String,
     summary: String,
@@ -170,6 +175,7 @@ fn q_link(slug: &str, q: &BookQuery) -> String {
     add("start", q.start.map(|v| v.to_string()));
     add("with", q.with.map(|v| v.to_string()));
     add("from", q.from.clone());
+    add("day", q.day.clone());
     s.trim_end_matches(['&', '?']).to_string()
 }
 
@@ -207,6 +213,8 @@ async fn page(
     };
     let mut step = 1;
     let mut days = Vec::new();
+    let mut day_tabs = Vec::new();
+    let mut day_label = String::new();
     let mut earliest = String::new();
     let mut later = String::new();
     let mut summary = String::new();
@@ -235,17 +243,22 @@ async fn page(
         }
         // Anyone: one button per time, with the first clinician free then.
         let mut seen = std::collections::HashSet::new();
-        for (w, s) in slots.iter().filter(|(_, s)| s.start >= from_ms) {
-            if !seen.insert(s.start) {
-                continue;
-            }
-            let label = local(s.start, &tz, "%A, %B %-d");
-            if days.last().is_none_or(|d: &DaySlots| d.label != label) {
-                if days.len() == 7 {
+        let open: Vec<_> = slots
+            .iter()
+            .filter(|(_, s)| s.start >= from_ms && seen.insert(s.start))
+            .collect();
+        // Two weeks of days with open times as tabs, and the chosen day's times by part of day.
+        let day_of = |ms: i64| local(ms, &tz, "%Y-%m-%d");
+        let mut dates: Vec<(String, i64)> = Vec::new();
+        for (_, s) in &open {
+            let d = day_of(s.start);
+            if dates.last().is_none_or(|(x, _)| *x != d) {
+                if dates.len() == 14 {
                     later = q_link(
                         slug,
                         &BookQuery {
-                            from: Some(local(s.start, &tz, "%Y-%m-%d")),
+                            from: Some(d),
+                            day: None,
                             start: None,
                             with: None,
                             ..q.clone()
@@ -253,8 +266,47 @@ async fn page(
                     );
                     break;
                 }
+                dates.push((d, s.start));
+            }
+        }
+        let selected = q
+            .day
+            .clone()
+            .filter(|d| dates.iter().any(|(x, _)| x == d))
+            .or(dates.first().map(|(d, _)| d.clone()));
+        for (d, first) in &dates {
+            day_tabs.push((
+                q_link(
+                    slug,
+                    &BookQuery {
+                        location: Some(location.id),
+                        day: Some(d.clone()),
+                        start: None,
+                        with: None,
+                        ..q.clone()
+                    },
+                ),
+                local(*first, &tz, "%a"),
+                local(*first, &tz, "%b %-d"),
+                selected.as_ref() == Some(d),
+            ));
+            if selected.as_ref() == Some(d) {
+                day_label = local(*first, &tz, "%A, %B %-d");
+            }
+        }
+        for (w, s) in open
+            .iter()
+            .filter(|(_, s)| selected.as_deref() == Some(day_of(s.start).as_str()))
+        {
+            let hour: i64 = local(s.start, &tz, "%H").parse().unwrap_or(0);
+            let part = match hour {
+                0..12 => "Morning",
+                12..17 => "Afternoon",
+                _ => "Evening",
+            };
+            if days.last().is_none_or(|d: &DaySlots| d.label != part) {
                 days.push(DaySlots {
-                    label: label.clone(),
+                    label: part.to_string(),
                     slots: Vec::new(),
                 });
             }
@@ -268,9 +320,9 @@ async fn page(
                 },
             );
             let time = local(s.start, &tz, "%-I:%M %p");
-            let aria = format!("{label}, {time}, with {}", name_of(*w));
+            let aria = format!("{day_label}, {time}, with {}", name_of(*w));
             days.last_mut()
-                .expect("a day was pushed")
+                .expect("a part was pushed")
                 .slots
                 .push((link, time, aria));
         }
@@ -367,6 +419,8 @@ async fn page(
             .collect(),
         clinician_id: clinician.unwrap_or_default(),
         days,
+        day_tabs,
+        day_label,
         earliest,
         later,
         summary,
@@ -406,6 +460,7 @@ impl BookForm {
             start: Some(self.start),
             with: Some(self.with),
             from: None,
+            day: None,
         }
     }
 }
