@@ -286,25 +286,8 @@ impl Store {
     /// With a website pool, calls become `Tracked Call` events on the visits that were shown the
     /// number; a lead-action goal for them makes calls count as conversions per source.
     async fn ensure_call_goals(&self, practice_id: i64) -> StoreResult<()> {
-        use crate::website::reports::{GoalCategory, GoalKind};
-        for site in self.sites(practice_id).await? {
-            let goals = self.goals(practice_id, site.id).await?;
-            if !goals
-                .iter()
-                .any(|g| g.kind == GoalKind::Event && g.pattern == TRACKED_CALL)
-            {
-                self.create_goal(
-                    practice_id,
-                    site.id,
-                    "Tracked call",
-                    GoalKind::Event,
-                    TRACKED_CALL,
-                    GoalCategory::LeadAction,
-                )
-                .await?;
-            }
-        }
-        Ok(())
+        self.ensure_event_goal(practice_id, "Tracked call", TRACKED_CALL)
+            .await
     }
 
     async fn check_number_refs(

@@ -233,6 +233,39 @@ impl Store {
         goal_from(&row)
     }
 
+    /// Makes sure each of the practice's sites counts an event Stride itself records (a tracked
+    /// call, an online booking) as a lead-action goal.
+    pub async fn ensure_event_goal(
+        &self,
+        practice_id: i64,
+        name: &str,
+        event: &str,
+    ) -> StoreResult<()> {
+        for site in self.sites(practice_id).await? {
+            let goals = self.goals(practice_id, site.id).await?;
+            if !goals
+                .iter()
+                .any(|g| g.kind == GoalKind::Event && g.pattern == event)
+            {
+                match self
+                    .create_goal(
+                        practice_id,
+                        site.id,
+                        name,
+                        GoalKind::Event,
+                        event,
+                        GoalCategory::LeadAction,
+                    )
+                    .await
+                {
+                    Ok(_) | Err(StoreError::Conflict(_)) => {}
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        Ok(())
+    }
+
     pub async fn goals(&self, practice_id: i64, site_id: i64) -> StoreResult<Vec<Goal>> {
         let rows = sqlx::query(
             "SELECT id, site_id, name, kind, pattern, category, confirmed_by FROM goals WHERE site_id = $1 AND practice_id = $2 \

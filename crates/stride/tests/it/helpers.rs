@@ -285,6 +285,16 @@ impl Browser {
             .unwrap()
     }
 
+    /// Submits a public form (no session, no CSRF token), as a patient's browser does.
+    pub async fn post_public(&self, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+        self.client
+            .post(format!("{}{}", self.base, path))
+            .form(fields)
+            .send()
+            .await
+            .unwrap()
+    }
+
     pub async fn sign_in(&self, email: &str, password: &str) -> reqwest::Response {
         let (_, page) = self.text("/login").await;
         let token = extract(&page, "name=\"login_token\" value=\"").unwrap();

@@ -7,6 +7,7 @@ mod helpers;
 mod access;
 mod accounts;
 mod api;
+mod booking;
 mod calls;
 mod cli;
 mod insights;

@@ -601,6 +601,10 @@ pub async fn book(
         Err(BookingError::Store(e)) => return Err(e.into()),
     };
     if let Some((site, visitor_id, visits)) = touch {
+        state
+            .store
+            .ensure_event_goal(practice_id, "Online booking", ONLINE_BOOKING)
+            .await?;
         let last = &visits[visits.len() - 1];
         state.intake.record(NewEvent {
             site_id: site.id,

@@ -1,0 +1,769 @@
+//! Online booking as a patient does it (the public page and the manage link), the deposit ledger
+//! through every outcome, its consistency report, and the payer directory with its aliases.
+
+use stride_core::deposits::{Attendance, DepositStatus};
+use stride_core::payers::Credentialing;
+use stride_store::StoreError;
+use stride_store::audit::Actor;
+use stride_store::deposits::BookingSettings;
+use stride_store::payers::PayerUpdate;
+use stride_store::scheduling::NewAppointment;
+use stride_store::tenancy::ClinicianInput;
+
+use crate::helpers::*;
+
+const HOUR: i64 = 3_600_000;
+
+/// A clinician who works every hour of every day, so the tests do not depend on the clock.
+async fn open_all_day(app: &TestApp, practice_id: i64) -> (i64, i64) {
+    let location = app.store.locations(practice_id).await.unwrap()[0].clone();
+    let clinician = app
+        .store
+        .create_clinician(
+            practice_id,
+            &ClinicianInput {
+                name: "Dr. Ada Park".into(),
+                credentials: "PT, DPT".into(),
+                location_id: Some(location.id),
+                active: true,
+            },
+        )
+        .await
+        .unwrap();
+    app.store
+        .set_clinician_hours(
+            practice_id,
+            clinician.id,
+            location.id,
+            &stride_core::hours::parse_shifts("Mon-Sun 00:00-23:55").unwrap(),
+            &Actor::system("test"),
+        )
+        .await
+        .unwrap();
+    (location.id, clinician.id)
+}
+
+async fn deposits_on(app: &TestApp, practice_id: i64) {
+    app.store
+        .set_booking_settings(
+            practice_id,
+            &BookingSettings {
+                deposit_enabled: true,
+                ..BookingSettings::default()
+            },
+            &Actor::system("test"),
+        )
+        .await
+        .unwrap();
+}
+
+/// The first open time at least `after` from now: (clinician, start).
+async fn open_time(
+    app: &TestApp,
+    practice_id: i64,
+    type_id: i64,
+    location: i64,
+    after: i64,
+) -> (i64, i64) {
+    let now = stride_store::now_ms();
+    app.store
+        .online_slots(practice_id, type_id, location, None, now)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|(_, s)| s.start >= now + after)
+        .map(|(c, s)| (c, s.start))
+        .expect("an open time")
+}
+
+#[tokio::test]
+async fn a_patient_books_online_sees_network_and_deposit_then_manages_the_visit() {
+    let app = TestApp::spawn().await;
+    let practice = app.practice("alpha").await;
+    let actor = Actor::system("test");
+    let (location, _) = open_all_day(&app, practice.id).await;
+    deposits_on(&app, practice.id).await;
+    let bcbs = app
+        .store
+        .find_payer(practice.id, "BCBS")
+        .await
+        .unwrap()
+        .expect("the directory knows BCBS");
+    app.store
+        .update_payer(
+            practice.id,
+            bcbs.id,
+            &PayerUpdate {
+                status: Some(Credentialing::InNetwork),
+                avg_reimbursement_cents: Some(9_800),
+                ..PayerUpdate::default()
+            },
+            &actor,
+        )
+        .await
+        .unwrap();
+    let eval = app.store.appointment_types(practice.id).await.unwrap()[0].clone();
+    let patient = Browser::new(&app);
+
+    // Step 1 and 2: the visit, then the open times of one day.
+    let (status, page) = patient.text("/p/alpha/book").await;
+    assert_eq!(status, 200);
+    assert!(
+        page.contains("New-patient evaluation") && page.contains("self-pay $150"),
+        "{page}"
+    );
+    let (status, page) = patient
+        .text(&format!("/p/alpha/book?type={}", eval.id))
+        .await;
+    assert_eq!(status, 200);
+    assert!(
+        page.contains("Soonest:") && page.contains("class=\"slot\""),
+        "{page}"
+    );
+    let (with, start) = open_time(&app, practice.id, eval.id, location, 30 * HOUR).await;
+    let step3 = format!(
+        "/p/alpha/book?type={}&location={location}&start={start}&with={with}",
+        eval.id
+    );
+    let (status, page) = patient.text(&step3).await;
+    assert_eq!(status, 200);
+    assert!(
+        page.contains("Blue Cross Blue Shield — in network"),
+        "each plan says whether it is in network"
+    );
+    assert!(
+        page.contains("$25 deposit") && page.contains("refunded in full"),
+        "the deposit is disclosed before confirming"
+    );
+
+    let form = |policy: bool| {
+        let mut f = vec![
+            ("type", eval.id.to_string()),
+            ("location", location.to_string()),
+            ("start", start.to_string()),
+            ("with", with.to_string()),
+            ("first_name", "Rosalind".into()),
+            ("last_name", "Quimby".into()),
+            ("phone", "(312) 555-0188".into()),
+            ("email", "ros@example.com".into()),
+            ("payer", "other".into()),
+            ("payer_other", "Blue Cross PPO".into()),
+            ("sms_consent", "on".into()),
+        ];
+        if policy {
+            f.push(("policy_ok", "on".into()));
+        }
+        f
+    };
+    let fields = form(false);
+    let refs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let resp = patient.post_public("/p/alpha/book", &refs).await;
+    assert_eq!(resp.status(), 422, "the deposit policy must be accepted");
+    let page = resp.text().await.unwrap();
+    assert!(
+        page.contains("tick the box") && page.contains("value=\"Rosalind\""),
+        "nothing typed is lost"
+    );
+
+    let fields = form(true);
+    let refs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let resp = patient.post_public("/p/alpha/book", &refs).await;
+    assert_eq!(resp.status(), 303);
+    let manage = resp.headers()["location"].to_str().unwrap().to_string();
+    assert!(
+        manage.starts_with("/p/alpha/manage/") && manage.ends_with("?booked=1"),
+        "{manage}"
+    );
+    assert!(
+        !manage.contains("Rosalind") && !manage.contains("555"),
+        "no patient data in the address"
+    );
+
+    // The booking made a lead (online booking, evaluation booked), a patient, and a deposit request.
+    let token = manage
+        .trim_start_matches("/p/alpha/manage/")
+        .trim_end_matches("?booked=1");
+    let (_, appt) = app.store.appointment_by_token(token).await.unwrap();
+    assert_eq!(
+        appt.payer_id,
+        Some(bcbs.id),
+        "“Blue Cross PPO” is Blue Cross Blue Shield"
+    );
+    assert_eq!(appt.source, "online");
+    let lead = app
+        .store
+        .lead(practice.id, appt.lead_id.unwrap(), &actor)
+        .await
+        .unwrap();
+    assert_eq!(lead.row.origin, stride_core::leads::Origin::Booking);
+    assert_eq!(lead.row.stage, stride_core::leads::Stage::EvaluationBooked);
+    assert_eq!(lead.patient_id, appt.patient_id);
+    let p = app
+        .store
+        .patient(practice.id, appt.patient_id.unwrap(), &actor)
+        .await
+        .unwrap();
+    assert_eq!((p.first_name.as_str(), p.sms_consent), ("Rosalind", true));
+    let (deposit, events) = app
+        .store
+        .deposit_for(practice.id, appt.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (deposit.status, deposit.amount_cents),
+        (DepositStatus::Pending, 2_500)
+    );
+    assert_eq!(events[0].actor, "online booking page");
+
+    // The manage page: what, when, the coverage and the deposit; never cached or passed on.
+    let resp = patient.get(&manage).await;
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.headers()["referrer-policy"], "no-referrer");
+    let page = resp.text().await.unwrap();
+    assert!(
+        page.contains("You are booked") && page.contains("We are in network with this plan."),
+        "{page}"
+    );
+    assert!(page.contains("Deposit $25:</strong> Pending"), "{page}");
+    let base = manage.trim_end_matches("?booked=1").to_string();
+    let resp = patient.post_public(&base, &[("action", "confirm")]).await;
+    assert_eq!(resp.status(), 303);
+    assert_eq!(
+        app.store
+            .appointment(practice.id, appt.id)
+            .await
+            .unwrap()
+            .status,
+        "confirmed"
+    );
+
+    // The front desk collects the deposit; the patient cancels in time: refunded.
+    app.store
+        .move_deposit(
+            practice.id,
+            deposit.id,
+            DepositStatus::Collected,
+            "card_terminal",
+            "",
+            None,
+            None,
+            &actor,
+        )
+        .await
+        .unwrap();
+    let resp = patient.post_public(&base, &[("action", "cancel")]).await;
+    assert_eq!(resp.status(), 303);
+    assert_eq!(
+        app.store
+            .appointment(practice.id, appt.id)
+            .await
+            .unwrap()
+            .status,
+        "cancelled"
+    );
+    let (deposit, events) = app
+        .store
+        .deposit_for(practice.id, appt.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(deposit.status, DepositStatus::Refunded);
+    assert_eq!(
+        events.iter().map(|e| e.to).collect::<Vec<_>>(),
+        [
+            DepositStatus::Pending,
+            DepositStatus::Collected,
+            DepositStatus::Refunded
+        ]
+    );
+    assert_eq!(events[2].actor, "patient (manage link)");
+
+    // The same person books again: the same patient and lead, no duplicates; the time is free again.
+    let fields = form(true);
+    let refs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let resp = patient.post_public("/p/alpha/book", &refs).await;
+    assert_eq!(resp.status(), 303, "the cancelled time is open again");
+    let again = resp.headers()["location"].to_str().unwrap().to_string();
+    let token = again
+        .trim_start_matches("/p/alpha/manage/")
+        .trim_end_matches("?booked=1");
+    let (_, second) = app.store.appointment_by_token(token).await.unwrap();
+    assert_eq!(second.patient_id, appt.patient_id);
+    assert_eq!(second.lead_id, appt.lead_id);
+    // A third try at the same time loses: the page offers other times and keeps the details.
+    let resp = patient.post_public("/p/alpha/book", &refs).await;
+    assert_eq!(resp.status(), 422);
+    let page = resp.text().await.unwrap();
+    assert!(
+        page.contains("that time was just taken") && page.contains("class=\"slot\""),
+        "{page}"
+    );
+    // A wrong secret opens nothing.
+    assert_eq!(
+        patient
+            .get("/p/alpha/manage/not-a-real-secret-at-all-000")
+            .await
+            .status(),
+        404
+    );
+}
+
+#[tokio::test]
+async fn a_patient_moves_a_visit_online_and_a_late_cancel_forfeits_the_deposit() {
+    let app = TestApp::spawn().await;
+    let practice = app.practice("alpha").await;
+    let actor = Actor::system("test");
+    let (location, clinician) = open_all_day(&app, practice.id).await;
+    deposits_on(&app, practice.id).await;
+    let eval = app.store.appointment_types(practice.id).await.unwrap()[0].clone();
+    let (_, start) = open_time(&app, practice.id, eval.id, location, 48 * HOUR).await;
+    let booked = app
+        .store
+        .book_appointment(
+            practice.id,
+            &NewAppointment::new(location, clinician, eval.id, start, "online"),
+            &actor,
+        )
+        .await
+        .unwrap();
+    let token = booked.manage_token.clone().unwrap();
+    let patient = Browser::new(&app);
+    let (status, page) = patient.text(&format!("/p/alpha/manage/{token}")).await;
+    assert_eq!(status, 200);
+    let to = extract(&page, "name=\"to\" value=\"").expect("other times are offered");
+    let resp = patient
+        .post_public(
+            &format!("/p/alpha/manage/{token}"),
+            &[("action", "move"), ("to", &to)],
+        )
+        .await;
+    assert_eq!(resp.status(), 303);
+    let moved = app.store.appointment(practice.id, booked.id).await.unwrap();
+    let (new_start, _) = to.split_once(':').unwrap();
+    assert_eq!(moved.starts_at, new_start.parse::<i64>().unwrap());
+    // The old time is free again.
+    app.store
+        .book_appointment(
+            practice.id,
+            &NewAppointment::new(location, clinician, eval.id, start, "front desk"),
+            &actor,
+        )
+        .await
+        .expect("the old time was released");
+
+    // A visit three hours away, paid: cancelling online now is late and forfeits the deposit.
+    let (_, soon) = open_time(&app, practice.id, eval.id, location, 3 * HOUR).await;
+    let late = app
+        .store
+        .book_appointment(
+            practice.id,
+            &NewAppointment::new(location, clinician, eval.id, soon, "online"),
+            &actor,
+        )
+        .await
+        .unwrap();
+    let (d, _) = app
+        .store
+        .deposit_for(practice.id, late.id)
+        .await
+        .unwrap()
+        .unwrap();
+    app.store
+        .move_deposit(
+            practice.id,
+            d.id,
+            DepositStatus::Collected,
+            "cash",
+            "",
+            None,
+            None,
+            &actor,
+        )
+        .await
+        .unwrap();
+    let url = format!("/p/alpha/manage/{}", late.manage_token.unwrap());
+    let (_, page) = patient.text(&url).await;
+    assert!(
+        page.contains("cancelling now forfeits your deposit"),
+        "{page}"
+    );
+    assert!(
+        page.contains("too close to the visit to move it online"),
+        "{page}"
+    );
+    patient.post_public(&url, &[("action", "cancel")]).await;
+    assert_eq!(
+        app.store
+            .appointment(practice.id, late.id)
+            .await
+            .unwrap()
+            .status,
+        "late_cancel"
+    );
+    let (d, _) = app
+        .store
+        .deposit_for(practice.id, late.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(d.status, DepositStatus::Forfeited);
+}
+
+#[tokio::test]
+async fn the_deposit_ledger_follows_every_outcome_and_the_consistency_report_names_waivers() {
+    let app = TestApp::spawn().await;
+    let practice = app.practice("alpha").await;
+    let system = Actor::system("test");
+    let dana = Actor {
+        label: "Dana Reyes <dana@example.com>".into(),
+        user_id: None,
+        token_id: None,
+        ip: String::new(),
+    };
+    let (location, clinician) = open_all_day(&app, practice.id).await;
+    let types = app.store.appointment_types(practice.id).await.unwrap();
+    let (eval, maintenance) = (&types[0], &types[2]);
+    assert!(eval.deposit_applies && !maintenance.deposit_applies);
+    let now = stride_store::now_ms();
+    let slots: Vec<i64> = app
+        .store
+        .open_slots(practice.id, eval.id, location, None, now, 30)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(_, s)| s.start)
+        .filter(|s| s % (3 * HOUR) == 0)
+        .take(7)
+        .collect();
+    let book = |start: i64, type_id: i64| {
+        let store = app.store.clone();
+        let system = system.clone();
+        async move {
+            store
+                .book_appointment(
+                    practice.id,
+                    &NewAppointment::new(location, clinician, type_id, start, "front desk"),
+                    &system,
+                )
+                .await
+                .unwrap()
+        }
+    };
+    // Before the policy: no deposit, and nothing counts against the report.
+    let before = book(slots[0], eval.id).await;
+    assert!(
+        app.store
+            .deposit_for(practice.id, before.id)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    deposits_on(&app, practice.id).await;
+    let (a, b, c, d) = (
+        book(slots[1], eval.id).await,
+        book(slots[2], eval.id).await,
+        book(slots[3], eval.id).await,
+        book(slots[4], eval.id).await,
+    );
+    let not_needed = book(slots[5], maintenance.id).await;
+    assert!(
+        app.store
+            .deposit_for(practice.id, not_needed.id)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let dep = |id: i64| {
+        let store = app.store.clone();
+        async move { store.deposit_for(practice.id, id).await.unwrap().unwrap().0 }
+    };
+    let collect = |id: i64| {
+        let store = app.store.clone();
+        let dana = dana.clone();
+        async move {
+            store
+                .move_deposit(
+                    practice.id,
+                    id,
+                    DepositStatus::Collected,
+                    "card_terminal",
+                    "",
+                    None,
+                    None,
+                    &dana,
+                )
+                .await
+                .unwrap()
+        }
+    };
+    // a: paid, attended → applied. b: paid, no-show → forfeited. c: never paid, no-show → voided.
+    // Paid online: the payment's notification, delivered twice, moves the ledger once.
+    let a_dep = dep(a.id).await.id;
+    for (attempt, moved) in [(1, true), (2, false)] {
+        let r = app
+            .store
+            .move_deposit(
+                practice.id,
+                a_dep,
+                DepositStatus::Collected,
+                "stripe",
+                "",
+                Some("evt_1"),
+                None,
+                &system,
+            )
+            .await
+            .unwrap();
+        assert_eq!(r, moved, "delivery {attempt}");
+    }
+    app.store
+        .set_attendance(practice.id, a.id, Attendance::CheckedIn, None, &dana)
+        .await
+        .unwrap();
+    app.store
+        .set_attendance(practice.id, a.id, Attendance::Completed, None, &dana)
+        .await
+        .unwrap();
+    assert_eq!(dep(a.id).await.status, DepositStatus::Applied);
+    collect(dep(b.id).await.id).await;
+    app.store
+        .set_attendance(practice.id, b.id, Attendance::NoShow, None, &dana)
+        .await
+        .unwrap();
+    assert_eq!(dep(b.id).await.status, DepositStatus::Forfeited);
+    app.store
+        .set_attendance(practice.id, c.id, Attendance::NoShow, None, &dana)
+        .await
+        .unwrap();
+    assert_eq!(dep(c.id).await.status, DepositStatus::Voided);
+    // Steps the ledger does not allow are refused, and so is a repeat of an outcome.
+    let refused = app
+        .store
+        .move_deposit(
+            practice.id,
+            dep(a.id).await.id,
+            DepositStatus::Refunded,
+            "",
+            "",
+            None,
+            None,
+            &dana,
+        )
+        .await;
+    assert!(
+        matches!(refused, Err(StoreError::Conflict(_))),
+        "{refused:?}"
+    );
+    assert!(matches!(
+        app.store
+            .set_attendance(practice.id, b.id, Attendance::Completed, None, &dana)
+            .await,
+        Err(StoreError::Conflict(_))
+    ));
+    // d: waived, which needs a reason, kept with the name of who waived it.
+    let no_reason = app
+        .store
+        .move_deposit(
+            practice.id,
+            dep(d.id).await.id,
+            DepositStatus::Waived,
+            "",
+            " ",
+            None,
+            None,
+            &dana,
+        )
+        .await;
+    assert!(matches!(no_reason, Err(StoreError::Invalid(_))));
+    app.store
+        .move_deposit(
+            practice.id,
+            dep(d.id).await.id,
+            DepositStatus::Waived,
+            "",
+            "hardship, approved by owner",
+            None,
+            None,
+            &dana,
+        )
+        .await
+        .unwrap();
+    let report = app
+        .store
+        .deposit_consistency(practice.id, stride_store::now_ms())
+        .await
+        .unwrap();
+    assert_eq!(
+        (report.qualifying, report.requested),
+        (4, 4),
+        "every qualifying booking, and only those"
+    );
+    assert!(report.missing.is_empty());
+    assert_eq!(report.waived.len(), 1);
+    assert_eq!(report.waived[0].appointment_id, d.id);
+    assert_eq!(report.waived[0].waived_by, "Dana Reyes <dana@example.com>");
+    assert_eq!(report.waived[0].note, "hardship, approved by owner");
+
+    // A qualifying booking that somehow has no deposit request is listed, not trusted.
+    sqlx::query("INSERT INTO appointments (practice_id, location_id, clinician_id, type_id, starts_at, ends_at, status, source, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, 'booked', 'import', $7, $7)")
+        .bind(practice.id)
+        .bind(location)
+        .bind(clinician)
+        .bind(eval.id)
+        .bind(slots[6])
+        .bind(slots[6] + HOUR)
+        .bind(stride_store::now_ms())
+        .execute(app.store.pool())
+        .await
+        .unwrap();
+    let report = app
+        .store
+        .deposit_consistency(practice.id, stride_store::now_ms())
+        .await
+        .unwrap();
+    assert_eq!(
+        (report.qualifying, report.requested, report.missing.len()),
+        (5, 4, 1)
+    );
+
+    // The ledger's history cannot be rewritten.
+    let rewrite = sqlx::query("UPDATE deposit_events SET actor = 'someone else'")
+        .execute(app.store.pool())
+        .await;
+    assert!(rewrite.is_err(), "deposit_events is append-only");
+
+    // The page: the front desk sees the check and the waiver by name; marketers cannot open it.
+    let desk = app
+        .login(
+            &app.user(&practice, stride_core::role::Role::FrontDesk)
+                .await,
+        )
+        .await;
+    let (status, page) = desk.text("/app/deposits").await;
+    assert_eq!(status, 200);
+    assert!(
+        page.contains("1 qualifying bookings have no deposit request"),
+        "{page}"
+    );
+    assert!(
+        page.contains("Dana Reyes") && page.contains("hardship, approved by owner"),
+        "{page}"
+    );
+    let marketer = app
+        .login(&app.user(&practice, stride_core::role::Role::Marketer).await)
+        .await;
+    assert_eq!(marketer.get("/app/deposits").await.status(), 403);
+}
+
+#[tokio::test]
+async fn the_payer_directory_knows_many_names_and_tracks_credentialing() {
+    let app = TestApp::spawn().await;
+    let practice = app.practice("alpha").await;
+    let actor = Actor::system("test");
+    for typed in [
+        "BCBS",
+        "Blue Cross",
+        "Anthem BCBS",
+        "blue cross blue shield",
+    ] {
+        let p = app
+            .store
+            .find_payer(practice.id, typed)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(p.name, "Blue Cross Blue Shield", "{typed}");
+    }
+    let aetna = app
+        .store
+        .find_payer(practice.id, "Aetna")
+        .await
+        .unwrap()
+        .unwrap();
+    let taken = app
+        .store
+        .add_payer_aliases(practice.id, aetna.id, &["BCBS".into()], &actor)
+        .await;
+    assert!(
+        matches!(&taken, Err(StoreError::Conflict(m)) if m.contains("already names Blue Cross Blue Shield")),
+        "{taken:?}"
+    );
+    app.store
+        .add_payer_aliases(
+            practice.id,
+            aetna.id,
+            &["Aetna Better Health".into()],
+            &actor,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        app.store
+            .find_payer(practice.id, "aetna better health")
+            .await
+            .unwrap()
+            .unwrap()
+            .id,
+        aetna.id
+    );
+    let no_date = app
+        .store
+        .update_payer(
+            practice.id,
+            aetna.id,
+            &PayerUpdate {
+                status: Some(Credentialing::InProgress),
+                ..PayerUpdate::default()
+            },
+            &actor,
+        )
+        .await;
+    assert!(matches!(no_date, Err(StoreError::Invalid(_))));
+
+    // Through the page: the owner sets credentialing in progress; the board shows it overdue.
+    let owner = app
+        .login(&app.user(&practice, stride_core::role::Role::Owner).await)
+        .await;
+    let resp = owner
+        .post_form(
+            &format!("/app/settings/payers/{}", aetna.id),
+            &[
+                ("status", "in_progress"),
+                ("submitted_on", "2026-01-05"),
+                ("expected_on", "2026-03-01"),
+                ("avg_reimbursement", "92.50"),
+                ("note", "called rep on the 3rd"),
+            ],
+        )
+        .await;
+    assert_eq!(resp.status(), 303);
+    let (status, page) = owner.text("/app/settings/payers").await;
+    assert_eq!(status, 200);
+    assert!(
+        page.contains("Credentialing board") && page.contains("days overdue"),
+        "{page}"
+    );
+    let bad = owner
+        .post_form(
+            &format!("/app/settings/payers/{}", aetna.id),
+            &[
+                ("status", "in_progress"),
+                ("submitted_on", "2026-03-05"),
+                ("expected_on", "2026-03-01"),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status(), 422);
+    assert!(
+        bad.text()
+            .await
+            .unwrap()
+            .contains("expected date comes before the submitted date")
+    );
+    let p = app.store.payer(practice.id, aetna.id).await.unwrap();
+    assert_eq!(
+        (p.status, p.avg_reimbursement_cents),
+        (Credentialing::InProgress, Some(9_250))
+    );
+}
