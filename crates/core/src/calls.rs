@@ -111,6 +111,8 @@ pub enum SmsKeyword {
     Start,
     /// HELP, INFO: who is texting and how to stop.
     Help,
+    /// C, CONFIRM: the answer to a reminder, "I am coming".
+    Confirm,
     /// Anything else: a message for the front desk.
     Other,
 }
@@ -127,6 +129,7 @@ pub fn sms_keyword(body: &str) -> SmsKeyword {
         }
         "START" | "YES" | "UNSTOP" => SmsKeyword::Start,
         "HELP" | "INFO" => SmsKeyword::Help,
+        "C" | "CONFIRM" | "CONFIRMED" => SmsKeyword::Confirm,
         _ => SmsKeyword::Other,
     }
 }
@@ -230,7 +233,10 @@ mod tests {
         for help in ["HELP", "help!", "info"] {
             assert_eq!(sms_keyword(help), SmsKeyword::Help);
         }
-        for other in ["Stop by at 3?", "C", "Can I move my visit?", ""] {
+        for confirm in ["C", " c ", "Confirm", "confirmed."] {
+            assert_eq!(sms_keyword(confirm), SmsKeyword::Confirm, "{confirm}");
+        }
+        for other in ["Stop by at 3?", "Can I move my visit?", "CC", ""] {
             assert_eq!(sms_keyword(other), SmsKeyword::Other, "{other}");
         }
     }

@@ -1113,7 +1113,7 @@ impl Store {
                     .execute(&mut *tx)
                     .await?;
                 }
-                SmsKeyword::Help | SmsKeyword::Other => {}
+                SmsKeyword::Help | SmsKeyword::Confirm | SmsKeyword::Other => {}
             }
         }
         tx.commit().await?;

@@ -15,6 +15,7 @@ pub mod leads;
 pub mod messages;
 pub mod patients;
 pub mod payers;
+pub mod reminders;
 pub mod scheduling;
 pub mod tenancy;
 pub mod website;
@@ -309,7 +310,8 @@ impl Store {
         let n = self.reencrypt_patients().await?
             + self.reencrypt_messages().await?
             + self.reencrypt_leads().await?
-            + self.reencrypt_calls().await?;
+            + self.reencrypt_calls().await?
+            + self.reencrypt_manage_tokens().await?;
         self.write_key_check().await?;
         Ok(n)
     }

@@ -177,6 +177,11 @@ fn read_shift(r: &AnyRow) -> Option<DayHours> {
     .ok()
 }
 
+/// The AAD of an appointment's manage-link secret, kept encrypted so reminders can carry the link.
+pub(crate) fn manage_aad(practice_id: i64) -> Vec<u8> {
+    format!("appointments.manage_token:{practice_id}").into_bytes()
+}
+
 /// Statuses that no longer hold their time.
 const RELEASED: &str = "('cancelled', 'late_cancel', 'no_show')";
 
@@ -762,8 +767,8 @@ impl Store {
         let row = sqlx::query(sqlx::AssertSqlSafe(format!(
             "INSERT INTO appointments (practice_id, location_id, clinician_id, type_id, patient_id, lead_id, starts_at, \
              ends_at, buffer_before_min, buffer_after_min, status, source, created_at, updated_at, payer_id, self_pay, \
-             manage_token, deposit_required) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'booked', $11, $12, $12, $13, $14, $15, $16) RETURNING {APPT_COLS}"
+             manage_token, deposit_required, manage_token_enc, scheduled_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'booked', $11, $12, $12, $13, $14, $15, $16, $17, $12) RETURNING {APPT_COLS}"
         )))
         .bind(practice_id)
         .bind(a.location_id)
@@ -781,6 +786,10 @@ impl Store {
         .bind(i64::from(a.self_pay))
         .bind(sha256_hex(token.as_bytes()))
         .bind(i64::from(deposit.is_some()))
+        .bind(
+            self.keys()
+                .encrypt_str(&token, &manage_aad(practice_id)),
+        )
         .fetch_one(&mut *tx)
         .await?;
         let mut appointment = read_appointment(&row)?;
@@ -905,7 +914,7 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         sqlx::query(
-            "UPDATE appointments SET clinician_id = $3, starts_at = $4, ends_at = $5, updated_at = $6 \
+            "UPDATE appointments SET clinician_id = $3, starts_at = $4, ends_at = $5, updated_at = $6, scheduled_at = $6 \
              WHERE id = $1 AND practice_id = $2",
         )
         .bind(id)
@@ -1069,5 +1078,31 @@ impl Store {
         .iter()
         .map(read_appointment)
         .collect()
+    }
+
+    /// Re-seals every manage-link secret under the keyring's current key.
+    pub(crate) async fn reencrypt_manage_tokens(&self) -> StoreResult<u64> {
+        let k = self.keys();
+        let rows = sqlx::query(
+            "SELECT id, practice_id, manage_token_enc FROM appointments WHERE manage_token_enc IS NOT NULL",
+        )
+        .fetch_all(self.pool())
+        .await?;
+        let mut n = 0;
+        for r in &rows {
+            let practice_id: i64 = r.try_get("practice_id")?;
+            let blob: Vec<u8> = r.try_get("manage_token_enc")?;
+            if !k.needs_reencrypt(&blob) {
+                continue;
+            }
+            let plain = k.decrypt_string(&blob, &manage_aad(practice_id))?;
+            sqlx::query("UPDATE appointments SET manage_token_enc = $2 WHERE id = $1")
+                .bind(r.try_get::<i64, _>("id")?)
+                .bind(k.encrypt_str(&plain, &manage_aad(practice_id)))
+                .execute(self.pool())
+                .await?;
+            n += 1;
+        }
+        Ok(n)
     }
 }

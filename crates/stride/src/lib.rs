@@ -124,6 +124,16 @@ impl Application {
             })
             .collect();
         let rollups = tokio::spawn(roll_up(self.store.clone(), stop_rx.clone()));
+        let base_url = self
+            .serve
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", self.local_addr()));
+        let reminders = tokio::spawn(send_reminders(
+            self.store.clone(),
+            base_url,
+            stop_rx.clone(),
+        ));
         let (finish_tx, finish_rx) = watch::channel(false);
         let writer = tokio::spawn(stride_web::website::intake::run_writer(
             self.store.clone(),
@@ -149,6 +159,7 @@ impl Application {
             let _ = w.await;
         }
         let _ = rollups.await;
+        let _ = reminders.await;
         self.store.close().await;
         tracing::info!("stopped");
         Ok(())
@@ -174,6 +185,28 @@ async fn roll_up(store: Store, mut stop: watch::Receiver<bool>) {
                 std::time::Duration::from_secs(300)
             }
         };
+    }
+}
+
+/// Queues the appointment reminders that are due, every half minute. Each reminder is queued once
+/// however often this runs and however many processes run it (see `stride_store::reminders`).
+async fn send_reminders(store: Store, base_url: String, mut stop: watch::Receiver<bool>) {
+    loop {
+        match store
+            .send_due_reminders(&base_url, stride_store::now_ms())
+            .await
+        {
+            Ok(sweep) => {
+                metrics::counter!("stride_reminders_queued_total").increment(sweep.queued as u64);
+                metrics::counter!("stride_reminders_without_consent_total")
+                    .increment(sweep.no_consent as u64);
+            }
+            Err(e) => tracing::warn!(error = %e, "could not queue appointment reminders"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(std::time::Duration::from_secs(30)) => {}
+            _ = stop.changed() => return,
+        }
     }
 }
 

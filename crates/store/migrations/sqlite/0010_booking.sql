@@ -43,6 +43,9 @@ CREATE TABLE booking_settings (
 ALTER TABLE appointments ADD COLUMN payer_id INTEGER;
 ALTER TABLE appointments ADD COLUMN self_pay INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE appointments ADD COLUMN manage_token TEXT;
+ALTER TABLE appointments ADD COLUMN manage_token_enc BLOB;
+-- When the current time was set (booked or last moved): reminders due before it are not sent.
+ALTER TABLE appointments ADD COLUMN scheduled_at INTEGER;
 ALTER TABLE appointments ADD COLUMN status_at INTEGER;
 ALTER TABLE appointments ADD COLUMN deposit_required INTEGER NOT NULL DEFAULT 0;
 CREATE UNIQUE INDEX appointments_manage_token ON appointments (manage_token);

@@ -767,3 +767,160 @@ async fn the_payer_directory_knows_many_names_and_tracks_credentialing() {
         (Credentialing::InProgress, Some(9_250))
     );
 }
+
+/// The reminders a sweep at `at` queues, and every reminder queued so far (bodies decrypted).
+async fn reminders_sent(app: &TestApp, practice_id: i64) -> Vec<String> {
+    app.store
+        .messages(practice_id, 100, &Actor::system("test"))
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|m| m.purpose == "reminder")
+        .map(|m| m.body)
+        .collect()
+}
+
+#[tokio::test]
+async fn reminders_go_out_once_per_step_follow_a_moved_visit_and_stop_when_cancelled() {
+    let app = TestApp::spawn().await;
+    let practice = app.practice("alpha").await;
+    let actor = Actor::system("test");
+    let (location, clinician) = open_all_day(&app, practice.id).await;
+    app.store
+        .set_booking_settings(
+            practice.id,
+            &BookingSettings {
+                deposit_enabled: true,
+                quiet_hours: String::new(),
+                ..BookingSettings::default()
+            },
+            &actor,
+        )
+        .await
+        .unwrap();
+    let patient = app
+        .store
+        .create_patient(
+            practice.id,
+            &stride_store::patients::PatientInput {
+                first_name: "Ana".into(),
+                last_name: "Ruiz".into(),
+                phone: Some(stride_core::phone::PhoneE164::parse("(312) 555-0101").unwrap()),
+                email: None,
+                birth_date: None,
+                address: None,
+                member_id: None,
+                sms_consent: true,
+                email_consent: false,
+            },
+            &actor,
+        )
+        .await
+        .unwrap();
+    let eval = app.store.appointment_types(practice.id).await.unwrap()[0].clone();
+    let (_, start) = open_time(&app, practice.id, eval.id, location, 72 * HOUR).await;
+    let mut request = NewAppointment::new(location, clinician, eval.id, start, "front desk");
+    request.patient_id = Some(patient.id);
+    let booked = app
+        .store
+        .book_appointment(practice.id, &request, &actor)
+        .await
+        .unwrap();
+    let base = "https://stride.example.com";
+    let sweep = |at: i64| {
+        let store = app.store.clone();
+        async move { store.send_due_reminders(base, at).await.unwrap().queued }
+    };
+    assert_eq!(sweep(start - 48 * HOUR - 60_000).await, 0, "not yet");
+    assert_eq!(sweep(start - 48 * HOUR).await, 1, "the 48-hour reminder");
+    assert_eq!(sweep(start - 48 * HOUR + 30_000).await, 0, "once");
+    assert_eq!(sweep(start - 30 * HOUR).await, 0);
+    assert_eq!(sweep(start - 24 * HOUR).await, 1, "the 24-hour reminder");
+    // A restart: a new process on the same database sends nothing twice.
+    let restarted = stride_store::Store::connect(&app.db.url, app.keys.clone())
+        .await
+        .unwrap();
+    assert_eq!(
+        restarted
+            .send_due_reminders(base, start - 24 * HOUR + 60_000)
+            .await
+            .unwrap()
+            .queued,
+        0
+    );
+    let sent = reminders_sent(&app, practice.id).await;
+    assert_eq!(sent.len(), 2);
+    let body = &sent[0];
+    assert!(
+        body.starts_with("alpha PT: a reminder of your new-patient evaluation on "),
+        "{body}"
+    );
+    assert!(
+        body.contains("with Dr. Ada Park") && body.contains("Reply C to confirm."),
+        "{body}"
+    );
+    let token = booked.manage_token.clone().unwrap();
+    assert!(
+        body.contains(&format!("{base}/p/alpha/manage/{token}")),
+        "{body}"
+    );
+    assert!(
+        body.contains("Your $25 deposit") && body.ends_with("Reply STOP to opt out."),
+        "{body}"
+    );
+
+    // Moved a day later: its reminders follow the new time.
+    let (_, later) = app
+        .store
+        .online_slots(
+            practice.id,
+            eval.id,
+            location,
+            Some(clinician),
+            stride_store::now_ms(),
+        )
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(_, s)| s.start)
+        .find(|s| *s >= start + 24 * HOUR)
+        .map(|s| ((), s))
+        .unwrap();
+    app.store
+        .reschedule_appointment(practice.id, booked.id, later, None, false, &actor)
+        .await
+        .unwrap();
+    // At the old time's 2-hour mark nothing goes out for the old time; the new time's 48-hour
+    // step is due, so that reminder goes out (late, rather than never).
+    assert_eq!(sweep(start - 2 * HOUR).await, 1);
+    let newest = reminders_sent(&app, practice.id).await[0].clone();
+    let new_day = jiff::Timestamp::from_millisecond(later)
+        .unwrap()
+        .to_zoned_datetime(jiff::tz::TimeZone::get("America/Chicago").unwrap())
+        .strftime("%a %b %-d at %-I:%M %p")
+        .to_string();
+    assert!(newest.contains(&new_day), "{newest} names {new_day}");
+    assert_eq!(
+        sweep(later - 24 * HOUR).await,
+        1,
+        "the new time's 24-hour reminder"
+    );
+    // Cancelled: nothing more.
+    app.store
+        .cancel_appointment(practice.id, booked.id, &actor)
+        .await
+        .unwrap();
+    assert_eq!(sweep(later - 2 * HOUR).await, 0);
+    assert_eq!(reminders_sent(&app, practice.id).await.len(), 4);
+
+    // Booked 30 hours ahead: no 48-hour reminder, which would already be late.
+    let (_, soon) = open_time(&app, practice.id, eval.id, location, 30 * HOUR).await;
+    let mut request = NewAppointment::new(location, clinician, eval.id, soon, "front desk");
+    request.patient_id = Some(patient.id);
+    app.store
+        .book_appointment(practice.id, &request, &actor)
+        .await
+        .unwrap();
+    assert_eq!(sweep(stride_store::now_ms()).await, 0);
+    assert_eq!(sweep(soon - 24 * HOUR).await, 1);
+}

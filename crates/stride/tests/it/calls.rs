@@ -680,6 +680,120 @@ async fn texts_are_logged_and_stop_start_and_help_are_honoured() {
     );
 }
 
+#[tokio::test]
+async fn a_reply_c_to_a_reminder_confirms_the_senders_next_visit() {
+    let app = TestApp::spawn().await;
+    let practice = set_up(&app).await;
+    let actor = Actor::system("test");
+    let location = app.store.locations(practice.id).await.unwrap()[0].clone();
+    let clinician = app
+        .store
+        .create_clinician(
+            practice.id,
+            &stride_store::tenancy::ClinicianInput {
+                name: "Dr. Ada Park".into(),
+                credentials: "PT".into(),
+                location_id: Some(location.id),
+                active: true,
+            },
+        )
+        .await
+        .unwrap();
+    app.store
+        .set_clinician_hours(
+            practice.id,
+            clinician.id,
+            location.id,
+            &stride_core::hours::parse_shifts("Mon-Sun 00:00-23:55").unwrap(),
+            &actor,
+        )
+        .await
+        .unwrap();
+    let patient = app
+        .store
+        .create_patient(
+            practice.id,
+            &stride_store::patients::PatientInput {
+                first_name: "Ana".into(),
+                last_name: "Ruiz".into(),
+                phone: Some(PhoneE164::parse(CALLER).unwrap()),
+                email: None,
+                birth_date: None,
+                address: None,
+                member_id: None,
+                sms_consent: true,
+                email_consent: false,
+            },
+            &actor,
+        )
+        .await
+        .unwrap();
+    let eval = app.store.appointment_types(practice.id).await.unwrap()[0].clone();
+    let (_, slot) = app
+        .store
+        .earliest_available(
+            practice.id,
+            eval.id,
+            location.id,
+            None,
+            stride_store::now_ms(),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    let mut request = stride_store::scheduling::NewAppointment::new(
+        location.id,
+        clinician.id,
+        eval.id,
+        slot.start,
+        "front desk",
+    );
+    request.patient_id = Some(patient.id);
+    let booked = app
+        .store
+        .book_appointment(practice.id, &request, &actor)
+        .await
+        .unwrap();
+    let twilio = Twilio {
+        app: &app,
+        client: reqwest::Client::new(),
+    };
+    let reply = |from: &'static str| {
+        vec![
+            ("AccountSid", ACCOUNT),
+            ("ApiVersion", "2010-04-01"),
+            ("Body", "C"),
+            ("From", from),
+            (
+                "MessageSid",
+                if from == CALLER { "SM0101" } else { "SM0102" },
+            ),
+            ("NumMedia", "0"),
+            ("To", NUMBER),
+        ]
+    };
+    let (status, twiml) = twilio
+        .post("/hooks/twilio/sms", &reply(CALLER), TOKEN)
+        .await;
+    assert_eq!(status, 200);
+    assert!(twiml.contains("your visit is confirmed"), "{twiml}");
+    assert_eq!(
+        app.store
+            .appointment(practice.id, booked.id)
+            .await
+            .unwrap()
+            .status,
+        "confirmed"
+    );
+    let (_, twiml) = twilio
+        .post("/hooks/twilio/sms", &reply("+17735550999"), TOKEN)
+        .await;
+    assert!(
+        twiml.contains("no upcoming visit for this number"),
+        "{twiml}"
+    );
+}
+
 const CHROME: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
 const SAFARI: &str = "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Mobile/15E148 Safari/604.1";
 

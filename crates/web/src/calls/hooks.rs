@@ -355,6 +355,27 @@ pub async fn sms(
             "<Message>{}: you will get appointment texts again. Reply STOP to opt out.</Message>",
             xml_escape(&v.route.practice_name)
         )),
+        Ok(SmsKeyword::Confirm) => {
+            let confirmed = state
+                .store
+                .confirm_by_text(v.route.practice_id, &from, now())
+                .await;
+            twiml(match confirmed {
+                Ok(Some(_)) => format!(
+                    "<Message>{}: thank you, your visit is confirmed. See you then!</Message>",
+                    xml_escape(&v.route.practice_name)
+                ),
+                Ok(None) => format!(
+                    "<Message>{}: we found no upcoming visit for this number. Call {} if you need help.</Message>",
+                    xml_escape(&v.route.practice_name),
+                    xml_escape(&v.route.forward_to)
+                ),
+                Err(e) => {
+                    tracing::error!(error = %e, "confirming by text failed");
+                    String::new()
+                }
+            })
+        }
         Ok(_) => twiml(String::new()),
         Err(e) => {
             tracing::error!(error = %e, "recording a text failed");
