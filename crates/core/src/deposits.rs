@@ -209,12 +209,22 @@ impl Policy {
     }
 }
 
-/// "$25" or "$25.50".
+/// "$25", "$25.50" or "$60,475".
 pub fn dollars(cents: i64) -> String {
+    let sign = if cents < 0 { "-" } else { "" };
+    let cents = cents.unsigned_abs();
+    let whole = (cents / 100).to_string();
+    let mut grouped = String::new();
+    for (i, ch) in whole.chars().enumerate() {
+        if i > 0 && (whole.len() - i) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(ch);
+    }
     if cents % 100 == 0 {
-        format!("${}", cents / 100)
+        format!("{sign}${grouped}")
     } else {
-        format!("${}.{:02}", cents / 100, cents % 100)
+        format!("{sign}${grouped}.{:02}", cents % 100)
     }
 }
 
@@ -285,6 +295,9 @@ mod tests {
         assert!(text.contains("$25 deposit"), "{text}");
         assert!(text.contains("48 hours"), "{text}");
         assert_eq!(dollars(2_550), "$25.50");
+        assert_eq!(dollars(6_047_500), "$60,475");
+        assert_eq!(dollars(100_000_005), "$1,000,000.05");
+        assert_eq!(dollars(-2_500), "-$25");
     }
 
     proptest! {

@@ -1106,3 +1106,155 @@ impl Store {
         Ok(n)
     }
 }
+
+/// An appointment with its history, as another system (or the demo) recorded it.
+#[derive(Debug, Clone)]
+pub struct ImportedAppointment {
+    pub appointment: NewAppointment,
+    pub status: Attendance,
+    pub created_at: i64,
+    pub status_at: Option<i64>,
+    /// The deposit's amount and its steps after the request: (to, at, who, method, note).
+    pub deposit: Option<(i64, Vec<ImportedStep>)>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ImportedStep {
+    pub to: stride_core::deposits::DepositStatus,
+    pub at: i64,
+    pub actor: String,
+    pub method: String,
+    pub note: String,
+}
+
+impl Store {
+    /// Writes appointments with their past (statuses, deposits and their steps) in one
+    /// transaction. Live ones hold their time like a booking does, so an overlap is refused with
+    /// `Taken`; the ledger's steps must follow its arrows.
+    pub async fn import_appointments(
+        &self,
+        practice_id: i64,
+        list: &[ImportedAppointment],
+        actor: &Actor,
+    ) -> Result<usize, BookingError> {
+        use stride_core::deposits::DepositStatus;
+        let types: Vec<AppointmentType> = self.appointment_types(practice_id).await?;
+        let mut tx = self.begin().await?;
+        for imp in list {
+            let a = &imp.appointment;
+            let t = types
+                .iter()
+                .find(|t| t.id == a.type_id)
+                .ok_or(StoreError::NotFound)?;
+            let ends_at = a.starts_at + t.duration_min * MINUTE;
+            let id: i64 = sqlx::query(
+                "INSERT INTO appointments (practice_id, location_id, clinician_id, type_id, patient_id, lead_id, starts_at, \
+                 ends_at, buffer_before_min, buffer_after_min, status, source, created_at, updated_at, payer_id, self_pay, \
+                 deposit_required, status_at, scheduled_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $14, $15, $16, $17, $13) RETURNING id",
+            )
+            .bind(practice_id)
+            .bind(a.location_id)
+            .bind(a.clinician_id)
+            .bind(a.type_id)
+            .bind(a.patient_id)
+            .bind(a.lead_id)
+            .bind(a.starts_at)
+            .bind(ends_at)
+            .bind(t.buffer_before_min)
+            .bind(t.buffer_after_min)
+            .bind(imp.status.as_str().to_string())
+            .bind(a.source.clone())
+            .bind(imp.created_at)
+            .bind(a.payer_id)
+            .bind(i64::from(a.self_pay))
+            .bind(i64::from(imp.deposit.is_some()))
+            .bind(imp.status_at)
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get("id")?;
+            if imp.status.is_live()
+                && !Self::hold_blocks(
+                    &mut tx,
+                    a.clinician_id,
+                    id,
+                    a.starts_at,
+                    ends_at + t.buffer_after_min * MINUTE,
+                )
+                .await?
+            {
+                return Err(BookingError::Taken(Vec::new()));
+            }
+            if let Some((amount, steps)) = &imp.deposit {
+                let mut status = DepositStatus::Pending;
+                let mut method = String::new();
+                for s in steps {
+                    if !status.can_move(s.to) {
+                        return Err(StoreError::Invalid(format!(
+                            "a deposit cannot go from {} to {}",
+                            status.as_str(),
+                            s.to.as_str()
+                        ))
+                        .into());
+                    }
+                    status = s.to;
+                    if !s.method.is_empty() {
+                        method = s.method.clone();
+                    }
+                }
+                let updated = steps.last().map(|s| s.at).unwrap_or(imp.created_at);
+                let dep: i64 = sqlx::query(
+                    "INSERT INTO deposits (practice_id, appointment_id, amount_cents, status, method, created_at, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+                )
+                .bind(practice_id)
+                .bind(id)
+                .bind(*amount)
+                .bind(status.as_str().to_string())
+                .bind(method)
+                .bind(imp.created_at)
+                .bind(updated)
+                .fetch_one(&mut *tx)
+                .await?
+                .try_get("id")?;
+                let mut from = DepositStatus::Pending;
+                let requested = ImportedStep {
+                    to: DepositStatus::Pending,
+                    at: imp.created_at,
+                    actor: actor.label.clone(),
+                    method: String::new(),
+                    note: "requested with the booking".into(),
+                };
+                for s in std::iter::once(&requested).chain(steps) {
+                    sqlx::query(
+                        "INSERT INTO deposit_events (practice_id, deposit_id, at, from_status, to_status, actor, method, note) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                    )
+                    .bind(practice_id)
+                    .bind(dep)
+                    .bind(s.at)
+                    .bind(from.as_str().to_string())
+                    .bind(s.to.as_str().to_string())
+                    .bind(s.actor.clone())
+                    .bind(s.method.clone())
+                    .bind(s.note.clone())
+                    .execute(&mut *tx)
+                    .await?;
+                    from = s.to;
+                }
+            }
+        }
+        audit::record(
+            &mut *tx,
+            Some(practice_id),
+            actor,
+            "import",
+            "appointment",
+            None,
+            &format!("{} appointments", list.len()),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(list.len())
+    }
+}

@@ -18,6 +18,7 @@ use stride_store::tenancy::{ClinicianInput, LocationInput};
 
 mod calls;
 mod leads;
+mod schedule;
 
 pub const SLUG: &str = "riverside";
 pub const PASSWORD: &str = "riverside-demo";
@@ -310,6 +311,14 @@ pub async fn seed(store: &Store) -> anyhow::Result<DemoSummary> {
     leads::seed(store, practice.id)
         .await
         .context("the demo leads")?;
+
+    schedule::seed(
+        store,
+        practice.id,
+        "Marcus Lee <frontdesk@riversidept.example>",
+    )
+    .await
+    .context("the demo schedule")?;
 
     seed_other_practice(store)
         .await

@@ -297,7 +297,8 @@ struct PayersPage {
     nav: SubNav,
     /// In progress, soonest expected first: (payer, submitted, expected, days to go, overdue).
     pending: Vec<(Payer, String, String, String, bool)>,
-    payers: Vec<(Payer, String)>,
+    /// (payer, average reimbursement, its other names)
+    payers: Vec<(Payer, String, String)>,
     counts: Vec<(&'static str, usize)>,
     statuses: Vec<(&'static str, &'static str)>,
     can_edit: bool,
@@ -374,7 +375,14 @@ async fn payers_page(
                     .avg_reimbursement_cents
                     .map(cents_field)
                     .unwrap_or_default();
-                (x, r)
+                let aka = x
+                    .aliases
+                    .iter()
+                    .filter(|a| **a != x.name)
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                (x, r, aka)
             })
             .collect(),
         counts,
@@ -520,6 +528,8 @@ struct DepositsPage {
     totals: Vec<(String, i64, String)>,
     methods: Vec<(&'static str, &'static str)>,
     waived: Vec<(String, String, String, String)>,
+    /// Waivers per staff member, most first.
+    waivers_by: Vec<(String, usize)>,
     missing: Vec<(String, String, String)>,
     can_edit: bool,
     error: Option<String>,
@@ -564,8 +574,17 @@ async fn deposits_page(
             (r, when, who, amount)
         })
         .collect();
+    let mut waivers_by: Vec<(String, usize)> = Vec::new();
+    for e in &c.waived {
+        match waivers_by.iter_mut().find(|(who, _)| *who == e.waived_by) {
+            Some(w) => w.1 += 1,
+            None => waivers_by.push((e.waived_by.clone(), 1)),
+        }
+    }
+    waivers_by.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     let page = DepositsPage {
         l,
+        waivers_by,
         totals: c
             .by_status
             .iter()
