@@ -1,6 +1,7 @@
 //! Stride's pure domain core: parsed value types, the access policy and small
 //! deterministic rules shared by the store and web crates. No I/O, no async.
 
+pub mod attendance;
 pub mod availability;
 pub mod calls;
 pub mod deposits;

@@ -1258,3 +1258,37 @@ impl Store {
         Ok(list.len())
     }
 }
+
+impl Store {
+    /// Visits that started in [from, to), for the attendance report (no patient data).
+    pub async fn visits_between(
+        &self,
+        practice_id: i64,
+        from: i64,
+        to: i64,
+    ) -> StoreResult<Vec<stride_core::attendance::Visit>> {
+        sqlx::query(
+            "SELECT starts_at, status, clinician_id, type_id, payer_id, self_pay FROM appointments \
+             WHERE practice_id = $1 AND starts_at >= $2 AND starts_at < $3",
+        )
+        .bind(practice_id)
+        .bind(from)
+        .bind(to)
+        .fetch_all(self.pool())
+        .await?
+        .iter()
+        .map(|r| {
+            let status: String = r.try_get("status")?;
+            Ok(stride_core::attendance::Visit {
+                starts_at: r.try_get("starts_at")?,
+                status: Attendance::parse(&status)
+                    .ok_or_else(|| StoreError::Invalid(format!("unknown status {status}")))?,
+                clinician_id: r.try_get("clinician_id")?,
+                type_id: r.try_get("type_id")?,
+                payer_id: r.try_get("payer_id")?,
+                self_pay: r.try_get::<i64, _>("self_pay")? != 0,
+            })
+        })
+        .collect()
+    }
+}

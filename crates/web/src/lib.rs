@@ -133,6 +133,10 @@ pub fn router(state: AppState) -> Router {
             post(scheduling::admin::set_attendance),
         )
         .route("/app/deposits", get(scheduling::admin::deposits))
+        .route(
+            "/app/schedule/attendance",
+            get(scheduling::attendance::page),
+        )
         .route("/app/deposits/{id}", post(scheduling::admin::move_deposit))
         .route(
             "/app/settings/booking",
@@ -292,6 +296,10 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/call-report", get(calls::api::call_report))
         .route("/api/v1/appointment-types", get(scheduling::api::types))
         .route("/api/v1/availability", get(scheduling::api::availability))
+        .route(
+            "/api/v1/attendance-report",
+            get(scheduling::attendance::api),
+        )
         .route("/api/v1/appointments", post(scheduling::api::book))
         .route(
             "/api/v1/appointments/{id}/cancel",

@@ -924,3 +924,115 @@ async fn reminders_go_out_once_per_step_follow_a_moved_visit_and_stop_when_cance
     assert_eq!(sweep(stride_store::now_ms()).await, 0);
     assert_eq!(sweep(soon - 24 * HOUR).await, 1);
 }
+
+#[tokio::test]
+async fn the_attendance_report_counts_no_shows_against_the_target_around_the_deposit_policy() {
+    let app = TestApp::spawn().await;
+    let practice = app.practice("alpha").await;
+    let actor = Actor::system("test");
+    let (location, clinician) = open_all_day(&app, practice.id).await;
+    let now = stride_store::now_ms();
+    let started = now - 30 * 24 * HOUR;
+    app.store
+        .set_booking_settings(
+            practice.id,
+            &BookingSettings {
+                deposit_enabled: true,
+                deposit_started_at: Some(started),
+                ..BookingSettings::default()
+            },
+            &actor,
+        )
+        .await
+        .unwrap();
+    let types = app.store.appointment_types(practice.id).await.unwrap();
+    let follow_up = types[1].id;
+    // Sixty days ago: 10 visits, 3 no-shows. Ten days ago: 10 visits, 1 no-show, 1 cancelled in time.
+    let mut list = Vec::new();
+    for (days_ago, outcomes) in [
+        (
+            60,
+            [
+                Attendance::NoShow,
+                Attendance::NoShow,
+                Attendance::NoShow,
+                Attendance::Completed,
+                Attendance::Completed,
+                Attendance::Completed,
+                Attendance::Completed,
+                Attendance::Completed,
+                Attendance::Completed,
+                Attendance::Completed,
+            ],
+        ),
+        (
+            10,
+            [
+                Attendance::NoShow,
+                Attendance::Cancelled,
+                Attendance::Completed,
+                Attendance::Completed,
+                Attendance::Completed,
+                Attendance::Completed,
+                Attendance::Completed,
+                Attendance::Completed,
+                Attendance::Completed,
+                Attendance::LateCancel,
+            ],
+        ),
+    ] {
+        for (i, status) in outcomes.into_iter().enumerate() {
+            let start = now - days_ago * 24 * HOUR + i as i64 * HOUR;
+            let mut a = NewAppointment::new(location, clinician, follow_up, start, "front desk");
+            a.self_pay = i % 2 == 0;
+            list.push(stride_store::scheduling::ImportedAppointment {
+                appointment: a,
+                status,
+                created_at: start - 5 * 24 * HOUR,
+                status_at: Some(start),
+                deposit: None,
+            });
+        }
+    }
+    app.store
+        .import_appointments(practice.id, &list, &actor)
+        .await
+        .unwrap();
+    let api = Api::new(
+        &app,
+        &app.token(&practice, stride_core::role::Role::Owner).await,
+    );
+    let (status, r) = api.get("/api/v1/attendance-report?period=3mo").await;
+    assert_eq!(status, 200, "{r}");
+    let d = &r["data"];
+    assert_eq!(
+        d["total"]["due"], 19,
+        "the in-time cancellation freed its slot"
+    );
+    assert_eq!(d["total"]["no_shows"], 4);
+    assert_eq!(d["before_policy"]["no_show_rate"], 30.0);
+    assert_eq!(
+        d["after_policy"]["no_show_rate"].as_f64().unwrap(),
+        100.0 / 9.0
+    );
+    assert_eq!(d["target_no_show_rate"], 10.0);
+    assert_eq!(d["deposit_policy_started_at"], started);
+    let desk = app
+        .login(
+            &app.user(&practice, stride_core::role::Role::FrontDesk)
+                .await,
+        )
+        .await;
+    let (status, page) = desk.text("/app/schedule/attendance?period=3mo").await;
+    assert_eq!(status, 200);
+    assert!(
+        page.contains("30.0%") && page.contains("11.1%") && page.contains("Deposits start"),
+        "{page}"
+    );
+    let marketer = Api::new(
+        &app,
+        &app.token(&practice, stride_core::role::Role::Marketer)
+            .await,
+    );
+    assert_eq!(marketer.get("/api/v1/attendance-report").await.0, 403);
+}

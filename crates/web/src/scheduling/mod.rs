@@ -3,5 +3,6 @@
 
 pub mod admin;
 pub mod api;
+pub mod attendance;
 pub mod pages;
 pub mod public;
