@@ -81,8 +81,9 @@ const PAGES = {
   owner: ['/app', '/app/account', '/app/website', '/app/website/setup', '/app/website/heatmaps', '/app/website/heatmaps/1', '/app/website?period=12mo&channel=organic_search&page=/conditions/*', '/app/leads', '/app/leads?view=untouched', '/app/leads/1', '/app/leads/new', '/app/leads/report', '/app/leads/report?by=campaign', '/app/leads/campaigns',
     '/app/calls', '/app/schedule', '/app/patients', '/app/patients/new', '/app/patients/1',
     '/app/settings', '/app/settings/locations', '/app/settings/locations/1', '/app/settings/clinicians', '/app/settings/users',
-    '/app/settings/tokens', '/app/settings/messages', '/app/settings/audit'],
-  front_desk: ['/app', '/app/leads', '/app/leads/1', '/app/leads/new', '/app/leads/import', '/app/calls', '/app/patients', '/app/schedule', '/app/schedule?lead=1', '/app/settings/messages'],
+    '/app/settings/tokens', '/app/settings/messages', '/app/settings/audit', '/app/settings/booking', '/app/settings/payers', '/app/deposits'],
+  front_desk: ['/app', '/app/leads', '/app/leads/1', '/app/leads/new', '/app/leads/import', '/app/calls', '/app/patients', '/app/schedule', '/app/schedule?lead=1', '/app/settings/messages',
+    '/app/deposits', '/app/settings/payers'],
   clinician: ['/app', '/app/patients', '/app/schedule'],
   marketer: ['/app', '/app/website', '/app/website/heatmaps/1', '/app/leads', '/app/leads/report?by=source', '/app/leads/campaigns', '/app/calls?period=12mo', '/app/settings/locations'],
 };
@@ -142,6 +143,133 @@ test('a visitor requests an appointment on a phone, and the front desk finds the
   assert.match(await staff.locator('main').innerText(), /Knee pain/);
   assert.match(await staff.locator('main').innerText(), /\(630\) 555-0777|\+16305550777/);
   await desk.close();
+  await context.close();
+});
+
+// The manage link of the visit booked online below; the referrer test books its own when run alone.
+let manageUrl;
+
+test('a patient books an evaluation on a phone, sees network and deposit, confirms, and the front desk records the deposit', async () => {
+  const context = await browser.newContext({ viewport: { width: 375, height: 800 } });
+  const page = await context.newPage();
+  const start = await page.goto(`${base}/p/riverside/book`);
+  assert.equal(start.status(), 200);
+  assert.deepEqual(await axeViolations(page), [], 'booking step 1 accessibility');
+  assert.ok(await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth) <= 1, 'step 1 fits a phone');
+  const evaluation = page.getByRole('radio', { name: /New-patient evaluation/ });
+  assert.match(await page.locator('label.option', { has: evaluation }).innerText(), /60 minutes · self-pay \$150/);
+  await evaluation.check();
+  const [times] = await Promise.all([page.waitForNavigation(), page.getByRole('button', { name: 'Show open times' }).click()]);
+  assert.equal(times.status(), 200, `open times: ${page.url()} ${(await page.locator('body').innerText()).slice(0, 200)}`);
+
+  // Step 2: day tabs and open times.
+  const days = page.getByRole('navigation', { name: 'Days with open times' });
+  assert.ok(await days.getByRole('link').count() > 0, 'day tabs');
+  assert.ok(await page.locator('a.slot').count() > 0, 'open times');
+  assert.deepEqual(await axeViolations(page), [], 'open times accessibility');
+  assert.ok(await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth) <= 1, 'open times fit a phone');
+  await page.screenshot({ path: join(SHOTS, 'booking-times-phone.png'), fullPage: true });
+  const slot = page.locator('a.slot').first();
+  const slotLabel = await slot.getAttribute('aria-label'); // "Tuesday, December 1, 7:00 AM, with Elena Vasquez"
+  await Promise.all([page.waitForURL(/[?&]start=\d+/), slot.click()]);
+
+  // Step 3: details, plan and deposit.
+  await page.getByLabel('First name').fill('Bartholomew');
+  await page.getByLabel('Last name').fill('Okonkwo-Lindqvist');
+  await page.getByLabel('Mobile phone').fill('(630) 555-0888');
+  const plan = page.getByRole('combobox', { name: /^Insurance/ });
+  const inNetwork = (await plan.locator('option').allTextContents()).find((t) => /^Blue Cross Blue Shield — in network$/.test(t.trim()));
+  assert.ok(inNetwork, 'Blue Cross Blue Shield is listed as in network');
+  await plan.selectOption({ label: inNetwork.trim() });
+  assert.equal((await page.locator('#payer-status').innerText()).trim(), 'We are in network with this plan.');
+  assert.equal(await page.locator('#payer-status').getAttribute('aria-live'), 'polite');
+  assert.match(await page.locator('#deposit').innerText(), /\$25 deposit/);
+  // Without the deposit policy ticked, the browser's own validation keeps the form from being sent.
+  const details = page.url();
+  const posts = [];
+  page.on('request', (r) => { if (r.method() === 'POST') posts.push(r.url()); });
+  await page.getByRole('button', { name: 'Book my visit' }).click();
+  await page.waitForTimeout(300);
+  assert.equal(page.url(), details, 'the form was not sent');
+  assert.match(page.url(), /\/p\/riverside\/book/);
+  assert.deepEqual(posts, [], 'nothing was posted');
+  assert.ok(await page.getByLabel('I have read the deposit policy').evaluate((e) => e.validity.valueMissing), 'the box is marked as missing');
+  await page.getByLabel('I have read the deposit policy').check();
+  await Promise.all([page.waitForURL(/\/p\/riverside\/manage\/[^/?]+\?booked=1/), page.getByRole('button', { name: 'Book my visit' }).click()]);
+  manageUrl = page.url().replace(/\?.*$/, '');
+
+  // The manage page: booked, with the deposit and the plan's network status.
+  assert.equal((await page.locator('h1').innerText()).trim(), 'You are booked');
+  assert.deepEqual(await axeViolations(page), [], 'manage page accessibility');
+  assert.ok(await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth) <= 1, 'manage page fits a phone');
+  const visit = await page.locator('main').innerText();
+  assert.match(visit, /New-patient evaluation/);
+  assert.match(visit, /Deposit \$25:/);
+  assert.match(visit, /Pending/);
+  assert.match(visit, /We are in network with this plan\./);
+  await Promise.all([page.waitForURL(/done=confirmed/), page.getByRole('button', { name: 'Confirm I am coming' }).click()]);
+  assert.equal((await page.getByRole('status').innerText()).trim(), 'Thank you: your visit is confirmed.');
+  assert.equal((await page.locator('.badge').first().innerText()).trim(), 'Confirmed');
+  assert.equal(await page.getByRole('button', { name: 'Confirm I am coming' }).count(), 0, 'nothing left to confirm');
+  await page.screenshot({ path: join(SHOTS, 'booking-manage-phone.png'), fullPage: true });
+  await context.close();
+
+  // The front desk sees the deposit in the ledger and records one as collected.
+  const desk = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const staff = await desk.newPage();
+  await signIn(staff, 'front_desk');
+  await staff.goto(`${base}/app/deposits`);
+  const rows = staff.locator('tbody tr').filter({ has: staff.locator('form[action^="/app/deposits/"]') });
+  assert.ok(await rows.count() > 0, 'the ledger has pending deposits');
+  // The newest deposit (highest id) belongs to the booking just made.
+  const newest = await rows.evaluateAll((trs) => {
+    const id = (tr) => Number(tr.querySelector('form[action^="/app/deposits/"]').getAttribute('action').split('/').pop());
+    const tr = trs.reduce((a, b) => (id(b) > id(a) ? b : a));
+    return { type: tr.cells[1].innerText, clinician: tr.cells[2].innerText, amount: tr.cells[3].innerText, status: tr.cells[4].innerText, visit: tr.cells[0].innerText };
+  });
+  assert.equal(newest.type.trim(), 'New-patient evaluation');
+  assert.match(newest.status, /Pending/);
+  assert.equal(newest.amount.trim(), '$25');
+  const [, time, clinician] = slotLabel.match(/(\d{1,2}:\d{2} [AP]M), with (.+)$/);
+  assert.ok(newest.visit.includes(time), `ledger visit ${newest.visit} is at ${time}`);
+  assert.equal(newest.clinician.trim(), clinician);
+  const collect = staff.locator('form').filter({ has: staff.getByRole('button', { name: 'Collected' }) }).first();
+  await Promise.all([staff.waitForURL(/\/app\/deposits\?done=deposit/), collect.getByRole('button', { name: 'Collected' }).click()]);
+  assert.equal((await staff.getByRole('status').innerText()).trim(), 'Deposit updated; the step is kept with your name.');
+  await desk.close();
+});
+
+test('the manage link of an online booking is never sent on as a referrer', async () => {
+  let url = manageUrl;
+  if (!url) {
+    // Run alone: book through the public pages without a browser.
+    const times = await (await fetch(`${base}/p/riverside/book?type=1&location=1`)).text();
+    const href = times.match(/class="slot" href="([^"]+)"/)[1].replaceAll('&#38;', '&').replaceAll('&amp;', '&');
+    const q = new URL(href, base).searchParams;
+    const booked = await fetch(`${base}/p/riverside/book`, {
+      method: 'POST',
+      redirect: 'manual',
+      body: new URLSearchParams({ type: q.get('type'), location: q.get('location'), start: q.get('start'), with: q.get('with'),
+        first_name: 'Perpetua', last_name: 'Vandersloot', phone: '(630) 555-0889', payer: 'self', policy_ok: 'on' }),
+    });
+    assert.equal(booked.status, 303, 'booked');
+    url = new URL(booked.headers.get('location'), base).href.replace(/\?.*$/, '');
+  }
+  assert.match(url, /\/p\/riverside\/manage\/[^/?]+$/);
+  const resp = await fetch(url, { redirect: 'manual' });
+  assert.equal(resp.status, 200);
+  assert.equal(resp.headers.get('referrer-policy'), 'no-referrer');
+});
+
+test('the front desk checks a patient in from the day view', async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await signIn(page, 'front_desk');
+  await page.goto(`${base}/app/schedule`);
+  const checkIn = page.getByRole('button', { name: 'Check in', exact: true });
+  assert.ok(await checkIn.count() > 0, 'today has visits to check in');
+  await Promise.all([page.waitForURL(/done=checked_in/), checkIn.first().click()]);
+  assert.equal((await page.getByRole('status').innerText()).trim(), 'Checked in.');
   await context.close();
 });
 

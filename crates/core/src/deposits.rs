@@ -216,12 +216,12 @@ pub fn dollars(cents: i64) -> String {
     let whole = (cents / 100).to_string();
     let mut grouped = String::new();
     for (i, ch) in whole.chars().enumerate() {
-        if i > 0 && (whole.len() - i) % 3 == 0 {
+        if i > 0 && (whole.len() - i).is_multiple_of(3) {
             grouped.push(',');
         }
         grouped.push(ch);
     }
-    if cents % 100 == 0 {
+    if cents.is_multiple_of(100) {
         format!("{sign}${grouped}")
     } else {
         format!("{sign}${grouped}.{:02}", cents % 100)

@@ -26,9 +26,11 @@ const DAY: i64 = 24 * HOUR;
 /// When the deposit policy started, in days before today.
 pub const DEPOSITS_STARTED_DAYS_AGO: i64 = 122;
 
-/// (payer, status, reimbursement per visit in dollars, submitted / expected in days from today,
-/// share of patients in percent)
-const PAYERS: &[(&str, Credentialing, i64, Option<(i64, i64)>, u64)] = &[
+/// A demo payer: name, status, reimbursement per visit in dollars, submitted / expected in days
+/// from today, share of patients in percent.
+type DemoPayer = (&'static str, Credentialing, i64, Option<(i64, i64)>, u64);
+
+const PAYERS: &[DemoPayer] = &[
     (
         "Blue Cross Blue Shield",
         Credentialing::InNetwork,

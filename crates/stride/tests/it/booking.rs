@@ -120,6 +120,14 @@ async fn a_patient_books_online_sees_network_and_deposit_then_manages_the_visit(
         page.contains("Soonest:") && page.contains("class=\"slot\""),
         "{page}"
     );
+    // The form's "Anyone" choice sends an empty clinician.
+    let (status, _) = patient
+        .text(&format!(
+            "/p/alpha/book?type={}&location={location}&clinician=",
+            eval.id
+        ))
+        .await;
+    assert_eq!(status, 200, "an empty clinician means anyone");
     let (with, start) = open_time(&app, practice.id, eval.id, location, 30 * HOUR).await;
     let step3 = format!(
         "/p/alpha/book?type={}&location={location}&start={start}&with={with}",

@@ -33,16 +33,29 @@ use crate::pages::render;
 /// The website event (and lead-action goal) a completed online booking records.
 pub const ONLINE_BOOKING: &str = "Online Booking";
 
+/// A number from a form or query, where an empty field (a select's "Anyone") means none.
+fn blank_is_none<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    let s: Option<String> = Option::deserialize(d)?;
+    match s.as_deref().map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(v) => v.parse().map(Some).map_err(serde::de::Error::custom),
+    }
+}
+
 #[derive(Deserialize, Default, Clone)]
 #[serde(default)]
 pub struct BookQuery {
-    #[serde(rename = "type")]
+    #[serde(rename = "type", deserialize_with = "blank_is_none")]
     pub type_id: Option<i64>,
+    #[serde(deserialize_with = "blank_is_none")]
     pub location: Option<i64>,
     /// The clinician asked for; none for anyone.
+    #[serde(deserialize_with = "blank_is_none")]
     pub clinician: Option<i64>,
     /// The chosen time and the clinician who has it.
+    #[serde(deserialize_with = "blank_is_none")]
     pub start: Option<i64>,
+    #[serde(deserialize_with = "blank_is_none")]
     pub with: Option<i64>,
     /// Show days from this local date on (YYYY-MM-DD).
     pub from: Option<String>,
@@ -57,6 +70,7 @@ pub struct BookForm {
     #[serde(rename = "type")]
     pub type_id: i64,
     pub location: i64,
+    #[serde(deserialize_with = "blank_is_none")]
     pub clinician: Option<i64>,
     pub start: i64,
     pub with: i64,
