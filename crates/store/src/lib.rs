@@ -10,6 +10,7 @@ pub mod campaigns;
 pub mod crypto;
 pub mod deposits;
 pub mod error;
+pub mod feeds;
 pub mod jobs;
 pub mod leads;
 pub mod messages;
@@ -311,7 +312,8 @@ impl Store {
             + self.reencrypt_messages().await?
             + self.reencrypt_leads().await?
             + self.reencrypt_calls().await?
-            + self.reencrypt_manage_tokens().await?;
+            + self.reencrypt_manage_tokens().await?
+            + self.reencrypt_feeds().await?;
         self.write_key_check().await?;
         Ok(n)
     }

@@ -192,6 +192,10 @@ pub fn router(state: AppState) -> Router {
             post(settings::update_clinician),
         )
         .route(
+            "/app/settings/clinicians/{id}/feed",
+            post(settings::reset_feed),
+        )
+        .route(
             "/app/settings/users",
             get(settings::users).post(settings::add_user),
         )
@@ -367,6 +371,7 @@ pub fn router(state: AppState) -> Router {
             "/p/{slug}/book",
             get(scheduling::public::book_page).post(scheduling::public::book),
         )
+        .route("/calendar/{file}", get(scheduling::public::calendar_feed))
         .route(
             "/p/{slug}/manage/{token}",
             get(scheduling::public::manage).post(scheduling::public::manage_action),

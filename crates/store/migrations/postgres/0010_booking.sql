@@ -83,3 +83,13 @@ CREATE FUNCTION deposit_events_refuse() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN RAISE EXCEPTION 'deposit_events is append-only'; END; $$;
 CREATE TRIGGER deposit_events_no_change BEFORE UPDATE OR DELETE ON deposit_events
 FOR EACH ROW EXECUTE FUNCTION deposit_events_refuse();
+
+-- A clinician's subscribable calendar feed: found by the secret's hash, the secret itself kept
+-- encrypted so staff can copy the link again. The feed carries no patient names.
+CREATE TABLE calendar_feeds (
+    clinician_id  BIGINT PRIMARY KEY REFERENCES clinicians(id),
+    practice_id   BIGINT NOT NULL REFERENCES practices(id),
+    token_hash    TEXT NOT NULL UNIQUE,
+    token_enc     BYTEA NOT NULL,
+    created_at    BIGINT NOT NULL
+);

@@ -83,3 +83,13 @@ CREATE TRIGGER deposit_events_no_update BEFORE UPDATE ON deposit_events
 BEGIN SELECT RAISE(ABORT, 'deposit_events is append-only'); END;
 CREATE TRIGGER deposit_events_no_delete BEFORE DELETE ON deposit_events
 BEGIN SELECT RAISE(ABORT, 'deposit_events is append-only'); END;
+
+-- A clinician's subscribable calendar feed: found by the secret's hash, the secret itself kept
+-- encrypted so staff can copy the link again. The feed carries no patient names.
+CREATE TABLE calendar_feeds (
+    clinician_id  INTEGER PRIMARY KEY REFERENCES clinicians(id),
+    practice_id   INTEGER NOT NULL REFERENCES practices(id),
+    token_hash    TEXT NOT NULL UNIQUE,
+    token_enc     BLOB NOT NULL,
+    created_at    INTEGER NOT NULL
+);

@@ -1044,3 +1044,114 @@ async fn the_attendance_report_counts_no_shows_against_the_target_around_the_dep
     );
     assert_eq!(marketer.get("/api/v1/attendance-report").await.0, 403);
 }
+
+#[tokio::test]
+async fn a_clinicians_calendar_feed_lists_visits_without_patient_names_and_a_reset_revokes_it() {
+    let app = TestApp::spawn().await;
+    let practice = app.practice("alpha").await;
+    let actor = Actor::system("test");
+    let (location, clinician) = open_all_day(&app, practice.id).await;
+    let patient = app
+        .store
+        .create_patient(
+            practice.id,
+            &stride_store::patients::PatientInput {
+                first_name: "Zebulon".into(),
+                last_name: "Quixote".into(),
+                phone: Some(stride_core::phone::PhoneE164::parse("(312) 555-0177").unwrap()),
+                email: None,
+                birth_date: None,
+                address: None,
+                member_id: None,
+                sms_consent: false,
+                email_consent: false,
+            },
+            &actor,
+        )
+        .await
+        .unwrap();
+    let eval = app.store.appointment_types(practice.id).await.unwrap()[0].clone();
+    let (_, start) = open_time(&app, practice.id, eval.id, location, 30 * HOUR).await;
+    let mut request = NewAppointment::new(location, clinician, eval.id, start, "front desk");
+    request.patient_id = Some(patient.id);
+    let kept = app
+        .store
+        .book_appointment(practice.id, &request, &actor)
+        .await
+        .unwrap();
+    let (_, other) = open_time(&app, practice.id, eval.id, location, 50 * HOUR).await;
+    let cancelled = app
+        .store
+        .book_appointment(
+            practice.id,
+            &NewAppointment::new(location, clinician, eval.id, other, "front desk"),
+            &actor,
+        )
+        .await
+        .unwrap();
+    app.store
+        .cancel_appointment(practice.id, cancelled.id, &actor)
+        .await
+        .unwrap();
+
+    // The owner makes the link on the clinicians page.
+    let owner = app
+        .login(&app.user(&practice, stride_core::role::Role::Owner).await)
+        .await;
+    let resp = owner
+        .post_form(&format!("/app/settings/clinicians/{clinician}/feed"), &[])
+        .await;
+    assert_eq!(resp.status(), 303);
+    let (_, page) = owner.text("/app/settings/clinicians").await;
+    let url = extract(&page, "<input value=\"").expect("the link is shown");
+    let path = &url[url.find("/calendar/").expect("a feed path")..];
+    let anyone = Browser::new(&app);
+    let resp = anyone.get(path).await;
+    assert_eq!(resp.status(), 200);
+    assert_eq!(
+        resp.headers()["content-type"],
+        "text/calendar; charset=utf-8"
+    );
+    let ics = resp.text().await.unwrap();
+    assert!(
+        ics.starts_with("BEGIN:VCALENDAR\r\nVERSION:2.0\r\n") && ics.ends_with("END:VCALENDAR\r\n")
+    );
+    assert!(
+        ics.split("\r\n").all(|l| l.len() <= 75),
+        "lines are folded at 75 octets"
+    );
+    let unfolded = ics.replace("\r\n ", "");
+    assert_eq!(unfolded.matches("BEGIN:VEVENT").count(), 2);
+    assert!(unfolded.contains(&format!("UID:appointment-{}@alpha.stride", kept.id)));
+    assert!(unfolded.contains("SUMMARY:New-patient evaluation"));
+    assert!(unfolded.contains("STATUS:CANCELLED") && unfolded.contains("STATUS:CONFIRMED"));
+    let starts = jiff::Timestamp::from_millisecond(start)
+        .unwrap()
+        .strftime("DTSTART:%Y%m%dT%H%M%SZ")
+        .to_string();
+    assert!(unfolded.contains(&starts), "{starts} in {unfolded}");
+    for secret in ["Zebulon", "Quixote", "555-0177", "+13125550177"] {
+        assert!(
+            !ics.contains(secret),
+            "no patient data in the feed: {secret}"
+        );
+    }
+    // A new link revokes the old one.
+    owner
+        .post_form(&format!("/app/settings/clinicians/{clinician}/feed"), &[])
+        .await;
+    assert_eq!(anyone.get(path).await.status(), 404);
+    // The front desk cannot make or see links.
+    let desk = app
+        .login(
+            &app.user(&practice, stride_core::role::Role::FrontDesk)
+                .await,
+        )
+        .await;
+    assert_eq!(
+        desk.post_form(&format!("/app/settings/clinicians/{clinician}/feed"), &[])
+            .await
+            .status(),
+        403
+    );
+}

@@ -52,6 +52,9 @@ fn flash_message(key: Option<&str>) -> Option<&'static str> {
         "booking" => "Booking and deposit policy saved. Online booking uses it from now on.",
         "visit_type" => "Visit type saved. New bookings use it; booked visits keep their times.",
         "payer" => "Payer saved.",
+        "feed" => {
+            "New calendar link made; the old link no longer works. Paste it into the clinician's calendar app as a subscription."
+        }
         "user" => "User saved.",
         "user_removed" => "User removed from this practice.",
         "token_revoked" => "Token revoked. Anything using it can no longer sign in.",

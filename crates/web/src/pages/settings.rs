@@ -459,8 +459,8 @@ impl ClinicianForm {
 struct CliniciansPage {
     l: Layout,
     nav: SubNav,
-    /// (clinician, primary location's name, weekly hours there)
-    clinicians: Vec<(Clinician, String, String)>,
+    /// (clinician, primary location's name, weekly hours there, calendar feed link)
+    clinicians: Vec<(Clinician, String, String, Option<String>)>,
     locations: Vec<Location>,
     f: ClinicianForm,
     can_edit: bool,
@@ -493,9 +493,20 @@ async fn clinicians_page(
                 .filter(|(cid, lid, _)| *cid == c.id && Some(*lid) == c.location_id)
                 .map(|(_, _, h)| *h)
                 .collect();
-            (c, loc, stride_core::hours::format_shifts(&shifts))
+            (c, loc, stride_core::hours::format_shifts(&shifts), None)
         })
-        .collect();
+        .collect::<Vec<_>>();
+    let mut clinicians = clinicians;
+    if p.can(Permission::ManagePractice) {
+        let base = state.config.public_url.clone().unwrap_or_default();
+        for row in clinicians.iter_mut() {
+            row.3 = state
+                .store
+                .calendar_feed_secret(p.practice_id, row.0.id)
+                .await?
+                .map(|t| format!("{}/calendar/{t}.ics", base.trim_end_matches('/')));
+        }
+    }
     let page = CliniciansPage {
         l,
         nav: subnav(p, "clinicians"),
@@ -1265,4 +1276,18 @@ pub fn csv_field(s: &str) -> String {
     } else {
         s
     }
+}
+
+/// Makes (or remakes) a clinician's calendar feed link; the old link stops working.
+pub async fn reset_feed(
+    State(state): State<AppState>,
+    Extension(p): Extension<Principal>,
+    Path(id): Path<i64>,
+) -> PageResult {
+    p.require(Permission::ManagePractice)?;
+    state
+        .store
+        .reset_calendar_feed(p.practice_id, id, &p.actor)
+        .await?;
+    Ok(redirect_done("/app/settings/clinicians", "feed"))
 }

@@ -914,3 +914,31 @@ pub async fn manage_action(
         _ => Err(AppError::invalid("unknown action")),
     }
 }
+
+/// A clinician's subscribable calendar (`/calendar/{secret}.ics`): RFC 5545, no patient names.
+pub async fn calendar_feed(
+    State(state): State<AppState>,
+    Path(file): Path<String>,
+) -> Result<Response, AppError> {
+    let token = file.strip_suffix(".ics").unwrap_or(&file);
+    let body = state
+        .store
+        .calendar_feed(token, jiff::Timestamp::now().as_millisecond())
+        .await
+        .map_err(|_| AppError::NotFound)?;
+    let mut resp = body.into_response();
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/calendar; charset=utf-8"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    h.insert(
+        "x-robots-tag",
+        HeaderValue::from_static("noindex, nofollow"),
+    );
+    Ok(resp)
+}
