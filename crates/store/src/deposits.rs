@@ -51,9 +51,21 @@ pub struct Deposit {
     pub amount_cents: i64,
     pub status: DepositStatus,
     pub method: String,
+    /// The processor's reference of an online payment (a Stripe PaymentIntent), for refunds.
+    pub payment_ref: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
 }
+
+/// A practice's Stripe connection: the secret API key and the webhook signing secret.
+#[derive(Clone)]
+pub struct StripeKeys {
+    pub secret: String,
+    pub webhook_secret: String,
+}
+
+/// The job that refunds an online deposit at Stripe.
+pub const STRIPE_REFUND_JOB: &str = "stripe_refund";
 
 #[derive(Debug, Clone, Serialize)]
 pub struct DepositEvent {
@@ -102,7 +114,12 @@ pub struct Consistency {
     pub by_status: Vec<(DepositStatus, i64, i64)>,
 }
 
-const DEP_COLS: &str = "id, appointment_id, amount_cents, status, method, created_at, updated_at";
+const DEP_COLS: &str =
+    "id, appointment_id, amount_cents, status, method, payment_ref, created_at, updated_at";
+
+fn stripe_aad(column: &str, practice_id: i64) -> Vec<u8> {
+    format!("booking_settings.{column}:{practice_id}").into_bytes()
+}
 
 fn read_deposit(r: &AnyRow) -> StoreResult<Deposit> {
     let status: String = r.try_get("status")?;
@@ -113,6 +130,7 @@ fn read_deposit(r: &AnyRow) -> StoreResult<Deposit> {
         status: DepositStatus::parse(&status)
             .ok_or_else(|| StoreError::Invalid(format!("unknown deposit status {status}")))?,
         method: r.try_get("method")?,
+        payment_ref: r.try_get("payment_ref")?,
         created_at: r.try_get("created_at")?,
         updated_at: r.try_get("updated_at")?,
     })
@@ -429,6 +447,16 @@ impl Store {
             .bind(at)
             .execute(&mut **tx)
             .await?;
+        if to == DepositStatus::Refunded && d.method == "stripe" && d.payment_ref.is_some() {
+            // The money goes back through Stripe; the job retries until Stripe confirms.
+            let job = crate::jobs::NewJob::now(
+                STRIPE_REFUND_JOB,
+                serde_json::json!({ "deposit_id": d.id, "practice_id": practice_id }),
+            )
+            .practice(practice_id)
+            .key(format!("{STRIPE_REFUND_JOB}:{}", d.id));
+            crate::jobs::enqueue(&mut **tx, &job).await?;
+        }
         Self::deposit_event(
             tx,
             practice_id,
@@ -492,7 +520,7 @@ impl Store {
         to: i64,
     ) -> StoreResult<Vec<LedgerRow>> {
         sqlx::query(
-            "SELECT d.id, d.appointment_id, d.amount_cents, d.status, d.method, d.created_at, d.updated_at, \
+            "SELECT d.id, d.appointment_id, d.amount_cents, d.status, d.method, d.payment_ref, d.created_at, d.updated_at, \
              a.starts_at, a.status AS appointment_status, a.clinician_id, t.name AS type_name, \
              (SELECT e.actor FROM deposit_events e WHERE e.deposit_id = d.id ORDER BY e.at DESC, e.id DESC LIMIT 1) AS last_actor \
              FROM deposits d JOIN appointments a ON a.id = d.appointment_id JOIN appointment_types t ON t.id = a.type_id \
@@ -600,5 +628,211 @@ impl Store {
         c.by_status
             .sort_by_key(|(st, _, _)| DepositStatus::ALL.iter().position(|x| x == st));
         Ok(c)
+    }
+
+    /// The practice's Stripe keys, when both are set.
+    pub async fn stripe_keys(&self, practice_id: i64) -> StoreResult<Option<StripeKeys>> {
+        let Some(r) = sqlx::query(
+            "SELECT stripe_secret_enc, stripe_webhook_enc FROM booking_settings WHERE practice_id = $1",
+        )
+        .bind(practice_id)
+        .fetch_optional(self.pool())
+        .await?
+        else {
+            return Ok(None);
+        };
+        let k = self.keys();
+        let secret = k.decrypt_opt(
+            crate::opt_bytes(&r, "stripe_secret_enc")?.as_deref(),
+            &stripe_aad("stripe_secret", practice_id),
+        )?;
+        let webhook = k.decrypt_opt(
+            crate::opt_bytes(&r, "stripe_webhook_enc")?.as_deref(),
+            &stripe_aad("stripe_webhook", practice_id),
+        )?;
+        Ok(match (secret, webhook) {
+            (Some(secret), Some(webhook_secret)) => Some(StripeKeys {
+                secret,
+                webhook_secret,
+            }),
+            _ => None,
+        })
+    }
+
+    /// Sets (Some), clears (Some("")) or keeps (None) each of the practice's Stripe keys.
+    pub async fn set_stripe_keys(
+        &self,
+        practice_id: i64,
+        secret: Option<&str>,
+        webhook_secret: Option<&str>,
+        actor: &Actor,
+    ) -> StoreResult<()> {
+        if let Some(s) = secret.map(str::trim).filter(|s| !s.is_empty())
+            && !(s.starts_with("sk_") || s.starts_with("rk_"))
+        {
+            return Err(StoreError::Invalid(
+                "the Stripe secret key starts with sk_ (or rk_ for a restricted key)".into(),
+            ));
+        }
+        if let Some(s) = webhook_secret.map(str::trim).filter(|s| !s.is_empty())
+            && !s.starts_with("whsec_")
+        {
+            return Err(StoreError::Invalid(
+                "the webhook signing secret starts with whsec_".into(),
+            ));
+        }
+        let k = self.keys();
+        let mut tx = self.begin().await?;
+        sqlx::query(
+            "INSERT INTO booking_settings (practice_id, updated_at) VALUES ($1, $2) ON CONFLICT (practice_id) DO NOTHING",
+        )
+        .bind(practice_id)
+        .bind(now_ms())
+        .execute(&mut *tx)
+        .await?;
+        for (col, value) in [
+            ("stripe_secret", secret),
+            ("stripe_webhook", webhook_secret),
+        ] {
+            let Some(v) = value.map(str::trim) else {
+                continue;
+            };
+            let sealed = (!v.is_empty()).then(|| k.encrypt_str(v, &stripe_aad(col, practice_id)));
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "UPDATE booking_settings SET {col}_enc = $2 WHERE practice_id = $1"
+            )))
+            .bind(practice_id)
+            .bind(sealed)
+            .execute(&mut *tx)
+            .await?;
+        }
+        audit::record(
+            &mut *tx,
+            Some(practice_id),
+            actor,
+            "update",
+            "stripe_keys",
+            None,
+            "",
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Remembers the Checkout Session made for a pending deposit.
+    pub async fn start_checkout(
+        &self,
+        practice_id: i64,
+        deposit_id: i64,
+        session_id: &str,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE deposits SET checkout_session = $3 WHERE id = $1 AND practice_id = $2 AND status = 'pending'",
+        )
+        .bind(deposit_id)
+        .bind(practice_id)
+        .bind(session_id.to_string())
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// The deposit a Checkout Session was made for: (practice, deposit).
+    pub async fn deposit_by_checkout(
+        &self,
+        session_id: &str,
+    ) -> StoreResult<Option<(i64, Deposit)>> {
+        let Some(r) = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT practice_id, {DEP_COLS} FROM deposits WHERE checkout_session = $1"
+        )))
+        .bind(session_id.to_string())
+        .fetch_optional(self.pool())
+        .await?
+        else {
+            return Ok(None);
+        };
+        Ok(Some((r.try_get("practice_id")?, read_deposit(&r)?)))
+    }
+
+    /// A paid Checkout Session: the deposit is collected, once per Stripe event.
+    pub async fn record_online_payment(
+        &self,
+        practice_id: i64,
+        deposit_id: i64,
+        payment_ref: &str,
+        event_id: &str,
+    ) -> StoreResult<bool> {
+        // The reference first, so a refund can always find the payment once it counts as collected.
+        sqlx::query(
+            "UPDATE deposits SET payment_ref = $3 WHERE id = $1 AND practice_id = $2 AND status = 'pending'",
+        )
+        .bind(deposit_id)
+        .bind(practice_id)
+        .bind(payment_ref.to_string())
+        .execute(self.pool())
+        .await?;
+        let moved = self
+            .move_deposit(
+                practice_id,
+                deposit_id,
+                DepositStatus::Collected,
+                "stripe",
+                &format!("paid online ({payment_ref})"),
+                Some(event_id),
+                None,
+                &Actor::system("Stripe"),
+            )
+            .await?;
+        Ok(moved)
+    }
+
+    /// For the refund job: the deposit and the practice's Stripe key.
+    pub async fn deposit_for_refund(
+        &self,
+        practice_id: i64,
+        deposit_id: i64,
+    ) -> StoreResult<(Deposit, Option<StripeKeys>)> {
+        let r = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {DEP_COLS} FROM deposits WHERE id = $1 AND practice_id = $2"
+        )))
+        .bind(deposit_id)
+        .bind(practice_id)
+        .fetch_optional(self.pool())
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        Ok((read_deposit(&r)?, self.stripe_keys(practice_id).await?))
+    }
+
+    /// Re-seals the practices' Stripe keys under the keyring's current key.
+    pub(crate) async fn reencrypt_stripe_keys(&self) -> StoreResult<u64> {
+        let k = self.keys();
+        let rows = sqlx::query(
+            "SELECT practice_id, stripe_secret_enc, stripe_webhook_enc FROM booking_settings",
+        )
+        .fetch_all(self.pool())
+        .await?;
+        let mut n = 0;
+        for r in &rows {
+            let practice_id: i64 = r.try_get("practice_id")?;
+            for col in ["stripe_secret", "stripe_webhook"] {
+                let Some(blob) = crate::opt_bytes(r, &format!("{col}_enc"))? else {
+                    continue;
+                };
+                if !k.needs_reencrypt(&blob) {
+                    continue;
+                }
+                let plain = k.decrypt_string(&blob, &stripe_aad(col, practice_id))?;
+                sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "UPDATE booking_settings SET {col}_enc = $2 WHERE practice_id = $1"
+                )))
+                .bind(practice_id)
+                .bind(k.encrypt_str(&plain, &stripe_aad(col, practice_id)))
+                .execute(self.pool())
+                .await?;
+                n += 1;
+            }
+        }
+        Ok(n)
     }
 }

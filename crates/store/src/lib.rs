@@ -313,7 +313,8 @@ impl Store {
             + self.reencrypt_leads().await?
             + self.reencrypt_calls().await?
             + self.reencrypt_manage_tokens().await?
-            + self.reencrypt_feeds().await?;
+            + self.reencrypt_feeds().await?
+            + self.reencrypt_stripe_keys().await?;
         self.write_key_check().await?;
         Ok(n)
     }

@@ -70,6 +70,14 @@ pub struct ServeArgs {
         hide = true
     )]
     pub twilio_api_base: String,
+    /// Base URL of Stripe's API (change only to point at a stand-in for tests).
+    #[arg(
+        long,
+        env = "STRIDE_STRIPE_API_BASE",
+        default_value = "https://api.stripe.com",
+        hide = true
+    )]
+    pub stripe_api_base: String,
 }
 
 impl Default for ServeArgs {
@@ -81,6 +89,7 @@ impl Default for ServeArgs {
             workers: 2,
             request_timeout: 30,
             twilio_api_base: "https://api.twilio.com".into(),
+            stripe_api_base: "https://api.stripe.com".into(),
         }
     }
 }

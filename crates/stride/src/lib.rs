@@ -75,6 +75,7 @@ impl Application {
             trust_proxy: serve.trust_proxy,
             public_url: serve.public_url.clone(),
             request_timeout: Duration::from_secs(serve.request_timeout.max(1)),
+            stripe_api_base: serve.stripe_api_base.trim_end_matches('/').to_string(),
             ..WebConfig::default()
         };
         let (intake, queue) =
@@ -111,7 +112,8 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let (stop_tx, stop_rx) = watch::channel(false);
-        let delivery = providers::Delivery::new(&self.serve.twilio_api_base)?;
+        let delivery =
+            providers::Delivery::new(&self.serve.twilio_api_base, &self.serve.stripe_api_base)?;
         let instance = format!("{}-{}", std::process::id(), self.local_addr().port());
         let workers: Vec<_> = (0..self.serve.workers)
             .map(|i| {

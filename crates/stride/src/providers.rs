@@ -23,6 +23,7 @@ pub struct Delivered {
 pub struct Delivery {
     http: reqwest::Client,
     twilio_api_base: String,
+    stripe_api_base: String,
 }
 
 #[derive(Deserialize)]
@@ -38,7 +39,7 @@ struct TwilioError {
 }
 
 impl Delivery {
-    pub fn new(twilio_api_base: &str) -> anyhow::Result<Delivery> {
+    pub fn new(twilio_api_base: &str, stripe_api_base: &str) -> anyhow::Result<Delivery> {
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(20))
             .user_agent(concat!("stride/", env!("CARGO_PKG_VERSION")))
@@ -47,7 +48,47 @@ impl Delivery {
         Ok(Delivery {
             http,
             twilio_api_base: twilio_api_base.trim_end_matches('/').to_string(),
+            stripe_api_base: stripe_api_base.trim_end_matches('/').to_string(),
         })
+    }
+
+    /// Refunds an online deposit at Stripe. The idempotency key makes a retried job one refund.
+    pub async fn refund_deposit(
+        &self,
+        store: &Store,
+        practice_id: i64,
+        deposit_id: i64,
+    ) -> anyhow::Result<()> {
+        let (deposit, keys) = store.deposit_for_refund(practice_id, deposit_id).await?;
+        let keys = keys.ok_or_else(|| anyhow!("Stripe is no longer connected"))?;
+        let payment = deposit
+            .payment_ref
+            .ok_or_else(|| anyhow!("the deposit has no Stripe payment to refund"))?;
+        let resp = self
+            .http
+            .post(format!("{}/v1/refunds", self.stripe_api_base))
+            .bearer_auth(&keys.secret)
+            .header(
+                "Idempotency-Key",
+                format!("stride-deposit-refund-{deposit_id}"),
+            )
+            .form(&[
+                ("payment_intent", payment.as_str()),
+                ("metadata[deposit_id]", &deposit_id.to_string()),
+            ])
+            .send()
+            .await
+            .map_err(|e| anyhow!("Stripe could not be reached: {}", e.without_url()))?;
+        let status = resp.status();
+        if status.is_success() {
+            return Ok(());
+        }
+        let body: serde_json::Value = resp.json().await.unwrap_or_default();
+        bail!(
+            "Stripe refused the refund (HTTP {}): {}",
+            status.as_u16(),
+            body["error"]["message"].as_str().unwrap_or("")
+        )
     }
 
     /// Sends one message with the practice's configured provider.

@@ -86,6 +86,17 @@ async fn run_job(store: &Store, delivery: &Delivery, job: &Job) -> anyhow::Resul
                 .await?;
             Ok(())
         }
+        stride_store::deposits::STRIPE_REFUND_JOB => {
+            let (Some(practice_id), Some(deposit_id)) = (
+                job.payload["practice_id"].as_i64(),
+                job.payload["deposit_id"].as_i64(),
+            ) else {
+                anyhow::bail!("a refund job without its deposit");
+            };
+            delivery
+                .refund_deposit(store, practice_id, deposit_id)
+                .await
+        }
         other => anyhow::bail!("no handler for jobs of kind {other}"),
     }
 }

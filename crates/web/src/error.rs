@@ -22,6 +22,9 @@ pub enum AppError {
     Unprocessable(String),
     #[error("{0}")]
     TooManyRequests(String),
+    /// An outside service (a payment processor) could not do its part just now.
+    #[error("{0}")]
+    Unavailable(String),
     #[error("the form expired or came from another site; reload the page and try again")]
     Csrf,
     #[error("something went wrong on our side; the error was logged")]
@@ -38,6 +41,7 @@ impl AppError {
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
+            AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -51,6 +55,7 @@ impl AppError {
             AppError::Conflict(_) => "conflict",
             AppError::Unprocessable(_) => "invalid",
             AppError::TooManyRequests(_) => "too_many_requests",
+            AppError::Unavailable(_) => "unavailable",
             AppError::Csrf => "csrf",
             AppError::Internal(_) => "internal",
         }

@@ -37,6 +37,8 @@ pub struct WebConfig {
     pub public_url: Option<String>,
     pub request_timeout: Duration,
     pub max_body_bytes: usize,
+    /// Stripe's API (a stand-in's address in tests).
+    pub stripe_api_base: String,
 }
 
 impl Default for WebConfig {
@@ -47,6 +49,7 @@ impl Default for WebConfig {
             public_url: None,
             request_timeout: Duration::from_secs(30),
             max_body_bytes: 1024 * 1024,
+            stripe_api_base: "https://api.stripe.com".into(),
         }
     }
 }
@@ -141,6 +144,10 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/app/settings/booking",
             get(scheduling::admin::booking).post(scheduling::admin::save_booking),
+        )
+        .route(
+            "/app/settings/booking/stripe",
+            post(scheduling::admin::save_stripe),
         )
         .route(
             "/app/settings/booking/types",
@@ -372,6 +379,12 @@ pub fn router(state: AppState) -> Router {
             get(scheduling::public::book_page).post(scheduling::public::book),
         )
         .route("/calendar/{file}", get(scheduling::public::calendar_feed))
+        .route("/p/{slug}/deposit", get(scheduling::stripe::returned))
+        .route(
+            "/p/{slug}/manage/{token}/pay",
+            post(scheduling::stripe::pay),
+        )
+        .route("/hooks/stripe", post(scheduling::stripe::webhook))
         .route(
             "/p/{slug}/manage/{token}",
             get(scheduling::public::manage).post(scheduling::public::manage_action),

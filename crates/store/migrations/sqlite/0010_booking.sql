@@ -37,6 +37,9 @@ CREATE TABLE booking_settings (
     horizon_days        INTEGER NOT NULL DEFAULT 60,
     reminder_hours      TEXT NOT NULL DEFAULT '48,24,2',
     quiet_hours         TEXT NOT NULL DEFAULT '21:00-08:00',
+    -- Stripe Checkout for deposits, when the practice connects it (both encrypted).
+    stripe_secret_enc   BLOB,
+    stripe_webhook_enc  BLOB,
     updated_at          INTEGER NOT NULL
 );
 
@@ -59,6 +62,8 @@ CREATE TABLE deposits (
     status            TEXT NOT NULL DEFAULT 'pending',
     method            TEXT NOT NULL DEFAULT '',
     checkout_session  TEXT UNIQUE,
+    -- The payment's reference at the processor (a Stripe PaymentIntent), for refunds.
+    payment_ref       TEXT,
     created_at        INTEGER NOT NULL,
     updated_at        INTEGER NOT NULL
 );

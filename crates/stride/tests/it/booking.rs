@@ -15,7 +15,7 @@ use crate::helpers::*;
 const HOUR: i64 = 3_600_000;
 
 /// A clinician who works every hour of every day, so the tests do not depend on the clock.
-async fn open_all_day(app: &TestApp, practice_id: i64) -> (i64, i64) {
+pub(crate) async fn open_all_day(app: &TestApp, practice_id: i64) -> (i64, i64) {
     let location = app.store.locations(practice_id).await.unwrap()[0].clone();
     let clinician = app
         .store
@@ -43,7 +43,7 @@ async fn open_all_day(app: &TestApp, practice_id: i64) -> (i64, i64) {
     (location.id, clinician.id)
 }
 
-async fn deposits_on(app: &TestApp, practice_id: i64) {
+pub(crate) async fn deposits_on(app: &TestApp, practice_id: i64) {
     app.store
         .set_booking_settings(
             practice_id,
@@ -58,7 +58,7 @@ async fn deposits_on(app: &TestApp, practice_id: i64) {
 }
 
 /// The first open time at least `after` from now: (clinician, start).
-async fn open_time(
+pub(crate) async fn open_time(
     app: &TestApp,
     practice_id: i64,
     type_id: i64,

@@ -17,4 +17,5 @@ mod messages;
 mod phi;
 mod platform;
 mod scheduling;
+mod stripe;
 mod website;

@@ -51,7 +51,7 @@ fn signature_ok(auth_token: &str, url: &str, params: &[(String, String)], given:
 }
 
 /// The URL Twilio requested, as it signed it: the configured public URL, else the Host header.
-fn signed_url(state: &AppState, headers: &HeaderMap, path_and_query: &str) -> String {
+pub(crate) fn signed_url(state: &AppState, headers: &HeaderMap, path_and_query: &str) -> String {
     match &state.config.public_url {
         Some(base) => format!("{}{path_and_query}", base.trim_end_matches('/')),
         None => {

@@ -52,6 +52,7 @@ fn flash_message(key: Option<&str>) -> Option<&'static str> {
         "booking" => "Booking and deposit policy saved. Online booking uses it from now on.",
         "visit_type" => "Visit type saved. New bookings use it; booked visits keep their times.",
         "payer" => "Payer saved.",
+        "stripe" => "Stripe settings saved.",
         "feed" => {
             "New calendar link made; the old link no longer works. Paste it into the clinician's calendar app as a subscription."
         }

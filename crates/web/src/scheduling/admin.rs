@@ -170,6 +170,8 @@ struct BookingPage {
     types: Vec<(AppointmentType, String)>,
     new_type: TypeForm,
     booking_link: String,
+    stripe_connected: bool,
+    webhook_url: String,
     can_edit: bool,
     error: Option<String>,
 }
@@ -216,6 +218,16 @@ async fn booking_page(
             ..TypeForm::default()
         }),
         booking_link: format!("/p/{}/book", practice.slug),
+        stripe_connected: state.store.stripe_keys(p.practice_id).await?.is_some(),
+        webhook_url: format!(
+            "{}/hooks/stripe",
+            state
+                .config
+                .public_url
+                .as_deref()
+                .unwrap_or("https://YOUR-STRIDE-ADDRESS")
+                .trim_end_matches('/')
+        ),
         can_edit: p.can(Permission::ManagePractice),
         error: error.clone(),
     };
@@ -284,6 +296,45 @@ pub async fn save_type(
             let msg = form_error(e)?;
             let keep = id.is_none().then_some(f);
             booking_page(&state, &p, &Done::default(), None, keep, Some(msg)).await
+        }
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct StripeForm {
+    secret_key: String,
+    webhook_secret: String,
+    disconnect: Option<String>,
+}
+
+/// Connects (or disconnects) Stripe for deposits paid online. Empty fields keep what is stored.
+pub async fn save_stripe(
+    State(state): State<AppState>,
+    Extension(p): Extension<Principal>,
+    Form(f): Form<StripeForm>,
+) -> PageResult {
+    p.require(Permission::ManagePractice)?;
+    let keep = |v: &str| Some(v.trim()).filter(|v| !v.is_empty()).map(str::to_string);
+    let (secret, webhook) = if f.disconnect.is_some() {
+        (Some(String::new()), Some(String::new()))
+    } else {
+        (keep(&f.secret_key), keep(&f.webhook_secret))
+    };
+    match state
+        .store
+        .set_stripe_keys(
+            p.practice_id,
+            secret.as_deref(),
+            webhook.as_deref(),
+            &p.actor,
+        )
+        .await
+    {
+        Ok(()) => Ok(redirect_done("/app/settings/booking", "stripe")),
+        Err(e) => {
+            let msg = form_error(e.into())?;
+            booking_page(&state, &p, &Done::default(), None, None, Some(msg)).await
         }
     }
 }

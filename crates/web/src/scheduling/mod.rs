@@ -6,3 +6,4 @@ pub mod api;
 pub mod attendance;
 pub mod pages;
 pub mod public;
+pub mod stripe;

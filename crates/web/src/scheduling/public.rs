@@ -668,6 +668,8 @@ struct ManagePage {
     /// Cancelling now: refunded or forfeited.
     cancel_note: String,
     can_move: bool,
+    /// The deposit is pending and the practice takes payments online.
+    can_pay: bool,
     days: Vec<DaySlots>,
     flash: Option<String>,
 }
@@ -784,6 +786,9 @@ pub async fn manage(
         deposit_view.as_ref().map(|d| d.1.as_str()),
         Some("Collected")
     );
+    let can_pay = live
+        && deposit_view.as_ref().map(|d| d.1.as_str()) == Some("Pending")
+        && state.store.stripe_keys(practice_id).await?.is_some();
     let cancel_note = if !paid {
         String::new()
     } else if in_window {
@@ -828,6 +833,7 @@ pub async fn manage(
         deposit: deposit_view,
         cancel_note,
         can_move: live && in_window,
+        can_pay,
         days,
         flash,
     })?;
