@@ -19,6 +19,7 @@ pub mod payers;
 pub mod reminders;
 pub mod scheduling;
 pub mod tenancy;
+pub mod waitlist;
 pub mod website;
 
 use std::borrow::Cow;

@@ -932,6 +932,7 @@ impl Store {
                 self.next_slots(practice_id, &wanted, now).await?,
             ));
         }
+        Self::enqueue_freed(&mut tx, practice_id, &current, now).await?;
         audit::record(
             &mut *tx,
             Some(practice_id),
@@ -999,6 +1000,15 @@ impl Store {
                 .bind(id)
                 .execute(&mut *tx)
                 .await?;
+            // A time freed ahead of time may suit someone on the waitlist.
+            Self::enqueue_freed(&mut tx, practice_id, &a, at).await?;
+            sqlx::query(
+                "UPDATE waitlist SET status = 'removed', updated_at = $2 WHERE appointment_id = $1",
+            )
+            .bind(id)
+            .bind(at)
+            .execute(&mut *tx)
+            .await?;
         }
         Self::settle_deposit(&mut tx, practice_id, id, to, at, actor).await?;
         audit::record(

@@ -112,8 +112,16 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let (stop_tx, stop_rx) = watch::channel(false);
-        let delivery =
-            providers::Delivery::new(&self.serve.twilio_api_base, &self.serve.stripe_api_base)?;
+        let base_url = self
+            .serve
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", self.local_addr()));
+        let delivery = providers::Delivery::new(
+            &self.serve.twilio_api_base,
+            &self.serve.stripe_api_base,
+            &base_url,
+        )?;
         let instance = format!("{}-{}", std::process::id(), self.local_addr().port());
         let workers: Vec<_> = (0..self.serve.workers)
             .map(|i| {
@@ -126,11 +134,6 @@ impl Application {
             })
             .collect();
         let rollups = tokio::spawn(roll_up(self.store.clone(), stop_rx.clone()));
-        let base_url = self
-            .serve
-            .public_url
-            .clone()
-            .unwrap_or_else(|| format!("http://{}", self.local_addr()));
         let reminders = tokio::spawn(send_reminders(
             self.store.clone(),
             base_url,

@@ -24,6 +24,8 @@ pub struct Delivery {
     http: reqwest::Client,
     twilio_api_base: String,
     stripe_api_base: String,
+    /// Where patients reach Stride, for links in messages.
+    base_url: String,
 }
 
 #[derive(Deserialize)]
@@ -39,7 +41,11 @@ struct TwilioError {
 }
 
 impl Delivery {
-    pub fn new(twilio_api_base: &str, stripe_api_base: &str) -> anyhow::Result<Delivery> {
+    pub fn new(
+        twilio_api_base: &str,
+        stripe_api_base: &str,
+        base_url: &str,
+    ) -> anyhow::Result<Delivery> {
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(20))
             .user_agent(concat!("stride/", env!("CARGO_PKG_VERSION")))
@@ -49,7 +55,12 @@ impl Delivery {
             http,
             twilio_api_base: twilio_api_base.trim_end_matches('/').to_string(),
             stripe_api_base: stripe_api_base.trim_end_matches('/').to_string(),
+            base_url: base_url.trim_end_matches('/').to_string(),
         })
+    }
+
+    pub fn base_url(&self) -> &str {
+        &self.base_url
     }
 
     /// Refunds an online deposit at Stripe. The idempotency key makes a retried job one refund.

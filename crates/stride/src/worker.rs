@@ -97,6 +97,25 @@ async fn run_job(store: &Store, delivery: &Delivery, job: &Job) -> anyhow::Resul
                 .refund_deposit(store, practice_id, deposit_id)
                 .await
         }
+        stride_store::waitlist::WAITLIST_OFFER_JOB => {
+            let p = &job.payload;
+            let field = |k: &str| {
+                p[k].as_i64()
+                    .ok_or_else(|| anyhow::anyhow!("a waitlist job without {k}"))
+            };
+            store
+                .offer_freed_slot(
+                    field("practice_id")?,
+                    field("clinician_id")?,
+                    field("location_id")?,
+                    field("type_id")?,
+                    field("start")?,
+                    delivery.base_url(),
+                    stride_store::now_ms(),
+                )
+                .await?;
+            Ok(())
+        }
         other => anyhow::bail!("no handler for jobs of kind {other}"),
     }
 }

@@ -381,6 +381,10 @@ pub fn router(state: AppState) -> Router {
         .route("/calendar/{file}", get(scheduling::public::calendar_feed))
         .route("/p/{slug}/deposit", get(scheduling::stripe::returned))
         .route(
+            "/p/{slug}/offer/{token}",
+            get(scheduling::public::offer).post(scheduling::public::accept_offer),
+        )
+        .route(
             "/p/{slug}/manage/{token}/pay",
             post(scheduling::stripe::pay),
         )

@@ -98,3 +98,27 @@ CREATE TABLE calendar_feeds (
     token_enc     BLOB NOT NULL,
     created_at    INTEGER NOT NULL
 );
+
+-- Patients who want an earlier time than the one they have: offered freed slots by text, first
+-- to accept wins (the slot is taken through the same blocks as any booking).
+CREATE TABLE waitlist (
+    id              INTEGER PRIMARY KEY,
+    practice_id     INTEGER NOT NULL REFERENCES practices(id),
+    appointment_id  INTEGER NOT NULL UNIQUE REFERENCES appointments(id),
+    status          TEXT NOT NULL DEFAULT 'waiting',
+    created_at      INTEGER NOT NULL,
+    updated_at      INTEGER NOT NULL
+);
+CREATE INDEX waitlist_practice ON waitlist (practice_id, status);
+
+CREATE TABLE waitlist_offers (
+    id              INTEGER PRIMARY KEY,
+    practice_id     INTEGER NOT NULL REFERENCES practices(id),
+    waitlist_id     INTEGER NOT NULL REFERENCES waitlist(id),
+    clinician_id    INTEGER NOT NULL,
+    slot_start      INTEGER NOT NULL,
+    token_hash      TEXT NOT NULL UNIQUE,
+    status          TEXT NOT NULL DEFAULT 'offered',
+    created_at      INTEGER NOT NULL,
+    UNIQUE (waitlist_id, clinician_id, slot_start)
+);

@@ -1155,3 +1155,119 @@ async fn a_clinicians_calendar_feed_lists_visits_without_patient_names_and_a_res
         403
     );
 }
+
+#[tokio::test]
+async fn a_freed_time_is_offered_to_the_waitlist_and_the_first_to_accept_gets_it() {
+    let app = TestApp::spawn().await;
+    let practice = app.practice("alpha").await;
+    let actor = Actor::system("test");
+    let (location, clinician) = open_all_day(&app, practice.id).await;
+    let eval = app.store.appointment_types(practice.id).await.unwrap()[0].clone();
+    let mut booked = Vec::new();
+    for (i, days) in [2, 5, 6].into_iter().enumerate() {
+        let patient = app
+            .store
+            .create_patient(
+                practice.id,
+                &stride_store::patients::PatientInput {
+                    first_name: format!("Patient{i}"),
+                    last_name: "Waiting".into(),
+                    phone: Some(
+                        stride_core::phone::PhoneE164::parse(&format!("(312) 555-01{i}5")).unwrap(),
+                    ),
+                    email: None,
+                    birth_date: None,
+                    address: None,
+                    member_id: None,
+                    sms_consent: true,
+                    email_consent: false,
+                },
+                &actor,
+            )
+            .await
+            .unwrap();
+        let (_, start) = open_time(&app, practice.id, eval.id, location, days * 24 * HOUR).await;
+        let mut request = NewAppointment::new(location, clinician, eval.id, start, "online");
+        request.patient_id = Some(patient.id);
+        booked.push(
+            app.store
+                .book_appointment(practice.id, &request, &actor)
+                .await
+                .unwrap(),
+        );
+    }
+    let (early, b, c) = (&booked[0], &booked[1], &booked[2]);
+    // B asks from the manage page; C through the front desk.
+    let patient = Browser::new(&app);
+    let b_manage = format!("/p/alpha/manage/{}", b.manage_token.clone().unwrap());
+    let resp = patient
+        .post_public(&b_manage, &[("action", "waitlist")])
+        .await;
+    assert_eq!(resp.status(), 303);
+    let (_, page) = patient.text(&b_manage).await;
+    assert!(page.contains("On the waitlist"), "{page}");
+    app.store
+        .join_waitlist(practice.id, c.id, &actor)
+        .await
+        .unwrap();
+    assert_eq!(app.store.waitlist(practice.id).await.unwrap().len(), 2);
+
+    // The early visit is cancelled: both are offered its time by text.
+    app.store
+        .cancel_appointment(practice.id, early.id, &actor)
+        .await
+        .unwrap();
+    let offers = || async {
+        app.store
+            .messages(practice.id, 50, &Actor::system("test"))
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|m| m.purpose == "waitlist offer")
+            .map(|m| (m.to, m.body))
+            .collect::<Vec<_>>()
+    };
+    eventually("both waiting patients are offered the time", || async {
+        offers().await.len() == 2
+    })
+    .await;
+    let sent = offers().await;
+    let link_of = |to: &str| {
+        let body = &sent.iter().find(|(t, _)| t == to).unwrap().1;
+        assert!(
+            body.contains("an earlier time opened") && body.contains("with Dr. Ada Park"),
+            "{body}"
+        );
+        let at = body.find("/p/alpha/offer/").unwrap();
+        body[at..].split_whitespace().next().unwrap().to_string()
+    };
+    let (b_link, c_link) = (link_of("+13125550115"), link_of("+13125550125"));
+    // C accepts first and gets it; B is told it was taken and keeps their time.
+    let (status, page) = patient.text(&c_link).await;
+    assert_eq!(status, 200);
+    assert!(page.contains("Take this time"));
+    let resp = patient.post_public(&c_link, &[]).await;
+    assert_eq!(resp.status(), 200);
+    assert!(resp.text().await.unwrap().contains("Your visit is moved"));
+    assert_eq!(
+        app.store
+            .appointment(practice.id, c.id)
+            .await
+            .unwrap()
+            .starts_at,
+        early.starts_at
+    );
+    let resp = patient.post_public(&b_link, &[]).await;
+    assert!(resp.text().await.unwrap().contains("this time was taken"));
+    assert_eq!(
+        app.store
+            .appointment(practice.id, b.id)
+            .await
+            .unwrap()
+            .starts_at,
+        b.starts_at
+    );
+    let waiting = app.store.waitlist(practice.id).await.unwrap();
+    assert_eq!(waiting.len(), 1, "B still waits; C moved");
+    assert_eq!(waiting[0].0.id, b.id);
+}

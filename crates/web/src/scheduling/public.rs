@@ -670,6 +670,7 @@ struct ManagePage {
     can_move: bool,
     /// The deposit is pending and the practice takes payments online.
     can_pay: bool,
+    waiting: bool,
     days: Vec<DaySlots>,
     flash: Option<String>,
 }
@@ -834,6 +835,7 @@ pub async fn manage(
         cancel_note,
         can_move: live && in_window,
         can_pay,
+        waiting: live && state.store.on_waitlist(practice_id, a.id).await?,
         days,
         flash,
     })?;
@@ -886,6 +888,10 @@ pub async fn manage_action(
                 .set_attendance(practice_id, a.id, Attendance::Confirmed, None, &actor)
                 .await?;
             back("confirmed")
+        }
+        "waitlist" => {
+            state.store.join_waitlist(practice_id, a.id, &actor).await?;
+            back("waitlist")
         }
         "cancel" => {
             let settings = state.store.booking_settings(practice_id).await?;
@@ -947,4 +953,98 @@ pub async fn calendar_feed(
         HeaderValue::from_static("noindex, nofollow"),
     );
     Ok(resp)
+}
+
+#[derive(Template)]
+#[template(path = "waitlist_offer.html")]
+struct OfferPage {
+    practice: String,
+    slug: String,
+    token: String,
+    when: String,
+    with: String,
+    location: String,
+    /// offered, moved, taken
+    state: &'static str,
+}
+
+async fn offer_page(
+    state: &AppState,
+    slug: &str,
+    token: &str,
+    outcome: Option<&'static str>,
+) -> PageResult {
+    let offer = state
+        .store
+        .waitlist_offer(token)
+        .await
+        .map_err(|_| AppError::NotFound)?;
+    let c = ctx(state, slug).await?;
+    if c.practice.id != offer.practice_id {
+        return Err(AppError::NotFound);
+    }
+    let a = state
+        .store
+        .appointment(offer.practice_id, offer.appointment_id)
+        .await?;
+    let location = c
+        .locations
+        .iter()
+        .find(|l| l.id == a.location_id)
+        .ok_or(AppError::NotFound)?;
+    let tz = tz_of(location)?;
+    let state_label = match (outcome, offer.status.as_str()) {
+        (Some(o), _) => o,
+        (None, "offered") => "offered",
+        (None, "accepted") => "moved",
+        _ => "taken",
+    };
+    let resp = render(&OfferPage {
+        practice: c.practice.name.clone(),
+        slug: slug.to_string(),
+        token: token.to_string(),
+        when: local(offer.slot_start, &tz, "%A, %B %-d at %-I:%M %p"),
+        with: c
+            .clinicians
+            .iter()
+            .find(|x| x.id == offer.clinician_id)
+            .map(|x| x.name.clone())
+            .unwrap_or_default(),
+        location: location.name.clone(),
+        state: state_label,
+    })?;
+    Ok(secret_page(resp))
+}
+
+/// A waitlist offer's link: the freed time, and a button to take it.
+pub async fn offer(
+    State(state): State<AppState>,
+    Path((slug, token)): Path<(String, String)>,
+) -> PageResult {
+    offer_page(&state, &slug, &token, None).await
+}
+
+/// Takes the offered time: the first patient to accept gets it.
+pub async fn accept_offer(
+    State(state): State<AppState>,
+    Path((slug, token)): Path<(String, String)>,
+) -> PageResult {
+    let offer = state
+        .store
+        .waitlist_offer(&token)
+        .await
+        .map_err(|_| AppError::NotFound)?;
+    let practice = state
+        .store
+        .practice_by_slug(&slug)
+        .await
+        .map_err(|_| AppError::NotFound)?;
+    if practice.id != offer.practice_id {
+        return Err(AppError::NotFound);
+    }
+    let outcome = match state.store.accept_waitlist_offer(&token).await? {
+        stride_store::waitlist::Accepted::Moved(_) => "moved",
+        stride_store::waitlist::Accepted::Taken => "taken",
+    };
+    offer_page(&state, &slug, &token, Some(outcome)).await
 }
