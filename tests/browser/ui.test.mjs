@@ -81,9 +81,10 @@ const PAGES = {
   owner: ['/app', '/app/account', '/app/website', '/app/website/setup', '/app/website/heatmaps', '/app/website/heatmaps/1', '/app/website?period=12mo&channel=organic_search&page=/conditions/*', '/app/leads', '/app/leads?view=untouched', '/app/leads/1', '/app/leads/new', '/app/leads/report', '/app/leads/report?by=campaign', '/app/leads/campaigns',
     '/app/calls', '/app/schedule', '/app/patients', '/app/patients/new', '/app/patients/1',
     '/app/settings', '/app/settings/locations', '/app/settings/locations/1', '/app/settings/clinicians', '/app/settings/users',
-    '/app/settings/tokens', '/app/settings/messages', '/app/settings/audit', '/app/settings/booking', '/app/settings/payers', '/app/deposits'],
+    '/app/settings/tokens', '/app/settings/messages', '/app/settings/audit', '/app/settings/booking', '/app/settings/payers', '/app/deposits',
+    '/app/schedule/attendance', '/app/schedule/week', '/app/schedule/series'],
   front_desk: ['/app', '/app/leads', '/app/leads/1', '/app/leads/new', '/app/leads/import', '/app/calls', '/app/patients', '/app/schedule', '/app/schedule?lead=1', '/app/settings/messages',
-    '/app/deposits', '/app/settings/payers'],
+    '/app/deposits', '/app/settings/payers', '/app/schedule/week', '/app/schedule/series', '/app/schedule/attendance', '/app/schedule/1/move'],
   clinician: ['/app', '/app/patients', '/app/schedule'],
   marketer: ['/app', '/app/website', '/app/website/heatmaps/1', '/app/leads', '/app/leads/report?by=source', '/app/leads/campaigns', '/app/calls?period=12mo', '/app/settings/locations'],
 };

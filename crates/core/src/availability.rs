@@ -225,6 +225,78 @@ pub fn earliest(calendars: &[Calendar], req: &Request) -> Option<(usize, Slot)> 
     None
 }
 
+/// A plan of care's visit series: the local dates from `first` on, on the given weekdays, for
+/// `weeks` weeks, at `minute` after local midnight each day (the same wall-clock time across a
+/// daylight-saving change).
+pub fn series_starts(
+    tz: &TimeZone,
+    first: Date,
+    weekdays: &[Weekday],
+    minute: u16,
+    weeks: u32,
+) -> Vec<i64> {
+    let mut out = Vec::new();
+    for offset in 0..i64::from(weeks) * 7 {
+        let Ok(d) = first.checked_add(Span::new().days(offset)) else {
+            break;
+        };
+        if weekdays.contains(&weekday_of(d))
+            && let Some(t) = instant(tz, d, minute)
+        {
+            out.push(t);
+        }
+    }
+    out
+}
+
+/// One visit of a series: open at the wanted time, or the conflict with the nearest open time that
+/// day (none when the day has nothing).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fit {
+    Open(Slot),
+    Conflict { wanted: i64, nearest: Option<Slot> },
+}
+
+/// Checks each wanted start of a series against one clinician's calendar. The series' own visits
+/// count as busy for each other (with the request's buffers), so taking every open time and
+/// alternative never double-books.
+pub fn fit_series(cal: &Calendar, req: &Request, wanted: &[i64]) -> Vec<Fit> {
+    let mut cal = cal.clone();
+    let mut out = Vec::new();
+    for &start in wanted {
+        let Ok(t) = Timestamp::from_millisecond(start) else {
+            continue;
+        };
+        let date = t.to_zoned_datetime(cal.tz.clone()).date();
+        let busy = Prepared::new(&cal.busy);
+        let slots = day_slots(&cal, req, date, &busy);
+        let fit = match slots.iter().find(|s| s.start == start) {
+            Some(s) => Fit::Open(*s),
+            None => Fit::Conflict {
+                wanted: start,
+                nearest: slots
+                    .iter()
+                    .min_by_key(|s| (s.start - start).abs())
+                    .copied(),
+            },
+        };
+        let taken = match fit {
+            Fit::Open(s) => Some(s),
+            Fit::Conflict { nearest, .. } => nearest,
+        };
+        if let Some(s) = taken {
+            cal.busy.push(Busy {
+                start: s.start,
+                end: s.end,
+                buffer_before: req.buffer_before_min,
+                buffer_after: req.buffer_after_min,
+            });
+        }
+        out.push(fit);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -465,5 +537,58 @@ mod tests {
                 c.busy.push(Busy { start: s.start, end: s.end, buffer_before: before, buffer_after: after });
             }
         }
+    }
+
+    #[test]
+    fn a_series_keeps_its_wall_clock_time_across_dst_and_lists_conflicts() {
+        let tz = TimeZone::get("America/New_York").unwrap();
+        // Twice a week (Mon, Thu) for three weeks from Monday 2026-10-26, at 09:00: the clocks
+        // fall back on Sunday 2026-11-01, and every visit is still at 09:00 local.
+        let first: Date = "2026-10-26".parse().unwrap();
+        let starts = series_starts(&tz, first, &[Weekday::Mon, Weekday::Thu], 9 * 60, 3);
+        assert_eq!(starts.len(), 6);
+        for s in &starts {
+            let z = Timestamp::from_millisecond(*s)
+                .unwrap()
+                .to_zoned_datetime(tz.clone());
+            assert_eq!((z.hour(), z.minute()), (9, 0), "{z}");
+        }
+        let now = starts[0] - 7 * DAY;
+        let hours = crate::hours::parse_shifts("Mon-Fri 08:00-12:00").unwrap();
+        let cal = Calendar {
+            tz: tz.clone(),
+            hours,
+            // Someone already has Thursday 2026-10-29 09:00-10:00.
+            busy: vec![Busy::time_off(starts[1], starts[1] + 60 * MINUTE)],
+            closed: vec!["2026-11-09".parse().unwrap()],
+        };
+        let req = Request {
+            buffer_after_min: 15,
+            step_min: 15,
+            ..Request::new(45, now)
+        };
+        let fits = fit_series(&cal, &req, &starts);
+        assert!(matches!(fits[0], Fit::Open(s) if s.start == starts[0]));
+        match fits[1] {
+            Fit::Conflict {
+                wanted,
+                nearest: Some(n),
+            } => {
+                assert_eq!(wanted, starts[1]);
+                // 08:00 (45 minutes and a 15-minute buffer end at 09:00) is as near as 10:00;
+                // the earlier of equally near times is offered.
+                assert_eq!(
+                    n.start,
+                    starts[1] - 60 * MINUTE,
+                    "the nearest open time that day"
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(
+            matches!(fits[4], Fit::Conflict { nearest: None, .. }),
+            "a closed day has no alternative"
+        );
+        assert!(fits.iter().filter(|f| matches!(f, Fit::Open(_))).count() == 4);
     }
 }

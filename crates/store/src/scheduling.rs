@@ -1302,3 +1302,111 @@ impl Store {
         .collect()
     }
 }
+
+/// A clinician's time off, as listed in Settings.
+#[derive(Debug, Clone, Serialize)]
+pub struct TimeOff {
+    pub id: i64,
+    pub clinician_id: i64,
+    pub starts_at: i64,
+    pub ends_at: i64,
+    pub reason: String,
+}
+
+impl Store {
+    /// Checks a series of wanted starts for one clinician (the front desk's rules): each open, or
+    /// its conflict with the nearest open time that day.
+    pub async fn plan_series(
+        &self,
+        practice_id: i64,
+        clinician_id: i64,
+        location_id: i64,
+        type_id: i64,
+        starts: &[i64],
+    ) -> StoreResult<Vec<availability::Fit>> {
+        let t = self.appointment_type(practice_id, type_id).await?;
+        let now = now_ms();
+        let cal = self
+            .calendar(practice_id, clinician_id, location_id, now, None)
+            .await?;
+        let mut req = Self::request(&t, now);
+        req.step_min = BLOCK_MIN;
+        req.horizon_days = 366;
+        Ok(availability::fit_series(&cal, &req, starts))
+    }
+
+    /// Time off that has not ended, soonest first.
+    pub async fn time_off(&self, practice_id: i64, now: i64) -> StoreResult<Vec<TimeOff>> {
+        sqlx::query(
+            "SELECT id, clinician_id, starts_at, ends_at, reason FROM time_off WHERE practice_id = $1 AND ends_at > $2 \
+             ORDER BY starts_at",
+        )
+        .bind(practice_id)
+        .bind(now)
+        .fetch_all(self.pool())
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(TimeOff {
+                id: r.try_get("id")?,
+                clinician_id: r.try_get("clinician_id")?,
+                starts_at: r.try_get("starts_at")?,
+                ends_at: r.try_get("ends_at")?,
+                reason: r.try_get("reason")?,
+            })
+        })
+        .collect()
+    }
+
+    pub async fn remove_time_off(
+        &self,
+        practice_id: i64,
+        id: i64,
+        actor: &Actor,
+    ) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        let done = sqlx::query("DELETE FROM time_off WHERE id = $1 AND practice_id = $2")
+            .bind(id)
+            .bind(practice_id)
+            .execute(&mut *tx)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        audit::record(
+            &mut *tx,
+            Some(practice_id),
+            actor,
+            "delete",
+            "time_off",
+            Some(id),
+            "",
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Live appointments at a location in [from, to), for the week view.
+    pub async fn location_appointments(
+        &self,
+        practice_id: i64,
+        location_id: i64,
+        from: i64,
+        to: i64,
+    ) -> StoreResult<Vec<Appointment>> {
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {APPT_COLS} FROM appointments WHERE practice_id = $1 AND location_id = $2 AND starts_at >= $3 \
+             AND starts_at < $4 AND status NOT IN {RELEASED} ORDER BY starts_at, clinician_id"
+        )))
+        .bind(practice_id)
+        .bind(location_id)
+        .bind(from)
+        .bind(to)
+        .fetch_all(self.pool())
+        .await?
+        .iter()
+        .map(read_appointment)
+        .collect()
+    }
+}

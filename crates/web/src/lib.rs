@@ -136,6 +136,15 @@ pub fn router(state: AppState) -> Router {
             post(scheduling::admin::set_attendance),
         )
         .route("/app/deposits", get(scheduling::admin::deposits))
+        .route("/app/schedule/week", get(scheduling::calendar::week))
+        .route(
+            "/app/schedule/series",
+            get(scheduling::calendar::series_form).post(scheduling::calendar::series),
+        )
+        .route(
+            "/app/schedule/{id}/move",
+            get(scheduling::calendar::move_form).post(scheduling::calendar::move_to),
+        )
         .route(
             "/app/schedule/attendance",
             get(scheduling::attendance::page),
@@ -201,6 +210,14 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/app/settings/clinicians/{id}/feed",
             post(settings::reset_feed),
+        )
+        .route(
+            "/app/settings/clinicians/{id}/time-off",
+            post(settings::add_time_off),
+        )
+        .route(
+            "/app/settings/time-off/{id}/remove",
+            post(settings::remove_time_off),
         )
         .route(
             "/app/settings/users",

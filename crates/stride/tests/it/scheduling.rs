@@ -411,3 +411,201 @@ async fn an_owner_sets_a_clinicians_hours_and_the_schedule_opens() {
         "the clinician can be booked"
     );
 }
+
+#[tokio::test]
+async fn the_front_desk_books_a_series_with_conflicts_listed_moves_a_visit_and_sees_the_week() {
+    let app = TestApp::spawn().await;
+    let practice = app.practice("alpha").await;
+    let actor = Actor::system("test");
+    let (location, clinician) =
+        clinician_with_hours(&app, practice.id, "Mon-Fri 08:00-12:00").await;
+    let types = app.store.appointment_types(practice.id).await.unwrap();
+    let follow_up = types[1].id;
+    let tz = jiff::tz::TimeZone::get(&location.time_zone).unwrap();
+    // Next Monday, three weeks of Monday and Thursday at 09:00; the first Thursday's 09:00 is taken.
+    let today = jiff::Timestamp::now().to_zoned_datetime(tz.clone()).date();
+    let monday = (1..=7)
+        .map(|d| today.checked_add(jiff::Span::new().days(d)).unwrap())
+        .find(|d| d.weekday() == jiff::civil::Weekday::Monday)
+        .unwrap();
+    let at = |d: jiff::civil::Date, h: i8| {
+        d.at(h, 0, 0, 0)
+            .to_zoned_datetime(tz.clone())
+            .unwrap()
+            .timestamp()
+            .as_millisecond()
+    };
+    let thursday = monday.checked_add(jiff::Span::new().days(3)).unwrap();
+    let blocker = app
+        .store
+        .book_appointment(
+            practice.id,
+            &NewAppointment::new(
+                location.id,
+                clinician.id,
+                follow_up,
+                at(thursday, 9),
+                "front desk",
+            ),
+            &actor,
+        )
+        .await
+        .unwrap();
+    let desk = app
+        .login(
+            &app.user(&practice, stride_core::role::Role::FrontDesk)
+                .await,
+        )
+        .await;
+    let form = |action: &'static str| {
+        vec![
+            ("location", location.id.to_string()),
+            ("clinician", clinician.id.to_string()),
+            ("type", follow_up.to_string()),
+            ("first", monday.to_string()),
+            ("time", "09:00".into()),
+            ("mon", "on".into()),
+            ("thu", "on".into()),
+            ("weeks", "3".into()),
+            ("use_nearest", "on".into()),
+            ("action", action.into()),
+        ]
+    };
+    let check = form("check");
+    let refs: Vec<(&str, &str)> = check.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let resp = desk.post_form("/app/schedule/series", &refs).await;
+    assert_eq!(resp.status(), 200);
+    let page = resp.text().await.unwrap();
+    assert!(page.contains("The series: 1 conflicts"), "{page}");
+    assert!(page.contains("nearest open that day: 8:00 AM"), "{page}");
+    assert!(page.contains("Book 6 visits"));
+    let count = || async {
+        app.store
+            .appointments(
+                practice.id,
+                clinician.id,
+                at(monday, 0),
+                at(monday, 0) + 21 * 86_400_000,
+            )
+            .await
+            .unwrap()
+            .len()
+    };
+    assert_eq!(count().await, 1, "checking books nothing");
+    let book = form("book");
+    let refs: Vec<(&str, &str)> = book.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let page = desk
+        .post_form("/app/schedule/series", &refs)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Booked 6 visits."), "{page}");
+    assert_eq!(count().await, 7);
+
+    // Move the blocker to another open time from its move page.
+    let (status, page) = desk
+        .text(&format!("/app/schedule/{}/move", blocker.id))
+        .await;
+    assert_eq!(status, 200);
+    let to = extract(&page, "name=\"to\" value=\"").expect("open times");
+    let resp = desk
+        .post_form(
+            &format!("/app/schedule/{}/move", blocker.id),
+            &[("to", &to)],
+        )
+        .await;
+    assert_eq!(resp.status(), 303);
+    assert!(
+        resp.headers()["location"]
+            .to_str()
+            .unwrap()
+            .ends_with("done=moved")
+    );
+    let moved = app
+        .store
+        .appointment(practice.id, blocker.id)
+        .await
+        .unwrap();
+    assert_eq!(moved.starts_at.to_string(), to.split(':').next().unwrap());
+
+    // The week shows the series.
+    let (status, page) = desk
+        .text(&format!(
+            "/app/schedule/week?location={}&week={monday}",
+            location.id
+        ))
+        .await;
+    assert_eq!(status, 200);
+    assert!(
+        page.contains("Follow-up visit") && page.contains("9:00 AM"),
+        "{page}"
+    );
+}
+
+#[tokio::test]
+async fn time_off_set_in_settings_is_not_offered_for_booking() {
+    let app = TestApp::spawn().await;
+    let practice = app.practice("alpha").await;
+    let (location, clinician) =
+        clinician_with_hours(&app, practice.id, "Mon-Sun 08:00-17:00").await;
+    let eval = app.store.appointment_types(practice.id).await.unwrap()[0].id;
+    let tz = jiff::tz::TimeZone::get(&location.time_zone).unwrap();
+    let today = jiff::Timestamp::now().to_zoned_datetime(tz.clone()).date();
+    let (from, to) = (
+        today.checked_add(jiff::Span::new().days(2)).unwrap(),
+        today.checked_add(jiff::Span::new().days(4)).unwrap(),
+    );
+    let owner = app
+        .login(&app.user(&practice, stride_core::role::Role::Owner).await)
+        .await;
+    let resp = owner
+        .post_form(
+            &format!("/app/settings/clinicians/{}/time-off", clinician.id),
+            &[
+                ("from", &from.to_string()),
+                ("to", &to.to_string()),
+                ("reason", "Conference"),
+            ],
+        )
+        .await;
+    assert_eq!(resp.status(), 303);
+    let (_, page) = owner.text("/app/settings/clinicians").await;
+    assert!(
+        page.contains("Upcoming time off") && page.contains("Conference"),
+        "{page}"
+    );
+    let slots = app
+        .store
+        .open_slots(
+            practice.id,
+            eval,
+            location.id,
+            None,
+            stride_store::now_ms(),
+            10,
+        )
+        .await
+        .unwrap();
+    let day_of = |ms: i64| {
+        jiff::Timestamp::from_millisecond(ms)
+            .unwrap()
+            .to_zoned_datetime(tz.clone())
+            .date()
+    };
+    assert!(!slots.is_empty());
+    assert!(
+        slots
+            .iter()
+            .all(|(_, s)| day_of(s.start) < from || day_of(s.start) > to),
+        "no time offered during the time off"
+    );
+    assert!(slots.iter().any(|(_, s)| day_of(s.start) > to));
+    let bad = owner
+        .post_form(
+            &format!("/app/settings/clinicians/{}/time-off", clinician.id),
+            &[("from", &to.to_string()), ("to", &from.to_string())],
+        )
+        .await;
+    assert_eq!(bad.status(), 422);
+}

@@ -53,6 +53,8 @@ fn flash_message(key: Option<&str>) -> Option<&'static str> {
         "visit_type" => "Visit type saved. New bookings use it; booked visits keep their times.",
         "payer" => "Payer saved.",
         "stripe" => "Stripe settings saved.",
+        "time_off" => "Time off saved: those days are no longer offered for booking.",
+        "time_off_removed" => "Time off removed: those hours can be booked again.",
         "feed" => {
             "New calendar link made; the old link no longer works. Paste it into the clinician's calendar app as a subscription."
         }

@@ -461,6 +461,8 @@ struct CliniciansPage {
     nav: SubNav,
     /// (clinician, primary location's name, weekly hours there, calendar feed link)
     clinicians: Vec<(Clinician, String, String, Option<String>)>,
+    /// Upcoming time off: (id, clinician, from, to, reason)
+    time_off: Vec<(i64, String, String, String, String)>,
     locations: Vec<Location>,
     f: ClinicianForm,
     can_edit: bool,
@@ -507,9 +509,26 @@ async fn clinicians_page(
                 .map(|t| format!("{}/calendar/{t}.ics", base.trim_end_matches('/')));
         }
     }
+    let tz = crate::pages::practice_tz(state, p.practice_id).await?;
+    let day = |ms: i64| crate::pages::local_time(ms, &tz);
+    let time_off = state
+        .store
+        .time_off(p.practice_id, jiff::Timestamp::now().as_millisecond())
+        .await?
+        .into_iter()
+        .map(|t| {
+            let who = clinicians
+                .iter()
+                .find(|c| c.0.id == t.clinician_id)
+                .map(|c| c.0.name.clone())
+                .unwrap_or_default();
+            (t.id, who, day(t.starts_at), day(t.ends_at), t.reason)
+        })
+        .collect();
     let page = CliniciansPage {
         l,
         nav: subnav(p, "clinicians"),
+        time_off,
         clinicians,
         locations,
         f,
@@ -1290,4 +1309,100 @@ pub async fn reset_feed(
         .reset_calendar_feed(p.practice_id, id, &p.actor)
         .await?;
     Ok(redirect_done("/app/settings/clinicians", "feed"))
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+pub struct TimeOffForm {
+    from: String,
+    to: String,
+    reason: String,
+}
+
+/// Time off for a clinician, whole days from `from` to `to` (inclusive) in their location's zone.
+pub async fn add_time_off(
+    State(state): State<AppState>,
+    Extension(p): Extension<Principal>,
+    Path(id): Path<i64>,
+    Form(f): Form<TimeOffForm>,
+) -> PageResult {
+    p.require(Permission::ManagePractice)?;
+    let result = async {
+        let date = |label: &str, v: &str| -> Result<jiff::civil::Date, AppError> {
+            v.trim().parse().map_err(|_| {
+                AppError::invalid(format!("the {label} day should be a date like 2026-12-24"))
+            })
+        };
+        let from = date("first", &f.from)?;
+        let to = if f.to.trim().is_empty() {
+            from
+        } else {
+            date("last", &f.to)?
+        };
+        if to < from {
+            return Err(AppError::invalid("the last day comes before the first"));
+        }
+        let clinician = state
+            .store
+            .clinicians(p.practice_id)
+            .await?
+            .into_iter()
+            .find(|c| c.id == id)
+            .ok_or(AppError::NotFound)?;
+        let locations = state.store.locations(p.practice_id).await?;
+        let tz = locations
+            .iter()
+            .find(|l| Some(l.id) == clinician.location_id)
+            .or(locations.first())
+            .and_then(|l| stride_core::tz::TimeZoneName::parse(&l.time_zone).ok())
+            .map(|t| t.tz())
+            .unwrap_or(jiff::tz::TimeZone::UTC);
+        let start = from
+            .to_zoned_datetime(tz.clone())
+            .map_err(|e| AppError::invalid(e.to_string()))?
+            .timestamp()
+            .as_millisecond();
+        let end = to
+            .tomorrow()
+            .map_err(|e| AppError::invalid(e.to_string()))?
+            .to_zoned_datetime(tz)
+            .map_err(|e| AppError::invalid(e.to_string()))?
+            .timestamp()
+            .as_millisecond();
+        state
+            .store
+            .add_time_off(p.practice_id, id, start, end, &f.reason, &p.actor)
+            .await?;
+        Ok::<_, AppError>(())
+    }
+    .await;
+    saved_or_again(
+        result,
+        "/app/settings/clinicians",
+        "time_off",
+        |error| async move {
+            let f = ClinicianForm {
+                active: Some("on".into()),
+                ..Default::default()
+            };
+            clinicians_page(&state, &p, &Done::default(), f, Some(error)).await
+        },
+    )
+    .await
+}
+
+pub async fn remove_time_off(
+    State(state): State<AppState>,
+    Extension(p): Extension<Principal>,
+    Path(id): Path<i64>,
+) -> PageResult {
+    p.require(Permission::ManagePractice)?;
+    state
+        .store
+        .remove_time_off(p.practice_id, id, &p.actor)
+        .await?;
+    Ok(redirect_done(
+        "/app/settings/clinicians",
+        "time_off_removed",
+    ))
 }

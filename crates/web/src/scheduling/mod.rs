@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod api;
 pub mod attendance;
+pub mod calendar;
 pub mod pages;
 pub mod public;
 pub mod stripe;

@@ -91,6 +91,9 @@ async fn schedule_page(
         Some("booked") => Some("Booked."),
         Some("cancelled") => Some("Cancelled: the time is open again."),
         Some("checked_in") => Some("Checked in."),
+        Some("moved") => {
+            Some("Moved; the old time is open again and the reminders follow the new one.")
+        }
         Some("completed") => Some("Marked completed; a collected deposit is applied to the visit."),
         Some("no_show") => Some(
             "Marked as a no-show; the time is open again and a collected deposit is forfeited.",
