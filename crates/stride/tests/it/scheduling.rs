@@ -609,3 +609,152 @@ async fn time_off_set_in_settings_is_not_offered_for_booking() {
         .await;
     assert_eq!(bad.status(), 422);
 }
+
+/// Open times and bookings on New York's daylight-saving Sundays, through the database: every slot
+/// is its full length in real time, none starts in the skipped hour, the repeated hour is two
+/// distinct hours, and a booking across the change holds exactly its real length.
+#[tokio::test]
+async fn bookings_across_new_yorks_spring_and_fall_changes_keep_real_lengths() {
+    let app = TestApp::spawn().await;
+    let practice = app.practice("alpha").await;
+    let actor = Actor::system("test");
+    let ny = app
+        .store
+        .create_location(
+            practice.id,
+            &stride_store::tenancy::LocationInput {
+                name: "Manhattan".into(),
+                address: "5 Broadway, New York, NY".into(),
+                main_phone: stride_core::phone::PhoneE164::parse("(212) 555-0100").unwrap(),
+                time_zone: stride_core::tz::TimeZoneName::parse("America/New_York").unwrap(),
+                hours: stride_core::hours::WeeklyHours::parse("Sun 00:00-06:00").unwrap(),
+            },
+        )
+        .await
+        .unwrap();
+    let clinician = app
+        .store
+        .create_clinician(
+            practice.id,
+            &ClinicianInput {
+                name: "Dr. Night Owl".into(),
+                credentials: "PT".into(),
+                location_id: Some(ny.id),
+                active: true,
+            },
+        )
+        .await
+        .unwrap();
+    app.store
+        .set_clinician_hours(
+            practice.id,
+            clinician.id,
+            ny.id,
+            &stride_core::hours::parse_shifts("Sun 00:00-06:00").unwrap(),
+            &actor,
+        )
+        .await
+        .unwrap();
+    let eval = app.store.appointment_types(practice.id).await.unwrap()[0].clone();
+    let tz = jiff::tz::TimeZone::get("America/New_York").unwrap();
+    let slots = app
+        .store
+        .open_slots(
+            practice.id,
+            eval.id,
+            ny.id,
+            None,
+            stride_store::now_ms(),
+            366,
+        )
+        .await
+        .unwrap();
+    let on = |day: &str| -> Vec<stride_core::availability::Slot> {
+        slots
+            .iter()
+            .map(|(_, s)| *s)
+            .filter(|s| {
+                jiff::Timestamp::from_millisecond(s.start)
+                    .unwrap()
+                    .to_zoned_datetime(tz.clone())
+                    .date()
+                    .to_string()
+                    == day
+            })
+            .collect()
+    };
+    let local = |ms: i64| {
+        jiff::Timestamp::from_millisecond(ms)
+            .unwrap()
+            .to_zoned_datetime(tz.clone())
+            .strftime("%H:%M %Z")
+            .to_string()
+    };
+    let spring = on("2027-03-14");
+    let fall = on("2027-11-07");
+    assert!(!spring.is_empty() && !fall.is_empty());
+    for s in spring.iter().chain(&fall) {
+        assert_eq!(
+            s.end - s.start,
+            3_600_000,
+            "an hour of real time: {}",
+            local(s.start)
+        );
+    }
+    assert!(
+        spring.iter().all(|s| !local(s.start).starts_with("02:")),
+        "nothing starts in the skipped hour"
+    );
+    // 00:00–06:00 is five real hours in spring and seven in fall, on a 15-minute grid of local
+    // time: the fall day has both 01:00 EDT and 01:00 EST.
+    assert!(fall.len() > spring.len());
+    assert!(fall.iter().any(|s| local(s.start) == "01:00 EDT"));
+    assert!(fall.iter().any(|s| local(s.start) == "01:00 EST"));
+
+    // A visit from 01:30 EST to 03:30 EDT holds one real hour.
+    let across = spring
+        .iter()
+        .find(|s| local(s.start) == "01:30 EST")
+        .copied()
+        .expect("01:30 is open");
+    let booked = app
+        .store
+        .book_appointment(
+            practice.id,
+            &NewAppointment::new(ny.id, clinician.id, eval.id, across.start, "front desk"),
+            &actor,
+        )
+        .await
+        .unwrap();
+    assert_eq!(booked.ends_at - booked.starts_at, 3_600_000);
+    assert_eq!(local(booked.ends_at), "03:30 EDT");
+    // The repeated hour: a booking at 01:00 EDT and one at 01:15 EST (after its buffer) both fit.
+    let first = fall.iter().find(|s| local(s.start) == "01:00 EDT").unwrap();
+    let second = fall.iter().find(|s| local(s.start) == "01:15 EST").unwrap();
+    for s in [first, second] {
+        app.store
+            .book_appointment(
+                practice.id,
+                &NewAppointment::new(ny.id, clinician.id, eval.id, s.start, "front desk"),
+                &actor,
+            )
+            .await
+            .unwrap_or_else(|_| panic!("{} is open", local(s.start)));
+    }
+    assert!(matches!(
+        app.store
+            .book_appointment(
+                practice.id,
+                &NewAppointment::new(
+                    ny.id,
+                    clinician.id,
+                    eval.id,
+                    first.start + 30 * 60_000,
+                    "front desk"
+                ),
+                &actor,
+            )
+            .await,
+        Err(BookingError::Taken(_))
+    ));
+}
