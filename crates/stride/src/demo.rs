@@ -280,9 +280,20 @@ pub async fn seed(store: &Store) -> anyhow::Result<DemoSummary> {
     }
 
     // A few messages through the default provider, so the message log shows the flow.
-    let patients = store
-        .patients(practice.id, &PatientQuery::All, 3, &actor)
-        .await?;
+    // The first three of the demo's named patients (not the newest: the schedule adds patients).
+    let mut patients = Vec::new();
+    for (_, _, phone, _, _, _) in PATIENTS.iter().take(3) {
+        patients.extend(
+            store
+                .patients(
+                    practice.id,
+                    &PatientQuery::Phone(PhoneE164::parse(phone)?),
+                    1,
+                    &actor,
+                )
+                .await?,
+        );
+    }
     for p in &patients {
         if let Some(phone) = &p.phone {
             store

@@ -451,6 +451,14 @@ pub const OPERATIONS: &[Operation] = &[
         200,
     ),
     op(
+        "get",
+        "/api/v1/attendance-report",
+        "No-show and late-cancel rates for ?period=30d|3mo|6mo|12mo: overall, before and since the deposit policy, by week, payer, clinician and visit type, with the 10% target",
+        "view_schedule",
+        None,
+        200,
+    ),
+    op(
         "post",
         "/api/v1/appointments",
         "Book an open slot; 409 with the next open times when it was just taken or is not open",
