@@ -49,7 +49,7 @@ impl Store {
         let rows = sqlx::query(
             "SELECT a.id, a.practice_id, a.starts_at, a.created_at, a.scheduled_at, a.patient_id, a.lead_id, \
              a.manage_token_enc, a.clinician_id, l.time_zone, l.name AS location_name, l.main_phone, \
-             t.name AS type_name, c.name AS clinician_name, p.slug, p.name AS practice_name, \
+             t.name AS type_name, t.reminder_hours AS type_hours, c.name AS clinician_name, p.slug, p.name AS practice_name, \
              (SELECT d.amount_cents FROM deposits d WHERE d.appointment_id = a.id AND d.status IN ('pending', 'collected')) AS deposit_cents \
              FROM appointments a JOIN locations l ON l.id = a.location_id JOIN appointment_types t ON t.id = a.type_id \
              JOIN clinicians c ON c.id = a.clinician_id JOIN practices p ON p.id = a.practice_id \
@@ -79,7 +79,15 @@ impl Store {
             let scheduled: i64 = r
                 .try_get::<Option<i64>, _>("scheduled_at")?
                 .unwrap_or(r.try_get("created_at")?);
-            let due = plan(starts_at, scheduled, &s.reminder_hours, quiet, &tz.tz())
+            // The visit type's own cadence, else the practice's.
+            let cadence = crate::scheduling::parse_hours_list(
+                &r.try_get::<Option<String>, _>("type_hours")?
+                    .unwrap_or_default(),
+            )
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| s.reminder_hours.clone());
+            let due = plan(starts_at, scheduled, &cadence, quiet, &tz.tz())
                 .into_iter()
                 .rfind(|p| p.send_at <= now);
             let Some(step) = due else { continue };

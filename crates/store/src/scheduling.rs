@@ -34,6 +34,29 @@ pub struct AppointmentType {
     pub deposit_applies: bool,
     pub new_patient: bool,
     pub active: bool,
+    /// This type's own reminder cadence in hours before the visit; `None` follows the practice's.
+    pub reminder_hours: Option<Vec<i64>>,
+}
+
+/// "48, 24,2" → [48, 24, 2]; empty → None.
+pub fn parse_hours_list(s: &str) -> StoreResult<Option<Vec<i64>>> {
+    let list = s
+        .split([',', ' '])
+        .filter(|h| !h.trim().is_empty())
+        .map(|h| {
+            h.trim()
+                .parse::<i64>()
+                .ok()
+                .filter(|h| (1..=24 * 14).contains(h))
+                .ok_or_else(|| {
+                    StoreError::Invalid(format!(
+                        "“{}” is not a number of hours between 1 and 336",
+                        h.trim()
+                    ))
+                })
+        })
+        .collect::<StoreResult<Vec<i64>>>()?;
+    Ok((!list.is_empty()).then_some(list))
 }
 
 /// The types a practice starts with (editable): name, minutes, buffer after, cash price, deposit,
@@ -129,7 +152,7 @@ impl From<sqlx::Error> for BookingError {
 }
 
 const TYPE_COLS: &str = "id, name, duration_min, buffer_before_min, buffer_after_min, cash_price_cents, \
-     deposit_applies, new_patient, active";
+     deposit_applies, new_patient, active, reminder_hours";
 const APPT_COLS: &str = "id, location_id, clinician_id, type_id, patient_id, lead_id, starts_at, ends_at, status, source, \
      payer_id, self_pay, created_at";
 
@@ -144,6 +167,11 @@ fn read_type(r: &AnyRow) -> StoreResult<AppointmentType> {
         deposit_applies: r.try_get::<i64, _>("deposit_applies")? != 0,
         new_patient: r.try_get::<i64, _>("new_patient")? != 0,
         active: r.try_get::<i64, _>("active")? != 0,
+        reminder_hours: parse_hours_list(
+            &r.try_get::<Option<String>, _>("reminder_hours")?
+                .unwrap_or_default(),
+        )
+        .unwrap_or(None),
     })
 }
 
@@ -259,13 +287,22 @@ impl Store {
                 "the cash price must be between $0 and $10,000".into(),
             ));
         }
+        let hours_text = t.reminder_hours.as_ref().map(|h| {
+            let mut h = h.clone();
+            h.sort_unstable_by(|a, b| b.cmp(a));
+            h.dedup();
+            h.iter()
+                .map(|x| x.to_string())
+                .collect::<Vec<_>>()
+                .join(",")
+        });
         let mut tx = self.begin().await?;
         let id = match id {
             Some(id) => {
                 let done = sqlx::query(
                     "UPDATE appointment_types SET name = $3, duration_min = $4, buffer_before_min = $5, \
-                     buffer_after_min = $6, cash_price_cents = $7, deposit_applies = $8, new_patient = $9, active = $10 \
-                     WHERE id = $1 AND practice_id = $2",
+                     buffer_after_min = $6, cash_price_cents = $7, deposit_applies = $8, new_patient = $9, active = $10, \
+                     reminder_hours = $11 WHERE id = $1 AND practice_id = $2",
                 )
                 .bind(id)
                 .bind(practice_id)
@@ -277,6 +314,7 @@ impl Store {
                 .bind(i64::from(t.deposit_applies))
                 .bind(i64::from(t.new_patient))
                 .bind(i64::from(t.active))
+                .bind(hours_text.clone())
                 .execute(&mut *tx)
                 .await
                 .map_err(|e| StoreError::on_unique(e, format!("a visit type is already called {name}")))?;
@@ -287,8 +325,8 @@ impl Store {
             }
             None => sqlx::query(
                 "INSERT INTO appointment_types (practice_id, name, duration_min, buffer_before_min, buffer_after_min, \
-                 cash_price_cents, deposit_applies, new_patient, active, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+                 cash_price_cents, deposit_applies, new_patient, active, created_at, reminder_hours) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
             )
             .bind(practice_id)
             .bind(name.to_string())
@@ -300,6 +338,7 @@ impl Store {
             .bind(i64::from(t.new_patient))
             .bind(i64::from(t.active))
             .bind(now_ms())
+            .bind(hours_text.clone())
             .fetch_one(&mut *tx)
             .await
             .map_err(|e| StoreError::on_unique(e, format!("a visit type is already called {name}")))?

@@ -43,6 +43,8 @@ CREATE TABLE booking_settings (
     updated_at          BIGINT NOT NULL
 );
 
+-- A visit type's own reminder cadence ("48,24,2"); NULL follows the practice's.
+ALTER TABLE appointment_types ADD COLUMN reminder_hours TEXT;
 ALTER TABLE appointments ADD COLUMN payer_id BIGINT;
 ALTER TABLE appointments ADD COLUMN self_pay BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE appointments ADD COLUMN manage_token TEXT;

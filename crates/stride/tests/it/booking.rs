@@ -1271,3 +1271,131 @@ async fn a_freed_time_is_offered_to_the_waitlist_and_the_first_to_accept_gets_it
     assert_eq!(waiting.len(), 1, "B still waits; C moved");
     assert_eq!(waiting[0].0.id, b.id);
 }
+
+#[tokio::test]
+async fn a_visit_type_can_have_its_own_reminder_cadence() {
+    let app = TestApp::spawn().await;
+    let practice = app.practice("alpha").await;
+    let actor = Actor::system("test");
+    let (location, clinician) = open_all_day(&app, practice.id).await;
+    app.store
+        .set_booking_settings(
+            practice.id,
+            &BookingSettings {
+                quiet_hours: String::new(),
+                ..BookingSettings::default()
+            },
+            &actor,
+        )
+        .await
+        .unwrap();
+    let mut eval = app.store.appointment_types(practice.id).await.unwrap()[0].clone();
+    // Through the settings page: evaluations get one reminder, three days ahead.
+    let owner = app
+        .login(&app.user(&practice, stride_core::role::Role::Owner).await)
+        .await;
+    let bad = owner
+        .post_form(
+            &format!("/app/settings/booking/types/{}", eval.id),
+            &[
+                ("name", &eval.name),
+                ("duration_min", "60"),
+                ("buffer_after_min", "15"),
+                ("cash_price", "150"),
+                ("deposit_applies", "on"),
+                ("new_patient", "on"),
+                ("active", "on"),
+                ("reminder_hours", "72, soon"),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status(), 422);
+    assert!(
+        bad.text()
+            .await
+            .unwrap()
+            .contains("“soon” is not a number of hours")
+    );
+    let ok = owner
+        .post_form(
+            &format!("/app/settings/booking/types/{}", eval.id),
+            &[
+                ("name", &eval.name),
+                ("duration_min", "60"),
+                ("buffer_after_min", "15"),
+                ("cash_price", "150"),
+                ("deposit_applies", "on"),
+                ("new_patient", "on"),
+                ("active", "on"),
+                ("reminder_hours", "72"),
+            ],
+        )
+        .await;
+    assert_eq!(ok.status(), 303);
+    eval = app.store.appointment_types(practice.id).await.unwrap()[0].clone();
+    assert_eq!(eval.reminder_hours, Some(vec![72]));
+    let patient = app
+        .store
+        .create_patient(
+            practice.id,
+            &stride_store::patients::PatientInput {
+                first_name: "Ana".into(),
+                last_name: "Ruiz".into(),
+                phone: None,
+                email: Some(stride_core::email::EmailAddress::parse("ana@example.com").unwrap()),
+                birth_date: None,
+                address: None,
+                member_id: None,
+                sms_consent: false,
+                email_consent: true,
+            },
+            &actor,
+        )
+        .await
+        .unwrap();
+    let (_, start) = open_time(&app, practice.id, eval.id, location, 96 * HOUR).await;
+    let mut request = NewAppointment::new(location, clinician, eval.id, start, "front desk");
+    request.patient_id = Some(patient.id);
+    app.store
+        .book_appointment(practice.id, &request, &actor)
+        .await
+        .unwrap();
+    let sweep = |at: i64| {
+        let store = app.store.clone();
+        async move {
+            store
+                .send_due_reminders("https://x.example", at)
+                .await
+                .unwrap()
+                .queued
+        }
+    };
+    assert_eq!(
+        sweep(start - 72 * HOUR).await,
+        1,
+        "the type's 72-hour reminder"
+    );
+    assert_eq!(
+        sweep(start - 24 * HOUR).await,
+        0,
+        "and not the practice's 24"
+    );
+    assert_eq!(sweep(start - 2 * HOUR).await, 0, "nor its 2");
+    let sent = app.store.messages(practice.id, 10, &actor).await.unwrap();
+    assert_eq!(
+        sent[0].channel,
+        stride_store::messages::Channel::Email,
+        "email, the patient's only consent"
+    );
+    assert!(
+        sent[0]
+            .subject
+            .as_deref()
+            .unwrap()
+            .starts_with("Reminder: your visit on ")
+    );
+    assert!(
+        !sent[0].body.contains("Reply C"),
+        "no texting instructions in an email"
+    );
+}

@@ -133,6 +133,7 @@ pub struct TypeForm {
     deposit_applies: Option<String>,
     new_patient: Option<String>,
     active: Option<String>,
+    reminder_hours: String,
 }
 
 impl TypeForm {
@@ -155,6 +156,7 @@ impl TypeForm {
             deposit_applies: self.deposit_applies.is_some(),
             new_patient: self.new_patient.is_some(),
             active: self.active.is_some(),
+            reminder_hours: stride_store::scheduling::parse_hours_list(&self.reminder_hours)?,
         })
     }
 }
@@ -167,7 +169,8 @@ struct BookingPage {
     f: PolicyForm,
     models: Vec<(&'static str, &'static str)>,
     started: String,
-    types: Vec<(AppointmentType, String)>,
+    /// (type, cash price, its own reminder hours or empty)
+    types: Vec<(AppointmentType, String, String)>,
     new_type: TypeForm,
     booking_link: String,
     stripe_connected: bool,
@@ -208,7 +211,17 @@ async fn booking_page(
             .into_iter()
             .map(|t| {
                 let price = cents_field(t.cash_price_cents);
-                (t, price)
+                let hours = t
+                    .reminder_hours
+                    .as_ref()
+                    .map(|h| {
+                        h.iter()
+                            .map(|x| x.to_string())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    })
+                    .unwrap_or_default();
+                (t, price, hours)
             })
             .collect(),
         new_type: new_type.unwrap_or(TypeForm {
