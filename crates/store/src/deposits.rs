@@ -806,32 +806,16 @@ impl Store {
 
     /// Re-seals the practices' Stripe keys under the keyring's current key.
     pub(crate) async fn reencrypt_stripe_keys(&self) -> StoreResult<u64> {
-        let k = self.keys();
-        let rows = sqlx::query(
-            "SELECT practice_id, stripe_secret_enc, stripe_webhook_enc FROM booking_settings",
-        )
-        .fetch_all(self.pool())
-        .await?;
         let mut n = 0;
-        for r in &rows {
-            let practice_id: i64 = r.try_get("practice_id")?;
-            for col in ["stripe_secret", "stripe_webhook"] {
-                let Some(blob) = crate::opt_bytes(r, &format!("{col}_enc"))? else {
-                    continue;
-                };
-                if !k.needs_reencrypt(&blob) {
-                    continue;
-                }
-                let plain = k.decrypt_string(&blob, &stripe_aad(col, practice_id))?;
-                sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "UPDATE booking_settings SET {col}_enc = $2 WHERE practice_id = $1"
-                )))
-                .bind(practice_id)
-                .bind(k.encrypt_str(&plain, &stripe_aad(col, practice_id)))
-                .execute(self.pool())
+        for col in ["stripe_secret", "stripe_webhook"] {
+            n += self
+                .reencrypt_column(
+                    "booking_settings",
+                    "practice_id",
+                    &format!("{col}_enc"),
+                    |p| stripe_aad(col, p),
+                )
                 .await?;
-                n += 1;
-            }
         }
         Ok(n)
     }

@@ -138,25 +138,7 @@ impl Store {
 
     /// Re-seals every feed secret under the keyring's current key.
     pub(crate) async fn reencrypt_feeds(&self) -> StoreResult<u64> {
-        let k = self.keys();
-        let rows = sqlx::query("SELECT clinician_id, practice_id, token_enc FROM calendar_feeds")
-            .fetch_all(self.pool())
-            .await?;
-        let mut n = 0;
-        for r in &rows {
-            let practice_id: i64 = r.try_get("practice_id")?;
-            let blob: Vec<u8> = r.try_get("token_enc")?;
-            if !k.needs_reencrypt(&blob) {
-                continue;
-            }
-            let plain = k.decrypt_string(&blob, &aad(practice_id))?;
-            sqlx::query("UPDATE calendar_feeds SET token_enc = $2 WHERE clinician_id = $1")
-                .bind(r.try_get::<i64, _>("clinician_id")?)
-                .bind(k.encrypt_str(&plain, &aad(practice_id)))
-                .execute(self.pool())
-                .await?;
-            n += 1;
-        }
-        Ok(n)
+        self.reencrypt_column("calendar_feeds", "clinician_id", "token_enc", aad)
+            .await
     }
 }

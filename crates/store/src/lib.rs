@@ -321,6 +321,43 @@ impl Store {
     }
 }
 
+impl Store {
+    /// Re-seals one encrypted column of a table under the keyring's current key. `key` is the
+    /// table's integer key column; `aad` gives a row's AAD from its practice.
+    pub(crate) async fn reencrypt_column(
+        &self,
+        table: &str,
+        key: &str,
+        column: &str,
+        aad: impl Fn(i64) -> Vec<u8>,
+    ) -> StoreResult<u64> {
+        let k = self.keys();
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {key} AS k, practice_id, {column} AS blob FROM {table} WHERE {column} IS NOT NULL"
+        )))
+        .fetch_all(self.pool())
+        .await?;
+        let mut n = 0;
+        for r in &rows {
+            let blob: Vec<u8> = r.try_get("blob")?;
+            if !k.needs_reencrypt(&blob) {
+                continue;
+            }
+            let practice_id: i64 = r.try_get("practice_id")?;
+            let plain = k.decrypt_string(&blob, &aad(practice_id))?;
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "UPDATE {table} SET {column} = $2 WHERE {key} = $1"
+            )))
+            .bind(r.try_get::<i64, _>("k")?)
+            .bind(k.encrypt_str(&plain, &aad(practice_id)))
+            .execute(self.pool())
+            .await?;
+            n += 1;
+        }
+        Ok(n)
+    }
+}
+
 const KEY_CHECK_AAD: &[u8] = b"instance_settings.key_check";
 const KEY_CHECK_TEXT: &str = "stride key check";
 

@@ -1131,28 +1131,8 @@ impl Store {
 
     /// Re-seals every manage-link secret under the keyring's current key.
     pub(crate) async fn reencrypt_manage_tokens(&self) -> StoreResult<u64> {
-        let k = self.keys();
-        let rows = sqlx::query(
-            "SELECT id, practice_id, manage_token_enc FROM appointments WHERE manage_token_enc IS NOT NULL",
-        )
-        .fetch_all(self.pool())
-        .await?;
-        let mut n = 0;
-        for r in &rows {
-            let practice_id: i64 = r.try_get("practice_id")?;
-            let blob: Vec<u8> = r.try_get("manage_token_enc")?;
-            if !k.needs_reencrypt(&blob) {
-                continue;
-            }
-            let plain = k.decrypt_string(&blob, &manage_aad(practice_id))?;
-            sqlx::query("UPDATE appointments SET manage_token_enc = $2 WHERE id = $1")
-                .bind(r.try_get::<i64, _>("id")?)
-                .bind(k.encrypt_str(&plain, &manage_aad(practice_id)))
-                .execute(self.pool())
-                .await?;
-            n += 1;
-        }
-        Ok(n)
+        self.reencrypt_column("appointments", "id", "manage_token_enc", manage_aad)
+            .await
     }
 }
 

@@ -806,25 +806,8 @@ async fn reminders_go_out_once_per_step_follow_a_moved_visit_and_stop_when_cance
         )
         .await
         .unwrap();
-    let patient = app
-        .store
-        .create_patient(
-            practice.id,
-            &stride_store::patients::PatientInput {
-                first_name: "Ana".into(),
-                last_name: "Ruiz".into(),
-                phone: Some(stride_core::phone::PhoneE164::parse("(312) 555-0101").unwrap()),
-                email: None,
-                birth_date: None,
-                address: None,
-                member_id: None,
-                sms_consent: true,
-                email_consent: false,
-            },
-            &actor,
-        )
-        .await
-        .unwrap();
+    let patient =
+        patient_with_phone(&app, practice.id, "Ana", "Ruiz", "(312) 555-0101", true).await;
     let eval = app.store.appointment_types(practice.id).await.unwrap()[0].clone();
     let (_, start) = open_time(&app, practice.id, eval.id, location, 72 * HOUR).await;
     let mut request = NewAppointment::new(location, clinician, eval.id, start, "front desk");
@@ -1051,25 +1034,15 @@ async fn a_clinicians_calendar_feed_lists_visits_without_patient_names_and_a_res
     let practice = app.practice("alpha").await;
     let actor = Actor::system("test");
     let (location, clinician) = open_all_day(&app, practice.id).await;
-    let patient = app
-        .store
-        .create_patient(
-            practice.id,
-            &stride_store::patients::PatientInput {
-                first_name: "Zebulon".into(),
-                last_name: "Quixote".into(),
-                phone: Some(stride_core::phone::PhoneE164::parse("(312) 555-0177").unwrap()),
-                email: None,
-                birth_date: None,
-                address: None,
-                member_id: None,
-                sms_consent: false,
-                email_consent: false,
-            },
-            &actor,
-        )
-        .await
-        .unwrap();
+    let patient = patient_with_phone(
+        &app,
+        practice.id,
+        "Zebulon",
+        "Quixote",
+        "(312) 555-0177",
+        false,
+    )
+    .await;
     let eval = app.store.appointment_types(practice.id).await.unwrap()[0].clone();
     let (_, start) = open_time(&app, practice.id, eval.id, location, 30 * HOUR).await;
     let mut request = NewAppointment::new(location, clinician, eval.id, start, "front desk");
@@ -1165,27 +1138,15 @@ async fn a_freed_time_is_offered_to_the_waitlist_and_the_first_to_accept_gets_it
     let eval = app.store.appointment_types(practice.id).await.unwrap()[0].clone();
     let mut booked = Vec::new();
     for (i, days) in [2, 5, 6].into_iter().enumerate() {
-        let patient = app
-            .store
-            .create_patient(
-                practice.id,
-                &stride_store::patients::PatientInput {
-                    first_name: format!("Patient{i}"),
-                    last_name: "Waiting".into(),
-                    phone: Some(
-                        stride_core::phone::PhoneE164::parse(&format!("(312) 555-01{i}5")).unwrap(),
-                    ),
-                    email: None,
-                    birth_date: None,
-                    address: None,
-                    member_id: None,
-                    sms_consent: true,
-                    email_consent: false,
-                },
-                &actor,
-            )
-            .await
-            .unwrap();
+        let patient = patient_with_phone(
+            &app,
+            practice.id,
+            &format!("Patient{i}"),
+            "Waiting",
+            &format!("(312) 555-01{i}5"),
+            true,
+        )
+        .await;
         let (_, start) = open_time(&app, practice.id, eval.id, location, days * 24 * HOUR).await;
         let mut request = NewAppointment::new(location, clinician, eval.id, start, "online");
         request.patient_id = Some(patient.id);

@@ -709,25 +709,7 @@ async fn a_reply_c_to_a_reminder_confirms_the_senders_next_visit() {
         )
         .await
         .unwrap();
-    let patient = app
-        .store
-        .create_patient(
-            practice.id,
-            &stride_store::patients::PatientInput {
-                first_name: "Ana".into(),
-                last_name: "Ruiz".into(),
-                phone: Some(PhoneE164::parse(CALLER).unwrap()),
-                email: None,
-                birth_date: None,
-                address: None,
-                member_id: None,
-                sms_consent: true,
-                email_consent: false,
-            },
-            &actor,
-        )
-        .await
-        .unwrap();
+    let patient = patient_with_phone(&app, practice.id, "Ana", "Ruiz", CALLER, true).await;
     let eval = app.store.appointment_types(practice.id).await.unwrap()[0].clone();
     let (_, slot) = app
         .store

@@ -204,6 +204,32 @@ async fn backup_and_key_rotation_from_the_command_line() {
         )
         .await
         .unwrap();
+    // Secrets of the booking features: Stripe keys and a clinician's calendar feed.
+    store
+        .set_stripe_keys(
+            practice.id,
+            Some("sk_test_rotate"),
+            Some("whsec_rotate"),
+            &actor,
+        )
+        .await
+        .unwrap();
+    let clinician = store
+        .create_clinician(
+            practice.id,
+            &stride_store::tenancy::ClinicianInput {
+                name: "Dr. Key".into(),
+                credentials: "PT".into(),
+                location_id: None,
+                active: true,
+            },
+        )
+        .await
+        .unwrap();
+    let feed = store
+        .reset_calendar_feed(practice.id, clinician.id, &actor)
+        .await
+        .unwrap();
     store.close().await;
 
     let backup = db.dir.path().join("copy.db");
@@ -239,6 +265,15 @@ async fn backup_and_key_rotation_from_the_command_line() {
             .unwrap()
             .last_name,
         "Franklin"
+    );
+    let keys = rotated.stripe_keys(practice.id).await.unwrap().unwrap();
+    assert_eq!(keys.secret, "sk_test_rotate");
+    assert_eq!(
+        rotated
+            .calendar_feed_secret(practice.id, clinician.id)
+            .await
+            .unwrap(),
+        Some(feed)
     );
     // The old key no longer opens the database.
     let stale = Store::connect(&db.url, Keyring::parse(&old_key).unwrap())

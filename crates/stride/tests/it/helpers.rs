@@ -391,3 +391,32 @@ pub fn yesterday_at_ten() -> i64 {
         .timestamp()
         .as_millisecond()
 }
+
+/// A patient with a phone number (and no email), texts allowed or not.
+pub async fn patient_with_phone(
+    app: &TestApp,
+    practice_id: i64,
+    first: &str,
+    last: &str,
+    phone: &str,
+    sms_consent: bool,
+) -> stride_store::patients::Patient {
+    app.store
+        .create_patient(
+            practice_id,
+            &stride_store::patients::PatientInput {
+                first_name: first.into(),
+                last_name: last.into(),
+                phone: Some(stride_core::phone::PhoneE164::parse(phone).unwrap()),
+                email: None,
+                birth_date: None,
+                address: None,
+                member_id: None,
+                sms_consent,
+                email_consent: false,
+            },
+            &stride_store::audit::Actor::system("test"),
+        )
+        .await
+        .unwrap()
+}

@@ -240,6 +240,39 @@ pub(crate) fn touch_of(v: &VisitTouch) -> Touch {
     }
 }
 
+/// Records a conversion Stride saw itself (a request, a booking) as an event on the visit it came
+/// from, with that visit's source, so website reports count it like the tracker's own events.
+pub(crate) fn record_conversion(
+    state: &AppState,
+    site: &stride_store::website::Site,
+    visitor_id: i64,
+    last: &VisitTouch,
+    name: &str,
+    props: String,
+) {
+    state.intake.record(NewEvent {
+        site_id: site.id,
+        practice_id: site.practice_id,
+        at: jiff::Timestamp::now().as_millisecond(),
+        visitor_id,
+        name: name.into(),
+        path: last.exit_path.clone(),
+        query: String::new(),
+        referrer_host: String::new(),
+        source: last.source.clone(),
+        channel: last.channel.clone(),
+        campaign: last.campaign.clone(),
+        device: last.device.clone(),
+        browser: last.browser.clone(),
+        os: last.os.clone(),
+        props,
+        revenue_cents: None,
+        scroll_depth: None,
+        engaged_ms: None,
+        interactive: true,
+    });
+}
+
 pub async fn submit(
     State(state): State<AppState>,
     Path(slug): Path<String>,
@@ -328,28 +361,14 @@ pub async fn submit(
     }
     // The website conversion, on the visit the request came from.
     if let Some((site, visitor_id, visits)) = touch {
-        let last = &visits[visits.len() - 1];
-        state.intake.record(NewEvent {
-            site_id: site.id,
-            practice_id: practice.id,
-            at: jiff::Timestamp::now().as_millisecond(),
+        record_conversion(
+            &state,
+            &site,
             visitor_id,
-            name: "Appointment Request".into(),
-            path: last.exit_path.clone(),
-            query: String::new(),
-            referrer_host: String::new(),
-            source: last.source.clone(),
-            channel: last.channel.clone(),
-            campaign: last.campaign.clone(),
-            device: last.device.clone(),
-            browser: last.browser.clone(),
-            os: last.os.clone(),
-            props: r#"{"form":"stride"}"#.into(),
-            revenue_cents: None,
-            scroll_depth: None,
-            engaged_ms: None,
-            interactive: true,
-        });
+            &visits[visits.len() - 1],
+            "Appointment Request",
+            r#"{"form":"stride"}"#.into(),
+        );
     }
     metrics::counter!("stride_lead_forms_total").increment(1);
     Ok(Redirect::to(&done).into_response())

@@ -244,7 +244,8 @@ async fn move_page(
             d.1.push((
                 format!("{}:{c}", s.start),
                 format!("{time} · {}", name(c)),
-                format!("Move to {label}, {time}, with {}", name(c)),
+                // The visible text is part of the accessible name (WCAG 2.5.3).
+                format!("Move to {label}, {time} · {}", name(c)),
             ));
         }
     }

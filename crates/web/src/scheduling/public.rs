@@ -22,12 +22,11 @@ use stride_store::leads::{Basis, LeadInput};
 use stride_store::patients::PatientInput;
 use stride_store::scheduling::{AppointmentType, BookingError, NewAppointment, ONLINE};
 use stride_store::tenancy::Practice;
-use stride_store::website::NewEvent;
 
 use crate::AppState;
 use crate::auth::client_ip;
 use crate::error::{AppError, PageResult};
-use crate::leads::form::{touch_of, visitor_touch};
+use crate::leads::form::{record_conversion, touch_of, visitor_touch};
 use crate::pages::render;
 
 /// The website event (and lead-action goal) a completed online booking records.
@@ -619,28 +618,14 @@ pub async fn book(
             .store
             .ensure_event_goal(practice_id, "Online booking", ONLINE_BOOKING)
             .await?;
-        let last = &visits[visits.len() - 1];
-        state.intake.record(NewEvent {
-            site_id: site.id,
-            practice_id,
-            at: jiff::Timestamp::now().as_millisecond(),
+        record_conversion(
+            &state,
+            &site,
             visitor_id,
-            name: ONLINE_BOOKING.into(),
-            path: last.exit_path.clone(),
-            query: String::new(),
-            referrer_host: String::new(),
-            source: last.source.clone(),
-            channel: last.channel.clone(),
-            campaign: last.campaign.clone(),
-            device: last.device.clone(),
-            browser: last.browser.clone(),
-            os: last.os.clone(),
-            props: format!(r#"{{"type":{}}}"#, serde_json::json!(t.name)),
-            revenue_cents: None,
-            scroll_depth: None,
-            engaged_ms: None,
-            interactive: true,
-        });
+            &visits[visits.len() - 1],
+            ONLINE_BOOKING,
+            format!(r#"{{"type":{}}}"#, serde_json::json!(t.name)),
+        );
     }
     metrics::counter!("stride_bookings_total").increment(1);
     let token = booked.appointment.manage_token.unwrap_or_default();
@@ -680,6 +665,29 @@ struct ManagePage {
 pub struct ManageQuery {
     booked: Option<String>,
     done: Option<String>,
+}
+
+/// The appointment a manage link opens, with its practice; 404 for an unknown secret or one
+/// presented under another practice's address.
+pub(crate) async fn linked_appointment(
+    state: &AppState,
+    slug: &str,
+    token: &str,
+) -> Result<(Practice, stride_store::scheduling::Appointment), AppError> {
+    let (practice_id, a) = state
+        .store
+        .appointment_by_token(token)
+        .await
+        .map_err(|_| AppError::NotFound)?;
+    let practice = state
+        .store
+        .practice_by_slug(slug)
+        .await
+        .map_err(|_| AppError::NotFound)?;
+    if practice.id != practice_id {
+        return Err(AppError::NotFound);
+    }
+    Ok((practice, a))
 }
 
 /// Manage pages carry a secret in their address: never cached, indexed or sent on as a referrer.
@@ -856,19 +864,8 @@ pub async fn manage_action(
     Path((slug, token)): Path<(String, String)>,
     axum::Form(f): axum::Form<ManageAction>,
 ) -> PageResult {
-    let (practice_id, a) = state
-        .store
-        .appointment_by_token(&token)
-        .await
-        .map_err(|_| AppError::NotFound)?;
-    let practice = state
-        .store
-        .practice_by_slug(&slug)
-        .await
-        .map_err(|_| AppError::NotFound)?;
-    if practice.id != practice_id {
-        return Err(AppError::NotFound);
-    }
+    let (practice, a) = linked_appointment(&state, &slug, &token).await?;
+    let practice_id = practice.id;
     let actor = Actor {
         label: "patient (manage link)".into(),
         user_id: None,

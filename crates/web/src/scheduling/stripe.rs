@@ -80,19 +80,8 @@ pub async fn pay(
     Path((slug, token)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> PageResult {
-    let (practice_id, a) = state
-        .store
-        .appointment_by_token(&token)
-        .await
-        .map_err(|_| AppError::NotFound)?;
-    let practice = state
-        .store
-        .practice_by_slug(&slug)
-        .await
-        .map_err(|_| AppError::NotFound)?;
-    if practice.id != practice_id {
-        return Err(AppError::NotFound);
-    }
+    let (practice, a) = super::public::linked_appointment(&state, &slug, &token).await?;
+    let practice_id = practice.id;
     let Some((deposit, _)) = state.store.deposit_for(practice_id, a.id).await? else {
         return Err(AppError::invalid("this visit has no deposit to pay"));
     };
