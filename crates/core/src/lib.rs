@@ -3,7 +3,9 @@
 
 pub mod attendance;
 pub mod availability;
+pub mod billing;
 pub mod calls;
+pub mod care;
 pub mod deposits;
 pub mod email;
 pub mod hours;

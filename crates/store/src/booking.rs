@@ -127,4 +127,26 @@ impl Store {
         let p = self.create_patient(practice_id, input, actor).await?;
         Ok((p.id, true))
     }
+
+    /// Live visits booked online in the last `within_ms` by the patient with this phone (through
+    /// the blind index): a guard against one person, or a script, filling the calendar.
+    pub async fn recent_online_bookings(
+        &self,
+        practice_id: i64,
+        phone: &stride_core::phone::PhoneE164,
+        within_ms: i64,
+    ) -> StoreResult<i64> {
+        let bidx = self.keys().blind_index("phone", phone.as_str());
+        Ok(sqlx::query(
+            "SELECT COUNT(*) AS n FROM appointments a JOIN patients p ON p.id = a.patient_id \
+             WHERE a.practice_id = $1 AND p.phone_bidx = $2 AND a.source = 'online' AND a.created_at > $3 \
+             AND a.status IN ('booked', 'confirmed')",
+        )
+        .bind(practice_id)
+        .bind(bidx)
+        .bind(now_ms() - within_ms)
+        .fetch_one(self.pool())
+        .await?
+        .try_get("n")?)
+    }
 }

@@ -1360,3 +1360,49 @@ async fn a_visit_type_can_have_its_own_reminder_cadence() {
         "no texting instructions in an email"
     );
 }
+
+#[tokio::test]
+async fn one_phone_number_books_at_most_three_visits_online_a_day() {
+    let app = TestApp::spawn().await;
+    let practice = app.practice("alpha").await;
+    let (location, _) = open_all_day(&app, practice.id).await;
+    let follow_up = app.store.appointment_types(practice.id).await.unwrap()[1].clone();
+    let patient = Browser::new(&app);
+    let now = stride_store::now_ms();
+    let times: Vec<(i64, i64)> = app
+        .store
+        .online_slots(practice.id, follow_up.id, location, None, now)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|(_, s)| s.start % (6 * HOUR) == 0)
+        .take(4)
+        .map(|(c, s)| (c, s.start))
+        .collect();
+    for (i, (with, start)) in times.iter().enumerate() {
+        let fields = [
+            ("type", follow_up.id.to_string()),
+            ("location", location.to_string()),
+            ("start", start.to_string()),
+            ("with", with.to_string()),
+            ("first_name", "Repeat".to_string()),
+            ("last_name", "Booker".to_string()),
+            ("phone", "(312) 555-0166".to_string()),
+            ("payer", "self".to_string()),
+            ("policy_ok", "on".to_string()),
+        ];
+        let refs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let resp = patient.post_public("/p/alpha/book", &refs).await;
+        if i < 3 {
+            assert_eq!(resp.status(), 303, "booking {}", i + 1);
+        } else {
+            assert_eq!(resp.status(), 422);
+            let page = resp.text().await.unwrap();
+            assert!(
+                page.contains("already booked 3 visits online today"),
+                "{page}"
+            );
+            assert!(page.contains("value=\"Repeat\""), "what was typed stays");
+        }
+    }
+}

@@ -29,6 +29,9 @@ use crate::error::{AppError, PageResult};
 use crate::leads::form::{record_conversion, touch_of, visitor_touch};
 use crate::pages::render;
 
+/// How many live visits one phone number may book online in a day; more go through the front desk.
+const MAX_ONLINE_BOOKINGS_PER_DAY: i64 = 3;
+
 /// The website event (and lead-action goal) a completed online booking records.
 pub const ONLINE_BOOKING: &str = "Online Booking";
 
@@ -524,6 +527,19 @@ pub async fn book(
         return invalid(
             "please give a mobile number, so the clinic can reach you about the visit".into(),
         )
+        .await;
+    }
+    if let Some(p) = &phone
+        && state
+            .store
+            .recent_online_bookings(practice_id, p, 86_400_000)
+            .await?
+            >= MAX_ONLINE_BOOKINGS_PER_DAY
+    {
+        metrics::counter!("stride_bookings_dropped_total", "reason" => "limit").increment(1);
+        return invalid(format!(
+            "this number already booked {MAX_ONLINE_BOOKINGS_PER_DAY} visits online today; please call the clinic to book more"
+        ))
         .await;
     }
     let settings = state.store.booking_settings(practice_id).await?;
