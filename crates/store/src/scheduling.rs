@@ -1429,3 +1429,25 @@ impl Store {
         .collect()
     }
 }
+
+impl Store {
+    /// A patient's appointments, newest first, with their deposit's status.
+    pub async fn patient_appointments(
+        &self,
+        practice_id: i64,
+        patient_id: i64,
+    ) -> StoreResult<Vec<(Appointment, Option<String>)>> {
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {}, (SELECT d.status FROM deposits d WHERE d.appointment_id = appointments.id) AS deposit_status \
+             FROM appointments WHERE practice_id = $1 AND patient_id = $2 ORDER BY starts_at DESC LIMIT 200",
+            APPT_COLS
+        )))
+        .bind(practice_id)
+        .bind(patient_id)
+        .fetch_all(self.pool())
+        .await?
+        .iter()
+        .map(|r| Ok((read_appointment(r)?, r.try_get("deposit_status")?)))
+        .collect()
+    }
+}

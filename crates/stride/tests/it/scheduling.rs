@@ -457,8 +457,25 @@ async fn the_front_desk_books_a_series_with_conflicts_listed_moves_a_visit_and_s
                 .await,
         )
         .await;
+    let patient = patient_with_phone(
+        &app,
+        practice.id,
+        "Series",
+        "Patient",
+        "(312) 555-0190",
+        true,
+    )
+    .await;
+    let (_, page) = desk
+        .text(&format!("/app/schedule/series?patient={}", patient.id))
+        .await;
+    assert!(
+        page.contains("For <strong>Series Patient</strong>"),
+        "{page}"
+    );
     let form = |action: &'static str| {
         vec![
+            ("patient", patient.id.to_string()),
             ("location", location.id.to_string()),
             ("clinician", clinician.id.to_string()),
             ("type", follow_up.to_string()),
@@ -502,6 +519,10 @@ async fn the_front_desk_books_a_series_with_conflicts_listed_moves_a_visit_and_s
         .unwrap();
     assert!(page.contains("Booked 6 visits."), "{page}");
     assert_eq!(count().await, 7);
+    // The patient's page lists the series.
+    let (_, page) = desk.text(&format!("/app/patients/{}", patient.id)).await;
+    assert_eq!(page.matches("Follow-up visit").count(), 6, "{page}");
+    assert!(page.contains("Book a series of visits"));
 
     // Move the blocker to another open time from its move page.
     let (status, page) = desk

@@ -222,6 +222,9 @@ struct PatientFormPage {
     error: Option<String>,
     created: String,
     can_edit: bool,
+    /// (when, visit, clinician, status, deposit) newest first.
+    visits: Vec<(String, String, String, String, String)>,
+    can_book: bool,
 }
 
 pub async fn new_form(
@@ -237,6 +240,8 @@ pub async fn new_form(
         error: None,
         created: String::new(),
         can_edit: true,
+        visits: Vec::new(),
+        can_book: false,
     })
 }
 
@@ -256,6 +261,8 @@ async fn form_again(
         error: Some(error),
         created: String::new(),
         can_edit: true,
+        visits: Vec::new(),
+        can_book: false,
     })
 }
 
@@ -293,6 +300,35 @@ pub async fn show(
     let patient = state.store.patient(p.practice_id, id, &p.actor).await?;
     let l = layout(&state, &p, "patients", &done).await?;
     let tz = super::practice_tz(&state, p.practice_id).await?;
+    let visits = if p.can(Permission::ViewSchedule) {
+        let types = state.store.appointment_types(p.practice_id).await?;
+        let clinicians = state.store.clinicians(p.practice_id).await?;
+        state
+            .store
+            .patient_appointments(p.practice_id, id)
+            .await?
+            .into_iter()
+            .map(|(a, deposit)| {
+                (
+                    super::local_time(a.starts_at, &tz),
+                    types
+                        .iter()
+                        .find(|t| t.id == a.type_id)
+                        .map(|t| t.name.clone())
+                        .unwrap_or_default(),
+                    clinicians
+                        .iter()
+                        .find(|c| c.id == a.clinician_id)
+                        .map(|c| c.name.clone())
+                        .unwrap_or_default(),
+                    a.status.replace('_', " "),
+                    deposit.unwrap_or_default(),
+                )
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
     render(&PatientFormPage {
         l,
         id: Some(id),
@@ -300,6 +336,8 @@ pub async fn show(
         error: None,
         created: super::local_time(patient.created_at, &tz),
         can_edit: p.can(Permission::EditPatients),
+        visits,
+        can_book: p.can(Permission::EditSchedule),
     })
 }
 
