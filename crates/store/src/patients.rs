@@ -38,6 +38,8 @@ pub struct Patient {
     pub member_id: Option<String>,
     pub sms_consent: bool,
     pub email_consent: bool,
+    /// Reminders by email rather than text, when both are agreed to.
+    pub prefers_email: bool,
     pub status: String,
     pub created_at: i64,
     pub updated_at: i64,
@@ -53,7 +55,7 @@ pub enum PatientQuery {
 }
 
 const COLS: &str = "id, practice_id, first_name_enc, last_name_enc, phone_enc, email_enc, birth_date_enc, \
-                    address_enc, member_id_enc, sms_consent, email_consent, status, created_at, updated_at";
+                    address_enc, member_id_enc, sms_consent, email_consent, prefers_email, status, created_at, updated_at";
 
 fn aad(column: &str, practice_id: i64) -> Vec<u8> {
     format!("patients.{column}:{practice_id}").into_bytes()
@@ -148,6 +150,7 @@ impl Store {
             )?,
             sms_consent: row.try_get::<i64, _>("sms_consent")? != 0,
             email_consent: row.try_get::<i64, _>("email_consent")? != 0,
+            prefers_email: row.try_get::<i64, _>("prefers_email")? != 0,
             status: row.try_get("status")?,
             created_at: row.try_get("created_at")?,
             updated_at: row.try_get("updated_at")?,
@@ -413,5 +416,45 @@ impl<'a> PatientFields<'a> {
             address: p.address.as_deref(),
             member_id: p.member_id.as_deref(),
         }
+    }
+}
+
+impl Store {
+    /// Whether reminders go by email rather than text when the patient agreed to both.
+    pub async fn set_contact_preference(
+        &self,
+        practice_id: i64,
+        patient_id: i64,
+        prefers_email: bool,
+        actor: &Actor,
+    ) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        let done = sqlx::query(
+            "UPDATE patients SET prefers_email = $3 WHERE id = $1 AND practice_id = $2",
+        )
+        .bind(patient_id)
+        .bind(practice_id)
+        .bind(i64::from(prefers_email))
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        audit::record(
+            &mut *tx,
+            Some(practice_id),
+            actor,
+            "update",
+            "patient",
+            Some(patient_id),
+            if prefers_email {
+                "prefers email"
+            } else {
+                "prefers texts"
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
     }
 }

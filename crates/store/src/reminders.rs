@@ -106,7 +106,9 @@ impl Store {
             ) {
                 (Some(pid), _) => {
                     let p = self.patient(practice_id, pid, &actor).await?;
-                    (p.phone, p.email, p.sms_consent, p.email_consent)
+                    // A patient who prefers email and agreed to it gets email.
+                    let texts = p.sms_consent && !(p.prefers_email && p.email_consent);
+                    (p.phone, p.email, texts, p.email_consent)
                 }
                 (None, Some(lid)) => {
                     let l = self.lead(practice_id, lid, &actor).await?;

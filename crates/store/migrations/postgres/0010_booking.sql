@@ -45,6 +45,8 @@ CREATE TABLE booking_settings (
 
 -- A visit type's own reminder cadence ("48,24,2"); NULL follows the practice's.
 ALTER TABLE appointment_types ADD COLUMN reminder_hours TEXT;
+-- Reminders by email rather than text, when the patient agreed to both.
+ALTER TABLE patients ADD COLUMN prefers_email BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE appointments ADD COLUMN payer_id BIGINT;
 ALTER TABLE appointments ADD COLUMN self_pay BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE appointments ADD COLUMN manage_token TEXT;

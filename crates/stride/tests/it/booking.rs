@@ -1406,3 +1406,54 @@ async fn one_phone_number_books_at_most_three_visits_online_a_day() {
         }
     }
 }
+
+#[tokio::test]
+async fn a_patient_who_prefers_email_gets_reminders_by_email_even_with_texts_allowed() {
+    let app = TestApp::spawn().await;
+    let practice = app.practice("alpha").await;
+    let actor = Actor::system("test");
+    let (location, clinician) = open_all_day(&app, practice.id).await;
+    let patient =
+        patient_with_phone(&app, practice.id, "Both", "Ways", "(312) 555-0133", true).await;
+    let owner = app
+        .login(&app.user(&practice, stride_core::role::Role::Owner).await)
+        .await;
+    let resp = owner
+        .post_form(
+            &format!("/app/patients/{}", patient.id),
+            &[
+                ("first_name", "Both"),
+                ("last_name", "Ways"),
+                ("phone", "(312) 555-0133"),
+                ("email", "both@example.com"),
+                ("sms_consent", "on"),
+                ("email_consent", "on"),
+                ("prefers", "email"),
+            ],
+        )
+        .await;
+    assert_eq!(resp.status(), 303);
+    let (_, page) = owner.text(&format!("/app/patients/{}", patient.id)).await;
+    assert!(
+        page.contains("<option value=\"email\" selected>"),
+        "the preference shows"
+    );
+    let eval = app.store.appointment_types(practice.id).await.unwrap()[0].clone();
+    let (_, start) = open_time(&app, practice.id, eval.id, location, 72 * HOUR).await;
+    let mut request = NewAppointment::new(location, clinician, eval.id, start, "front desk");
+    request.patient_id = Some(patient.id);
+    app.store
+        .book_appointment(practice.id, &request, &actor)
+        .await
+        .unwrap();
+    let queued = app
+        .store
+        .send_due_reminders("https://x.example", start - 24 * HOUR)
+        .await
+        .unwrap()
+        .queued;
+    assert_eq!(queued, 1);
+    let sent = app.store.messages(practice.id, 10, &actor).await.unwrap();
+    assert_eq!(sent[0].channel, stride_store::messages::Channel::Email);
+    assert_eq!(sent[0].to, "both@example.com");
+}

@@ -29,6 +29,8 @@ pub struct PatientForm {
     pub member_id: String,
     pub sms_consent: Option<String>,
     pub email_consent: Option<String>,
+    /// "email" or "sms": how reminders go when both are agreed to.
+    pub prefers: String,
 }
 
 impl PatientForm {
@@ -48,6 +50,7 @@ impl PatientForm {
             member_id: p.member_id.clone().unwrap_or_default(),
             sms_consent: p.sms_consent.then(|| "on".into()),
             email_consent: p.email_consent.then(|| "on".into()),
+            prefers: if p.prefers_email { "email" } else { "sms" }.into(),
         }
     }
 
@@ -274,11 +277,17 @@ pub async fn create(
     p.require(Permission::EditPatients)?;
     let result = async {
         let input = f.parse()?;
-        state
+        let patient = state
             .store
             .create_patient(p.practice_id, &input, &p.actor)
-            .await
-            .map_err(AppError::from)
+            .await?;
+        if f.prefers == "email" {
+            state
+                .store
+                .set_contact_preference(p.practice_id, patient.id, true, &p.actor)
+                .await?;
+        }
+        Ok::<_, AppError>(patient)
     }
     .await;
     match result {
@@ -353,6 +362,10 @@ pub async fn update(
         state
             .store
             .update_patient(p.practice_id, id, &input, &p.actor)
+            .await?;
+        state
+            .store
+            .set_contact_preference(p.practice_id, id, f.prefers == "email", &p.actor)
             .await
             .map_err(AppError::from)
     }
