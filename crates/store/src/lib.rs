@@ -7,6 +7,7 @@ pub mod audit;
 pub mod booking;
 pub mod calls;
 pub mod campaigns;
+pub mod care;
 pub mod crypto;
 pub mod deposits;
 pub mod error;
@@ -263,6 +264,11 @@ macro_rules! migration_files {
                 "booking",
                 include_str!(concat!("../migrations/", $dialect, "/0010_booking.sql")),
             ),
+            (
+                11,
+                "care",
+                include_str!(concat!("../migrations/", $dialect, "/0011_care.sql")),
+            ),
         ]
     };
 }
@@ -315,7 +321,8 @@ impl Store {
             + self.reencrypt_calls().await?
             + self.reencrypt_manage_tokens().await?
             + self.reencrypt_feeds().await?
-            + self.reencrypt_stripe_keys().await?;
+            + self.reencrypt_stripe_keys().await?
+            + self.reencrypt_referrals().await?;
         self.write_key_check().await?;
         Ok(n)
     }

@@ -177,6 +177,11 @@ pub fn router(state: AppState) -> Router {
         .route("/app/patients", get(patients::index).post(patients::create))
         .route("/app/patients/new", get(patients::new_form))
         .route("/app/patients/search", post(patients::search))
+        .route("/app/patients/{id}/coverage", post(patients::save_coverage))
+        .route(
+            "/app/patients/{id}/authorizations",
+            post(patients::add_authorization),
+        )
         .route(
             "/app/patients/{id}",
             get(patients::show).post(patients::update),

@@ -1457,3 +1457,99 @@ async fn a_patient_who_prefers_email_gets_reminders_by_email_even_with_texts_all
     assert_eq!(sent[0].channel, stride_store::messages::Channel::Email);
     assert_eq!(sent[0].to, "both@example.com");
 }
+
+#[tokio::test]
+async fn coverage_referral_and_an_authorization_running_low_show_on_the_patients_page() {
+    let app = TestApp::spawn().await;
+    let practice = app.practice("alpha").await;
+    let actor = Actor::system("test");
+    let (location, clinician) = open_all_day(&app, practice.id).await;
+    let patient =
+        patient_with_phone(&app, practice.id, "Cora", "Vance", "(312) 555-0144", true).await;
+    let bcbs = app
+        .store
+        .find_payer(practice.id, "BCBS")
+        .await
+        .unwrap()
+        .unwrap();
+    let owner = app
+        .login(&app.user(&practice, stride_core::role::Role::Owner).await)
+        .await;
+    let resp = owner
+        .post_form(
+            &format!("/app/patients/{}/coverage", patient.id),
+            &[
+                ("coverage", &bcbs.id.to_string()),
+                ("referral", "physician"),
+                ("physician", "Dr. Hippocrates Osler"),
+            ],
+        )
+        .await;
+    assert_eq!(resp.status(), 303);
+    let c = app.store.coverage(practice.id, patient.id).await.unwrap();
+    assert_eq!(
+        (c.payer_id, c.referral.as_str()),
+        (Some(bcbs.id), "physician")
+    );
+    let raw: Vec<u8> =
+        sqlx::query_scalar("SELECT referring_physician_enc FROM patients WHERE id = $1")
+            .bind(patient.id)
+            .fetch_one(app.store.pool())
+            .await
+            .unwrap();
+    assert!(
+        !String::from_utf8_lossy(&raw).contains("Osler"),
+        "the physician's name is encrypted"
+    );
+    let tz = jiff::tz::TimeZone::get("America/Chicago").unwrap();
+    let today = jiff::Timestamp::now().to_zoned_datetime(tz).date();
+    let until = today.checked_add(jiff::Span::new().days(60)).unwrap();
+    let resp = owner
+        .post_form(
+            &format!("/app/patients/{}/authorizations", patient.id),
+            &[
+                ("visits", "3"),
+                ("starts_on", &today.to_string()),
+                ("ends_on", &until.to_string()),
+                ("reference", "AUTH-123"),
+            ],
+        )
+        .await;
+    assert_eq!(resp.status(), 303);
+    let follow_up = app.store.appointment_types(practice.id).await.unwrap()[1].id;
+    for days in [3, 7] {
+        let (_, start) = open_time(&app, practice.id, follow_up, location, days * 24 * HOUR).await;
+        let mut a = NewAppointment::new(location, clinician, follow_up, start, "front desk");
+        a.patient_id = Some(patient.id);
+        app.store
+            .book_appointment(practice.id, &a, &actor)
+            .await
+            .unwrap();
+    }
+    let (_, page) = owner.text(&format!("/app/patients/{}", patient.id)).await;
+    assert!(
+        page.contains("Dr. Hippocrates Osler") && page.contains("AUTH-123"),
+        "{page}"
+    );
+    assert!(page.contains("1 left: ask the payer for more"), "{page}");
+    let auths = app
+        .store
+        .authorizations(practice.id, patient.id)
+        .await
+        .unwrap();
+    assert_eq!(
+        (auths[0].visits, auths[0].used, auths[0].payer_id),
+        (3, 2, Some(bcbs.id))
+    );
+    let bad = owner
+        .post_form(
+            &format!("/app/patients/{}/authorizations", patient.id),
+            &[
+                ("visits", "3"),
+                ("starts_on", &until.to_string()),
+                ("ends_on", &today.to_string()),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status(), 422);
+}

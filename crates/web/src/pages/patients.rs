@@ -228,6 +228,18 @@ struct PatientFormPage {
     /// (when, visit, clinician, status, deposit) newest first.
     visits: Vec<(String, String, String, String, String)>,
     can_book: bool,
+    care: Option<CareView>,
+}
+
+/// Coverage, referral and authorizations on the patient's page.
+pub struct CareView {
+    /// (value, label, selected) for the coverage select: "" (not recorded), "self", payer ids.
+    pub coverage: Vec<(String, String, bool)>,
+    pub referrals: Vec<(&'static str, &'static str, bool)>,
+    pub physician: String,
+    /// (visits, from, to, reference, used, left, warning)
+    pub authorizations: Vec<(i64, String, String, String, i64, i64, String)>,
+    pub warning: Option<String>,
 }
 
 pub async fn new_form(
@@ -245,6 +257,7 @@ pub async fn new_form(
         can_edit: true,
         visits: Vec::new(),
         can_book: false,
+        care: None,
     })
 }
 
@@ -266,6 +279,7 @@ async fn form_again(
         can_edit: true,
         visits: Vec::new(),
         can_book: false,
+        care: None,
     })
 }
 
@@ -347,6 +361,7 @@ pub async fn show(
         can_edit: p.can(Permission::EditPatients),
         visits,
         can_book: p.can(Permission::EditSchedule),
+        care: Some(care_view(&state, p.practice_id, id, &tz).await?),
     })
 }
 
@@ -375,4 +390,161 @@ pub async fn update(
         form_again(&state, &p, Some(id), f, error)
     })
     .await
+}
+
+async fn care_view(
+    state: &AppState,
+    practice_id: i64,
+    patient_id: i64,
+    tz: &Option<stride_core::tz::TimeZoneName>,
+) -> Result<CareView, AppError> {
+    let c = state.store.coverage(practice_id, patient_id).await?;
+    let payers = state.store.payers(practice_id).await?;
+    let mut coverage = vec![
+        (
+            String::new(),
+            "Not recorded".to_string(),
+            !c.self_pay && c.payer_id.is_none(),
+        ),
+        ("self".to_string(), "Self-pay".to_string(), c.self_pay),
+    ];
+    coverage.extend(payers.iter().map(|x| {
+        (
+            x.id.to_string(),
+            format!("{} ({})", x.name, x.status.label().to_lowercase()),
+            c.payer_id == Some(x.id),
+        )
+    }));
+    let today = jiff::Timestamp::now()
+        .to_zoned_datetime(
+            tz.as_ref()
+                .map(|t| t.tz())
+                .unwrap_or(jiff::tz::TimeZone::UTC),
+        )
+        .date()
+        .to_string();
+    let mut warning = None;
+    let authorizations = state
+        .store
+        .authorizations(practice_id, patient_id)
+        .await?
+        .into_iter()
+        .map(|a| {
+            let left = a.visits - a.used;
+            let current = a.starts_on <= today && today <= a.ends_on;
+            let note = if left < 0 {
+                format!("{} visits booked past it", -left)
+            } else if current
+                && stride_core::care::authorization_low(a.visits as u32, a.used as u32)
+            {
+                format!("{left} left: ask the payer for more")
+            } else if today > a.ends_on {
+                "ended".to_string()
+            } else {
+                String::new()
+            };
+            if warning.is_none() && current && !note.is_empty() {
+                warning = Some(format!(
+                    "Authorization ({} visits to {}): {note}.",
+                    a.visits, a.ends_on
+                ));
+            }
+            (
+                a.visits,
+                a.starts_on,
+                a.ends_on,
+                a.reference,
+                a.used,
+                left.max(0),
+                note,
+            )
+        })
+        .collect();
+    Ok(CareView {
+        coverage,
+        referrals: stride_store::care::REFERRALS
+            .iter()
+            .map(|(k, label)| (*k, *label, c.referral == *k))
+            .collect(),
+        physician: c.referring_physician.unwrap_or_default(),
+        authorizations,
+        warning,
+    })
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+pub struct CoverageForm {
+    coverage: String,
+    referral: String,
+    physician: String,
+}
+
+pub async fn save_coverage(
+    State(state): State<AppState>,
+    Extension(p): Extension<Principal>,
+    Path(id): Path<i64>,
+    Form(f): Form<CoverageForm>,
+) -> PageResult {
+    p.require(Permission::EditPatients)?;
+    let c = stride_store::care::Coverage {
+        payer_id: f.coverage.parse().ok(),
+        self_pay: f.coverage == "self",
+        referral: f.referral.trim().to_string(),
+        referring_physician: Some(f.physician.trim().to_string()).filter(|s| !s.is_empty()),
+    };
+    state
+        .store
+        .set_coverage(p.practice_id, id, &c, &p.actor)
+        .await?;
+    Ok(redirect_done(&format!("/app/patients/{id}"), "patient"))
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+pub struct AuthorizationForm {
+    visits: String,
+    starts_on: String,
+    ends_on: String,
+    reference: String,
+}
+
+pub async fn add_authorization(
+    State(state): State<AppState>,
+    Extension(p): Extension<Principal>,
+    Path(id): Path<i64>,
+    Form(f): Form<AuthorizationForm>,
+) -> PageResult {
+    p.require(Permission::EditPatients)?;
+    let result = async {
+        let visits: i64 =
+            f.visits.trim().parse().map_err(|_| {
+                AppError::invalid("the number of visits authorized should be a number")
+            })?;
+        let date = |label: &str, v: &str| -> Result<jiff::civil::Date, AppError> {
+            v.trim().parse().map_err(|_| {
+                AppError::invalid(format!("the {label} date should look like 2026-12-01"))
+            })
+        };
+        let payer = state.store.coverage(p.practice_id, id).await?.payer_id;
+        state
+            .store
+            .add_authorization(
+                p.practice_id,
+                id,
+                payer,
+                visits,
+                date("first", &f.starts_on)?,
+                date("last", &f.ends_on)?,
+                &f.reference,
+                &p.actor,
+            )
+            .await?;
+        Ok::<_, AppError>(())
+    }
+    .await;
+    match result {
+        Ok(()) => Ok(redirect_done(&format!("/app/patients/{id}"), "patient")),
+        Err(e) => Err(AppError::Unprocessable(form_error(e)?)),
+    }
 }
