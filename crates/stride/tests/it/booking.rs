@@ -1541,6 +1541,37 @@ async fn coverage_referral_and_an_authorization_running_low_show_on_the_patients
         (auths[0].visits, auths[0].used, auths[0].payer_id),
         (3, 2, Some(bcbs.id))
     );
+    // Booking a series for the patient flags the visits past the authorization before booking.
+    let first = today.checked_add(jiff::Span::new().days(10)).unwrap();
+    let page = owner
+        .post_form(
+            "/app/schedule/series",
+            &[
+                ("patient", &patient.id.to_string()),
+                ("location", &location.to_string()),
+                ("clinician", &clinician.to_string()),
+                ("type", &follow_up.to_string()),
+                ("first", &first.to_string()),
+                ("time", "10:00"),
+                ("mon", "on"),
+                ("tue", "on"),
+                ("wed", "on"),
+                ("thu", "on"),
+                ("fri", "on"),
+                ("sat", "on"),
+                ("weeks", "1"),
+                ("action", "check"),
+            ],
+        )
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(
+        page.matches("exceeds the 3 authorized visits").count(),
+        5,
+        "{page}"
+    );
     let bad = owner
         .post_form(
             &format!("/app/patients/{}/authorizations", patient.id),

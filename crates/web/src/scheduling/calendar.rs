@@ -443,15 +443,47 @@ async fn series_page(state: &AppState, p: &Principal, f: SeriesForm, checked: bo
                 .store
                 .plan_series(p.practice_id, clinician, location.id, type_id, &starts)
                 .await?;
+            // The patient's newest authorization, if any: visits past it are flagged.
+            let authorization = match f.patient {
+                Some(pid) => state
+                    .store
+                    .authorizations(p.practice_id, pid)
+                    .await?
+                    .into_iter()
+                    .next()
+                    .and_then(|a| {
+                        Some((
+                            (
+                                a.visits as u32,
+                                a.starts_on.parse().ok()?,
+                                a.ends_on.parse().ok()?,
+                            ),
+                            a.used as u32,
+                        ))
+                    }),
+                None => None,
+            };
+            let past_authorization = |n: usize, start: i64| -> Option<String> {
+                let ((visits, from, to), used) = authorization?;
+                let day: jiff::civil::Date = local(start, &tz, "%Y-%m-%d").parse().ok()?;
+                stride_core::care::authorization_problem(
+                    Some((visits, from, to)),
+                    used + n as u32 + 1,
+                    day,
+                )
+            };
             let mut to_book = Vec::new();
             for fit in &fits {
                 match fit {
                     Fit::Open(s) => {
+                        let auth = past_authorization(to_book.len(), s.start);
                         to_book.push(s.start);
                         planned.push(PlannedVisit {
                             when: local(s.start, &tz, "%a %b %-d, %-I:%M %p"),
-                            ok: true,
-                            note: "open".into(),
+                            ok: auth.is_none(),
+                            note: auth
+                                .map(|a| format!("open, but {a}"))
+                                .unwrap_or_else(|| "open".into()),
                         });
                     }
                     Fit::Conflict { wanted, nearest } => {
