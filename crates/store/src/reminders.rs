@@ -46,6 +46,21 @@ impl Store {
     /// Queues every reminder that is due at `now`. `base_url` is where patients reach Stride (for
     /// the manage link). Safe to run from any number of processes at once.
     pub async fn send_due_reminders(&self, base_url: &str, now: i64) -> StoreResult<Sweep> {
+        // Only visits close enough for their earliest step to be due: the longest cadence in use,
+        // plus a day for quiet hours moving a message earlier.
+        let mut longest = 48;
+        for r in sqlx::query(
+            "SELECT reminder_hours FROM booking_settings UNION ALL \
+             SELECT reminder_hours FROM appointment_types WHERE reminder_hours IS NOT NULL",
+        )
+        .fetch_all(self.pool())
+        .await?
+        {
+            let text: Option<String> = r.try_get("reminder_hours")?;
+            if let Ok(Some(hours)) = crate::scheduling::parse_hours_list(&text.unwrap_or_default()) {
+                longest = hours.into_iter().fold(longest, i64::max);
+            }
+        }
         let rows = sqlx::query(
             "SELECT a.id, a.practice_id, a.starts_at, a.created_at, a.scheduled_at, a.patient_id, a.lead_id, \
              a.manage_token_enc, a.clinician_id, l.time_zone, l.name AS location_name, l.main_phone, \
@@ -56,7 +71,7 @@ impl Store {
              WHERE a.status IN ('booked', 'confirmed') AND a.starts_at > $1 AND a.starts_at <= $2 ORDER BY a.starts_at",
         )
         .bind(now)
-        .bind(now + 15 * 24 * HOUR)
+        .bind(now + (longest + 24) * HOUR)
         .fetch_all(self.pool())
         .await?;
         let mut settings: HashMap<i64, BookingSettings> = HashMap::new();
