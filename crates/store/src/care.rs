@@ -261,4 +261,22 @@ impl Store {
         self.reencrypt_column("patients", "id", "referring_physician_enc", aad)
             .await
     }
+
+    /// The lead a patient came from (the newest, when several were merged into one person).
+    pub async fn lead_of_patient(
+        &self,
+        practice_id: i64,
+        patient_id: i64,
+    ) -> StoreResult<Option<i64>> {
+        Ok(sqlx::query(
+            "SELECT id FROM leads WHERE practice_id = $1 AND patient_id = $2 AND merged_into IS NULL \
+             ORDER BY created_at DESC LIMIT 1",
+        )
+        .bind(practice_id)
+        .bind(patient_id)
+        .fetch_optional(self.pool())
+        .await?
+        .map(|r| r.try_get("id"))
+        .transpose()?)
+    }
 }

@@ -57,7 +57,8 @@ impl Store {
         .await?
         {
             let text: Option<String> = r.try_get("reminder_hours")?;
-            if let Ok(Some(hours)) = crate::scheduling::parse_hours_list(&text.unwrap_or_default()) {
+            if let Ok(Some(hours)) = crate::scheduling::parse_hours_list(&text.unwrap_or_default())
+            {
                 longest = hours.into_iter().fold(longest, i64::max);
             }
         }

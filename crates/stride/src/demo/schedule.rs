@@ -87,6 +87,13 @@ const LAST: &[&str] = &[
     "Jablonski",
 ];
 
+const PHYSICIANS: &[&str] = &[
+    "Dr. Helen Marsh (orthopedics)",
+    "Dr. Raj Mehta (sports medicine)",
+    "Dr. Lucia Ortega (primary care)",
+    "Dr. Samuel Greene (neurosurgery)",
+];
+
 const WAIVERS: &[&str] = &[
     "Workers' comp claim: the employer pays the visit",
     "Financial hardship, approved by the owner",
@@ -193,10 +200,25 @@ pub(super) async fn seed(store: &Store, practice_id: i64, desk: &str) -> anyhow:
                 &actor,
             )
             .await?;
-        patients.push(DemoPatient {
-            id: p.id,
-            payer: *rng.pick(&payer_ids),
-        });
+        let payer = *rng.pick(&payer_ids);
+        // Coverage and referral as the front desk records them; a physician refers most.
+        let physician = rng.chance(62);
+        store
+            .set_coverage(
+                practice_id,
+                p.id,
+                &stride_store::care::Coverage {
+                    payer_id: payer,
+                    self_pay: payer.is_none(),
+                    referral: if physician { "physician" } else { "self" }.into(),
+                    referring_physician: physician.then(|| {
+                        PHYSICIANS[rng.below(PHYSICIANS.len() as u64) as usize].to_string()
+                    }),
+                },
+                &actor,
+            )
+            .await?;
+        patients.push(DemoPatient { id: p.id, payer });
     }
 
     let types = store.appointment_types(practice_id).await?;
@@ -298,6 +320,28 @@ pub(super) async fn seed(store: &Store, practice_id: i64, desk: &str) -> anyhow:
                 }
             }
         }
+    }
+    // Some payers authorize a number of visits: twenty over ninety days, starting in the last two
+    // months, so a few run low or are overbooked.
+    let recent = today.checked_sub(jiff::Span::new().days(60))?;
+    for (i, p) in patients
+        .iter()
+        .enumerate()
+        .filter(|(i, p)| p.payer.is_some() && i % 3 == 0)
+    {
+        let starts = recent.checked_add(jiff::Span::new().days((i % 50) as i64))?;
+        store
+            .add_authorization(
+                practice_id,
+                p.id,
+                p.payer,
+                20,
+                starts,
+                starts.checked_add(jiff::Span::new().days(90))?,
+                &format!("AUTH-{:05}", 40_000 + i),
+                &actor,
+            )
+            .await?;
     }
     for chunk in list.chunks(1_000) {
         store

@@ -206,6 +206,19 @@ async fn a_patient_books_online_sees_network_and_deposit_then_manages_the_visit(
     assert_eq!(lead.row.origin, stride_core::leads::Origin::Booking);
     assert_eq!(lead.row.stage, stride_core::leads::Stage::EvaluationBooked);
     assert_eq!(lead.patient_id, appt.patient_id);
+    let desk = app
+        .login(
+            &app.user(&practice, stride_core::role::Role::FrontDesk)
+                .await,
+        )
+        .await;
+    let (_, page) = desk
+        .text(&format!("/app/patients/{}", appt.patient_id.unwrap()))
+        .await;
+    assert!(
+        page.contains(&format!("/app/leads/{}", lead.row.id)),
+        "the patient's page links the lead they came from"
+    );
     let p = app
         .store
         .patient(practice.id, appt.patient_id.unwrap(), &actor)

@@ -240,6 +240,8 @@ pub struct CareView {
     /// (visits, from, to, reference, used, left, warning)
     pub authorizations: Vec<(i64, String, String, String, i64, i64, String)>,
     pub warning: Option<String>,
+    /// The lead the patient came from, for those who may see leads.
+    pub lead: Option<i64>,
 }
 
 pub async fn new_form(
@@ -361,7 +363,14 @@ pub async fn show(
         can_edit: p.can(Permission::EditPatients),
         visits,
         can_book: p.can(Permission::EditSchedule),
-        care: Some(care_view(&state, p.practice_id, id, &tz).await?),
+        care: Some(CareView {
+            lead: if p.can(Permission::ViewLeads) {
+                state.store.lead_of_patient(p.practice_id, id).await?
+            } else {
+                None
+            },
+            ..care_view(&state, p.practice_id, id, &tz).await?
+        }),
     })
 }
 
@@ -469,6 +478,7 @@ async fn care_view(
         physician: c.referring_physician.unwrap_or_default(),
         authorizations,
         warning,
+        lead: None,
     })
 }
 
