@@ -8,7 +8,6 @@ use stride_store::audit::Actor;
 use stride_store::deposits::BookingSettings;
 use stride_store::payers::PayerUpdate;
 use stride_store::scheduling::NewAppointment;
-use stride_store::tenancy::ClinicianInput;
 
 use crate::helpers::*;
 
@@ -16,30 +15,8 @@ const HOUR: i64 = 3_600_000;
 
 /// A clinician who works every hour of every day, so the tests do not depend on the clock.
 pub(crate) async fn open_all_day(app: &TestApp, practice_id: i64) -> (i64, i64) {
-    let location = app.store.locations(practice_id).await.unwrap()[0].clone();
-    let clinician = app
-        .store
-        .create_clinician(
-            practice_id,
-            &ClinicianInput {
-                name: "Dr. Ada Park".into(),
-                credentials: "PT, DPT".into(),
-                location_id: Some(location.id),
-                active: true,
-            },
-        )
-        .await
-        .unwrap();
-    app.store
-        .set_clinician_hours(
-            practice_id,
-            clinician.id,
-            location.id,
-            &stride_core::hours::parse_shifts("Mon-Sun 00:00-23:55").unwrap(),
-            &Actor::system("test"),
-        )
-        .await
-        .unwrap();
+    let (location, clinician) =
+        crate::scheduling::clinician_with_hours(app, practice_id, "Mon-Sun 00:00-23:55").await;
     (location.id, clinician.id)
 }
 

@@ -685,30 +685,8 @@ async fn a_reply_c_to_a_reminder_confirms_the_senders_next_visit() {
     let app = TestApp::spawn().await;
     let practice = set_up(&app).await;
     let actor = Actor::system("test");
-    let location = app.store.locations(practice.id).await.unwrap()[0].clone();
-    let clinician = app
-        .store
-        .create_clinician(
-            practice.id,
-            &stride_store::tenancy::ClinicianInput {
-                name: "Dr. Ada Park".into(),
-                credentials: "PT".into(),
-                location_id: Some(location.id),
-                active: true,
-            },
-        )
-        .await
-        .unwrap();
-    app.store
-        .set_clinician_hours(
-            practice.id,
-            clinician.id,
-            location.id,
-            &stride_core::hours::parse_shifts("Mon-Sun 00:00-23:55").unwrap(),
-            &actor,
-        )
-        .await
-        .unwrap();
+    let (location, clinician) =
+        crate::scheduling::clinician_with_hours(&app, practice.id, "Mon-Sun 00:00-23:55").await;
     let patient = patient_with_phone(&app, practice.id, "Ana", "Ruiz", CALLER, true).await;
     let eval = app.store.appointment_types(practice.id).await.unwrap()[0].clone();
     let (_, slot) = app

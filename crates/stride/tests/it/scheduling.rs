@@ -8,7 +8,7 @@ use stride_store::tenancy::ClinicianInput;
 use crate::helpers::*;
 
 /// A clinician at the practice's location with these weekly hours.
-async fn clinician_with_hours(
+pub(crate) async fn clinician_with_hours(
     app: &TestApp,
     practice_id: i64,
     hours: &str,
