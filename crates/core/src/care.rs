@@ -623,6 +623,130 @@ pub const fn authorization_low(authorized_visits: u32, used: u32) -> bool {
     authorized_visits.saturating_sub(used) <= 2
 }
 
+/// Body regions a plan of care and its visit notes are tagged with: (key, label).
+pub const REGIONS: &[(&str, &str)] = &[
+    ("neck", "Neck"),
+    ("shoulder", "Shoulder"),
+    ("elbow", "Elbow"),
+    ("wrist_hand", "Wrist and hand"),
+    ("upper_back", "Upper back"),
+    ("lower_back", "Lower back"),
+    ("hip", "Hip"),
+    ("knee", "Knee"),
+    ("ankle_foot", "Ankle and foot"),
+    ("pelvic_floor", "Pelvic floor"),
+    ("vestibular", "Balance and dizziness"),
+    ("general", "General conditioning"),
+];
+
+/// The label of a region key, or `None` for an unknown key.
+pub fn region_label(key: &str) -> Option<&'static str> {
+    REGIONS.iter().find(|(k, _)| *k == key).map(|(_, l)| *l)
+}
+
+/// Reads a comma-separated list of region keys, keeping [`REGIONS`]' order and dropping
+/// duplicates; the first unknown key is the error.
+pub fn parse_regions(list: &str) -> Result<Vec<&'static str>, String> {
+    let wanted: Vec<&str> = list
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .collect();
+    if let Some(bad) = wanted.iter().find(|w| region_label(w).is_none()) {
+        return Err(format!("“{bad}” is not a body region"));
+    }
+    Ok(REGIONS
+        .iter()
+        .map(|(k, _)| *k)
+        .filter(|k| wanted.contains(k))
+        .collect())
+}
+
+/// Normalizes an ICD-10-CM code as clinicians type it ("m54.5", "S83.511a", "M545"): a letter, two
+/// digits (the third character may be a letter in a few chapters), then up to four more letters or
+/// digits after an optional dot. Returns the code in capitals with the dot after the third
+/// character, or a message.
+pub fn parse_icd10(s: &str) -> Result<String, String> {
+    let raw: String = s
+        .trim()
+        .chars()
+        .filter(|c| *c != '.')
+        .map(|c| c.to_ascii_uppercase())
+        .collect();
+    let b = raw.as_bytes();
+    let ok = (3..=7).contains(&b.len())
+        && b[0].is_ascii_uppercase()
+        && b[1].is_ascii_digit()
+        && b[2].is_ascii_alphanumeric()
+        && b[3..].iter().all(u8::is_ascii_alphanumeric)
+        && s.trim().chars().filter(|c| *c == '.').count() <= 1
+        && s.trim().find('.').is_none_or(|i| i == 3);
+    if !ok {
+        return Err(format!(
+            "“{}” does not look like an ICD-10 code (for example M54.50 or S83.511A)",
+            s.trim()
+        ));
+    }
+    Ok(if raw.len() > 3 {
+        format!("{}.{}", &raw[..3], &raw[3..])
+    } else {
+        raw
+    })
+}
+
+/// What the documentation audit knows about one billed (attended) visit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditVisit {
+    pub day: Date,
+    /// The visit's number in its plan of care (1-based, attended visits only).
+    pub visit_number: u32,
+    /// The plan of care the visit falls under, if any.
+    pub plan: Option<Plan>,
+    /// The visit note, if one was started.
+    pub note: Option<AuditNote>,
+    /// The payer's authorization covering the plan: (visits, first day, last day).
+    pub authorization: Option<(u32, Date, Date)>,
+}
+
+/// The parts of a visit note the audit checks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditNote {
+    pub signed: bool,
+    pub goals_addressed: u32,
+    pub lines: Vec<crate::billing::Line>,
+    pub billed: Vec<crate::billing::Billed>,
+}
+
+/// Every reason a payer's reviewer would reject the visit, in the order a reviewer reads a chart:
+/// the note (missing or unsigned, no goal addressed, units that the minutes do not support), then
+/// the plan of care (none, uncertified, expired), then the authorization. Empty when the visit
+/// would survive the review.
+pub fn audit_visit(v: &AuditVisit) -> Vec<String> {
+    let mut out = Vec::new();
+    match &v.note {
+        None => out.push("no visit note".to_string()),
+        Some(n) => {
+            if !n.signed {
+                out.push("note not signed".to_string());
+            }
+            if n.goals_addressed == 0 {
+                out.push("no goal addressed".to_string());
+            }
+            out.extend(crate::billing::check(&n.lines, &n.billed));
+        }
+    }
+    match &v.plan {
+        None => out.push("no plan of care".to_string()),
+        Some(plan) => out.extend(certification_problem(plan, v.day)),
+    }
+    out.extend(authorization_problem(
+        v.authorization,
+        v.visit_number,
+        v.day,
+    ));
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -15,8 +15,10 @@ pub mod feeds;
 pub mod jobs;
 pub mod leads;
 pub mod messages;
+pub mod outreach;
 pub mod patients;
 pub mod payers;
+pub mod plans;
 pub mod reminders;
 pub mod scheduling;
 pub mod tenancy;
@@ -269,6 +271,11 @@ macro_rules! migration_files {
                 "care",
                 include_str!(concat!("../migrations/", $dialect, "/0011_care.sql")),
             ),
+            (
+                12,
+                "plans",
+                include_str!(concat!("../migrations/", $dialect, "/0012_plans.sql")),
+            ),
         ]
     };
 }
@@ -322,7 +329,8 @@ impl Store {
             + self.reencrypt_manage_tokens().await?
             + self.reencrypt_feeds().await?
             + self.reencrypt_stripe_keys().await?
-            + self.reencrypt_referrals().await?;
+            + self.reencrypt_referrals().await?
+            + self.reencrypt_plans().await?;
         self.write_key_check().await?;
         Ok(n)
     }
