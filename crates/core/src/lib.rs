@@ -8,6 +8,7 @@ pub mod calls;
 pub mod care;
 pub mod deposits;
 pub mod email;
+pub mod fhir;
 pub mod hours;
 pub mod ics;
 pub mod jobs;

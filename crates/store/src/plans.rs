@@ -1178,3 +1178,52 @@ impl Store {
                 .await?)
     }
 }
+
+/// Where one appointment stands in its patient's plan of care.
+#[derive(Debug, Clone)]
+pub struct Position {
+    pub plan_id: i64,
+    /// X in "visit X of Y".
+    pub number: u32,
+    pub plan: care::Plan,
+}
+
+impl Store {
+    /// The plan position of each appointment `(id, patient, start)` that falls under a plan of
+    /// care, for the schedule's "visit 3 of 8" and milestone prompts.
+    pub async fn plan_positions(
+        &self,
+        practice_id: i64,
+        appointments: &[(i64, Option<i64>, i64)],
+    ) -> StoreResult<std::collections::HashMap<i64, Position>> {
+        let tz = self.practice_zone(practice_id).await?;
+        let mut out = std::collections::HashMap::new();
+        let mut patients: Vec<i64> = appointments.iter().filter_map(|a| a.1).collect();
+        patients.sort_unstable();
+        patients.dedup();
+        for patient in patients {
+            for plan in self.patient_plans(practice_id, patient).await? {
+                let (from, to) = plan.window(&tz);
+                let mine: Vec<_> = appointments
+                    .iter()
+                    .filter(|a| a.1 == Some(patient) && (from..to).contains(&a.2))
+                    .collect();
+                if mine.is_empty() {
+                    continue;
+                }
+                let visits = self.plan_visits(practice_id, &plan, &tz).await?;
+                for (id, _, start) in mine {
+                    out.insert(
+                        *id,
+                        Position {
+                            plan_id: plan.id,
+                            number: number_of(&visits, *start),
+                            plan: plan.rule(),
+                        },
+                    );
+                }
+            }
+        }
+        Ok(out)
+    }
+}

@@ -4,6 +4,7 @@
 pub mod api;
 pub mod auth;
 pub mod calls;
+pub mod care;
 pub mod error;
 pub mod leads;
 pub mod openapi;
@@ -174,6 +175,21 @@ pub fn router(state: AppState) -> Router {
             "/app/settings/payers/{id}",
             post(scheduling::admin::update_payer),
         )
+        .route("/app/care", get(care::risk::risk_list))
+        .route("/app/care/outreach", post(care::risk::outreach))
+        .route("/app/care/outreach/{id}", post(care::risk::outcome))
+        .route("/app/care/completion", get(care::risk::completion))
+        .route("/app/patients/{id}/plans", post(care::plans::create))
+        .route("/app/plans/{id}", get(care::plans::show).post(care::plans::update))
+        .route("/app/plans/{id}/goals", post(care::plans::add_goal))
+        .route("/app/plans/{id}/hold", post(care::plans::hold))
+        .route("/app/plans/{id}/flexible", post(care::plans::flexible))
+        .route("/app/plans/{id}/close", post(care::plans::close))
+        .route(
+            "/app/visits/{id}/note",
+            get(care::notes::show).post(care::notes::save),
+        )
+        .route("/app/visits/{id}/addendum", post(care::notes::addendum))
         .route("/app/patients", get(patients::index).post(patients::create))
         .route("/app/patients/new", get(patients::new_form))
         .route("/app/patients/search", post(patients::search))
@@ -298,6 +314,7 @@ pub fn router(state: AppState) -> Router {
             get(api::messages).post(api::send_message),
         )
         .route("/api/v1/audit-log", get(api::audit_log))
+        .route("/api/v1/care/completion", get(care::risk::completion_api))
         .route(
             "/api/v1/leads",
             get(leads::api::leads).post(leads::api::create_lead),

@@ -64,6 +64,17 @@ fn flash_message(key: Option<&str>) -> Option<&'static str> {
         "providers" => "Message providers saved.",
         "test_sent" => "Test message queued. It appears in the message log below.",
         "patient" => "Patient saved.",
+        "plan" => "Plan of care saved.",
+        "plan_closed" => "Plan of care closed. It counts in the completion report from today.",
+        "goal_added" => "Goal added. Visit notes record progress toward it.",
+        "flexible" => {
+            "Recorded that the patient feels better. Offer the spaced-out dates below instead of stopping."
+        }
+        "note_saved" => "Draft saved. Sign it when the visit is documented.",
+        "note_signed" => "Note signed and locked. Changes from now on are addenda.",
+        "addendum" => "Addendum added to the signed note.",
+        "outreach" => "Outreach recorded. Record how it turned out when you hear back.",
+        "outcome" => "Outcome recorded.",
         "site" => "Website added. Paste the line below into the site to start counting visits.",
         "goal" => "Goal added. Conversions count from now on, and for past visits too.",
         "goal_deleted" => "Goal removed.",
@@ -128,6 +139,13 @@ pub async fn layout(
             key: "schedule",
             label: "Schedule",
             href: "/app/schedule",
+        });
+    }
+    if p.can(Permission::ViewPatients) && p.can(Permission::ViewSchedule) {
+        nav.push(NavItem {
+            key: "care",
+            label: "Care",
+            href: "/app/care",
         });
     }
     if p.can(Permission::ViewPatients) {

@@ -229,6 +229,19 @@ struct PatientFormPage {
     visits: Vec<(String, String, String, String, String)>,
     can_book: bool,
     care: Option<CareView>,
+    plans: Option<PlansView>,
+}
+
+/// The patient's plans of care, and the form to start one.
+pub struct PlansView {
+    /// (id, condition or "Plan of care", progress, status, dates) newest first.
+    pub rows: Vec<(i64, String, String, String, String)>,
+    /// Whether the user may open plans (clinical content).
+    pub clinical: bool,
+    /// The form to start a plan, for clinicians when no plan is open.
+    pub form: Option<crate::care::plans::PlanFields>,
+    pub clinicians: Vec<(i64, String)>,
+    pub error: Option<String>,
 }
 
 /// Coverage, referral and authorizations on the patient's page.
@@ -260,6 +273,7 @@ pub async fn new_form(
         visits: Vec::new(),
         can_book: false,
         care: None,
+        plans: None,
     })
 }
 
@@ -282,6 +296,7 @@ async fn form_again(
         visits: Vec::new(),
         can_book: false,
         care: None,
+        plans: None,
     })
 }
 
@@ -321,9 +336,32 @@ pub async fn show(
     Path(id): Path<i64>,
     Query(done): Query<Done>,
 ) -> PageResult {
+    show_page(&state, &p, id, &done, None).await
+}
+
+/// The patient's page again after a refused plan of care, with what was typed (422).
+pub async fn show_with_plan_form(
+    state: &AppState,
+    p: &Principal,
+    id: i64,
+    f: crate::care::plans::PlanFields,
+    error: String,
+) -> PageResult {
+    let mut resp = show_page(state, p, id, &Done::default(), Some((f, error))).await?;
+    *resp.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
+    Ok(resp)
+}
+
+async fn show_page(
+    state: &AppState,
+    p: &Principal,
+    id: i64,
+    done: &Done,
+    plan_form: Option<(crate::care::plans::PlanFields, String)>,
+) -> PageResult {
     p.require(Permission::ViewPatients)?;
     let patient = state.store.patient(p.practice_id, id, &p.actor).await?;
-    let l = layout(&state, &p, "patients", &done).await?;
+    let l = layout(&state, p, "patients", done).await?;
     let tz = super::practice_tz(&state, p.practice_id).await?;
     let visits = if p.can(Permission::ViewSchedule) {
         let types = state.store.appointment_types(p.practice_id).await?;
@@ -363,6 +401,7 @@ pub async fn show(
         can_edit: p.can(Permission::EditPatients),
         visits,
         can_book: p.can(Permission::EditSchedule),
+        plans: Some(plans_view(&state, p, id, plan_form).await?),
         care: Some(CareView {
             lead: if p.can(Permission::ViewLeads) {
                 state.store.lead_of_patient(p.practice_id, id).await?
@@ -399,6 +438,66 @@ pub async fn update(
         form_again(&state, &p, Some(id), f, error)
     })
     .await
+}
+
+async fn plans_view(
+    state: &AppState,
+    p: &Principal,
+    patient_id: i64,
+    typed: Option<(crate::care::plans::PlanFields, String)>,
+) -> Result<PlansView, AppError> {
+    let tz = state.store.practice_zone(p.practice_id).await?;
+    let now = jiff::Timestamp::now().as_millisecond();
+    let clinical = p.can(Permission::ViewClinicalNotes);
+    let plans = state.store.patient_plans(p.practice_id, patient_id).await?;
+    let mut rows = Vec::new();
+    for plan in &plans {
+        let visits = state.store.plan_visits(p.practice_id, plan, &tz).await?;
+        let records: Vec<_> = visits.iter().map(|v| v.record()).collect();
+        let count = stride_core::care::visit_number(&records, now);
+        rows.push((
+            plan.id,
+            if clinical {
+                plan.condition.clone()
+            } else {
+                "Plan of care".to_string()
+            },
+            stride_core::care::progress_label(&count, &plan.rule()),
+            plan.status.label().to_string(),
+            match plan.closed_on {
+                Some(c) => format!("{} to {c}", plan.starts_on),
+                None => format!("since {}", plan.starts_on),
+            },
+        ));
+    }
+    let open = plans.iter().any(|pl| !pl.status.is_closed());
+    let (form, error) = match typed {
+        Some((f, e)) => (Some(f), Some(e)),
+        None if !open && p.can(Permission::EditClinicalNotes) => (
+            Some(crate::care::plans::PlanFields {
+                per_week: "2".into(),
+                visits: "8".into(),
+                starts_on: crate::care::today(&tz).to_string(),
+                ..Default::default()
+            }),
+            None,
+        ),
+        None => (None, None),
+    };
+    Ok(PlansView {
+        rows,
+        clinical,
+        form,
+        clinicians: state
+            .store
+            .clinicians(p.practice_id)
+            .await?
+            .into_iter()
+            .filter(|c| c.active)
+            .map(|c| (c.id, c.name))
+            .collect(),
+        error,
+    })
 }
 
 async fn care_view(

@@ -40,6 +40,12 @@ pub struct DayAppointment {
     pub status: Attendance,
     /// The outcomes the front desk may record now: (status, button label).
     pub next: Vec<(&'static str, &'static str)>,
+    /// "Visit 3 of 8" under a plan of care, or empty.
+    pub plan: String,
+    /// The milestone conversation for this visit (visits 1, 3 and 5), or empty.
+    pub prompt: String,
+    /// The visit note's page, for those who write notes; empty otherwise.
+    pub note: String,
 }
 
 pub struct ClinicianDay {
@@ -175,10 +181,22 @@ async fn schedule_page(
         .iter()
         .filter(|c| c.active && c.location_id == Some(location.id))
     {
-        let appointments = state
+        let booked = state
             .store
             .appointments(p.practice_id, c.id, day_start, day_end)
-            .await?
+            .await?;
+        let positions = state
+            .store
+            .plan_positions(
+                p.practice_id,
+                &booked
+                    .iter()
+                    .map(|a| (a.id, a.patient_id, a.starts_at))
+                    .collect::<Vec<_>>(),
+            )
+            .await?;
+        let notes = p.can(Permission::ViewClinicalNotes);
+        let appointments = booked
             .iter()
             .map(|a| {
                 let who = match (a.patient_id, a.lead_id) {
@@ -199,6 +217,7 @@ async fn schedule_page(
                 .filter(|(to, _)| started || *to != Attendance::NoShow)
                 .map(|(to, label)| (to.as_str(), label))
                 .collect();
+                let position = positions.get(&a.id);
                 DayAppointment {
                     id: a.id,
                     when: format!("{}–{}", hhmm(a.starts_at, &tz), hhmm(a.ends_at, &tz)),
@@ -206,6 +225,27 @@ async fn schedule_page(
                     link: who,
                     status,
                     next,
+                    plan: position
+                        .map(|x| {
+                            if x.number > x.plan.prescribed_visits {
+                                format!("visit {} (past the {} prescribed)", x.number, x.plan.prescribed_visits)
+                            } else {
+                                format!("visit {} of {}", x.number, x.plan.prescribed_visits)
+                            }
+                        })
+                        .unwrap_or_default(),
+                    prompt: position
+                        .filter(|_| status.is_live())
+                        .and_then(|x| {
+                            stride_core::care::milestone_for(x.number)
+                                .map(|m| stride_core::care::prompt(m, &x.plan))
+                        })
+                        .unwrap_or_default(),
+                    note: if notes && a.patient_id.is_some() {
+                        format!("/app/visits/{}/note", a.id)
+                    } else {
+                        String::new()
+                    },
                 }
             })
             .collect();
