@@ -65,13 +65,20 @@ pub const TEMPLATES: &[(&str, &str, &str)] = &[
     ),
 ];
 
-/// The template that fits the most severe reason.
+/// The template that fits the reasons best: a missed visit first, then "feeling better" (the
+/// patient needs to hear why the last visits matter), then a visit to book.
 pub fn template_for(reasons: &[RiskReason]) -> &'static str {
-    match reasons.first() {
-        Some(RiskReason::LastVisitMissed) => "missed",
-        Some(RiskReason::NoNextVisitBooked | RiskReason::GapTooLong { .. }) => "next_visit",
-        Some(RiskReason::FeelingBetter) => "feeling_better",
-        _ => "check_in",
+    if reasons.contains(&RiskReason::LastVisitMissed) {
+        "missed"
+    } else if reasons.contains(&RiskReason::FeelingBetter) {
+        "feeling_better"
+    } else if reasons
+        .iter()
+        .any(|r| matches!(r, RiskReason::NoNextVisitBooked | RiskReason::GapTooLong { .. }))
+    {
+        "next_visit"
+    } else {
+        "check_in"
     }
 }
 

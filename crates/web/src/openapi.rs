@@ -459,6 +459,14 @@ pub const OPERATIONS: &[Operation] = &[
         200,
     ),
     op(
+        "get",
+        "/api/v1/care/completion",
+        "Plan-of-care completion and drop-off for ?period=12mo|YYYY against the 80% and 20% targets: overall, by clinician, payer and month, with visits and revenue lost to drop-offs per clinician per year",
+        "view_schedule",
+        None,
+        200,
+    ),
+    op(
         "post",
         "/api/v1/appointments",
         "Book an open slot; 409 with the next open times when it was just taken or is not open",

@@ -337,6 +337,7 @@ async fn a_marketer_never_sees_a_patients_identity() {
         ("GET", "/api/v1/messages", None),
         ("GET", "/api/v1/audit-log", None),
         ("GET", "/api/v1/users", None),
+        ("GET", "/api/v1/care/completion", None),
     ] {
         let (status, resp) = api.call(method, path, body).await;
         assert_eq!(status, 403, "{method} {path}");
@@ -371,6 +372,8 @@ async fn each_role_reaches_exactly_its_pages() {
         ("/app/settings/audit", [true, false, false, false]),
         ("/app/calls", [true, true, false, true]),
         ("/app/leads/import", [true, true, false, false]),
+        ("/app/care", [true, true, true, false]),
+        ("/app/care/completion", [true, true, true, false]),
     ];
     for (i, role) in Role::ALL.iter().enumerate() {
         let email = app.user(&practice, *role).await;

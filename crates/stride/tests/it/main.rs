@@ -9,6 +9,7 @@ mod accounts;
 mod api;
 mod booking;
 mod calls;
+mod care;
 mod cli;
 mod insights;
 mod jobs;

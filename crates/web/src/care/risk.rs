@@ -351,16 +351,16 @@ pub async fn completion_api(
     State(state): State<AppState>,
     Extension(p): Extension<Principal>,
     Query(q): Query<PeriodQuery>,
-) -> Result<impl IntoResponse, AppError> {
+) -> crate::error::ApiResult<impl IntoResponse> {
     p.require(Permission::ViewSchedule)?;
     let tz = state.store.practice_zone(p.practice_id).await?;
     let (from, to, _) = period(&q.period, today(&tz));
     let r = state.store.completion_report(p.practice_id, from, to).await?;
-    Ok(Json(serde_json::json!({
+    Ok(Json(serde_json::json!({ "data": {
         "from": from.to_string(),
         "to": to.to_string(),
         "target_completion_percent": TARGET_COMPLETION_PERCENT,
         "target_drop_off_percent": TARGET_DROP_OFF_PERCENT,
         "report": r,
-    })))
+    }})))
 }

@@ -1,0 +1,482 @@
+//! Plans of care: visit X of Y from the schedule, goals, visit notes that lock when signed, the
+//! daily drop-off list with outreach, and the completion report. Run on SQLite and PostgreSQL.
+
+use stride_core::deposits::Attendance;
+use stride_core::role::Role;
+use stride_store::audit::Actor;
+use stride_store::scheduling::{ImportedAppointment, NewAppointment};
+
+use crate::booking::open_all_day;
+use crate::helpers::*;
+
+const HOUR: i64 = 3_600_000;
+const DAY: i64 = 24 * HOUR;
+
+/// Imports past (or future) visits for a patient: (days from now, outcome).
+async fn visits(
+    app: &TestApp,
+    practice_id: i64,
+    (location, clinician): (i64, i64),
+    patient_id: i64,
+    list: &[(i64, Attendance)],
+) -> Vec<i64> {
+    let types = app.store.appointment_types(practice_id).await.unwrap();
+    let follow_up = types[1].id;
+    let now = stride_store::now_ms();
+    let rows: Vec<ImportedAppointment> = list
+        .iter()
+        .map(|(days, status)| {
+            let start = now + days * DAY;
+            let mut a = NewAppointment::new(location, clinician, follow_up, start, "front desk");
+            a.patient_id = Some(patient_id);
+            a.self_pay = true;
+            ImportedAppointment {
+                appointment: a,
+                status: *status,
+                created_at: now - 40 * DAY,
+                status_at: (*days < 0).then_some(start),
+                deposit: None,
+            }
+        })
+        .collect();
+    app.store
+        .import_appointments(practice_id, &rows, &Actor::system("test"))
+        .await
+        .unwrap();
+    let mut ids: Vec<(i64, i64)> = app
+        .store
+        .patient_appointments(practice_id, patient_id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(a, _)| (a.starts_at, a.id))
+        .collect();
+    ids.sort();
+    ids.into_iter().map(|(_, id)| id).collect()
+}
+
+fn day(offset: i64) -> String {
+    jiff::Timestamp::now()
+        .to_zoned_datetime(jiff::tz::TimeZone::get("America/Chicago").unwrap())
+        .date()
+        .checked_add(jiff::Span::new().days(offset))
+        .unwrap()
+        .to_string()
+}
+
+async fn start_plan(b: &Browser, patient_id: i64, fields: &[(&str, &str)]) -> reqwest::Response {
+    b.post_form(&format!("/app/patients/{patient_id}/plans"), fields)
+        .await
+}
+
+#[tokio::test]
+async fn a_clinician_runs_a_plan_of_care_and_a_signed_note_is_locked() {
+    let app = TestApp::spawn().await;
+    let practice = app.practice("alpha").await;
+    let place = open_all_day(&app, practice.id).await;
+    let patient = patient_with_phone(&app, practice.id, "Rosa", "Quill", "+13125550141", true).await;
+    let clinician = app.user(&practice, Role::Clinician).await;
+    let b = app.login(&clinician).await;
+    let started = day(-20);
+
+    // A bad ICD-10 code is refused and everything typed comes back.
+    let r = start_plan(
+        &b,
+        patient.id,
+        &[
+            ("condition", "Patellofemoral pain"),
+            ("icd10", "knee hurts"),
+            ("areas", "knee"),
+            ("areas", "hip"),
+            ("visits", "4"),
+            ("per_week", "2"),
+            ("starts_on", &started),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), 422);
+    let body = r.text().await.unwrap();
+    assert!(body.contains("does not look like an ICD-10 code"), "{body}");
+    assert!(body.contains("value=\"Patellofemoral pain\""));
+    assert!(body.contains("value=\"hip\" checked"));
+
+    let r = start_plan(
+        &b,
+        patient.id,
+        &[
+            ("condition", "Patellofemoral pain"),
+            ("icd10", "m22.2x1"),
+            ("areas", "knee"),
+            ("visits", "4"),
+            ("per_week", "2"),
+            ("starts_on", &started),
+            ("certified_on", &started),
+            ("certified_until", &day(60)),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), 303);
+    let plan_path = r.headers()["location"].to_str().unwrap().replace("?done=plan", "");
+    assert!(plan_path.starts_with("/app/plans/"), "{plan_path}");
+
+    // A second open plan is refused.
+    let r = start_plan(
+        &b,
+        patient.id,
+        &[
+            ("condition", "Neck pain"),
+            ("areas", "neck"),
+            ("visits", "6"),
+            ("per_week", "2"),
+            ("starts_on", &day(0)),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), 422);
+    assert!(r.text().await.unwrap().contains("already has an open plan"));
+
+    // X of Y counts attended visits only: two done, one missed, one booked ahead.
+    let ids = visits(
+        &app,
+        practice.id,
+        place,
+        patient.id,
+        &[
+            (-15, Attendance::Completed),
+            (-12, Attendance::NoShow),
+            (-10, Attendance::Completed),
+            (2, Attendance::Booked),
+        ],
+    )
+    .await;
+    let (status, page) = b.text(&plan_path).await;
+    assert_eq!(status, 200);
+    assert!(page.contains("Visit 3 of 4"), "{page}");
+    assert!(page.contains("2 attended · 1 missed · 1 booked ahead"));
+    assert!(page.contains("M22.2X1"));
+
+    let r = b
+        .post_form(
+            &format!("{plan_path}/goals"),
+            &[
+                ("text", "Climb stairs without pain"),
+                ("target", "2 flights, pain under 2/10"),
+                ("due_on", &day(20)),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    let plan_id: i64 = plan_path.rsplit('/').next().unwrap().parse().unwrap();
+    let goal = app.store.plan_goals(practice.id, plan_id).await.unwrap()[0].id;
+
+    // The third visit's note: the milestone prompt heads it.
+    let third = ids[2];
+    let note_path = format!("/app/visits/{third}/note");
+    let (status, page) = b.text(&note_path).await;
+    assert_eq!(status, 200);
+    assert!(page.contains("Visit 2 of 4"), "the second attended visit: {page}");
+    let upcoming = ids[3];
+    let (_, page) = b.text(&format!("/app/visits/{upcoming}/note")).await;
+    assert!(page.contains("Visit 3 of 4"));
+    assert!(page.contains("Progress check"), "visit 3 prompts a progress check");
+
+    let goal_s = goal.to_string();
+    let progress_field = format!("progress_{goal}");
+    let note = [
+        ("subjective", "Stairs easier, 3/10 on the way down."),
+        ("objective", "Step-down test 12 reps; knee flexion 125°."),
+        ("assessment", "Improving toward the stair goal."),
+        ("plan", "Progress step-downs; review home program."),
+        ("areas", "knee"),
+        ("goal", goal_s.as_str()),
+        (progress_field.as_str(), "40"),
+        ("code_0", "97110"),
+        ("minutes_0", "23"),
+        ("code_1", "97140"),
+        ("minutes_1", "15"),
+    ];
+    // Minutes that are not a number are refused with everything kept.
+    let mut bad = note.to_vec();
+    bad.push(("code_2", "97530"));
+    bad.push(("minutes_2", "ten"));
+    bad.push(("action", "save"));
+    let r = b.post_form(&note_path, &bad).await;
+    assert_eq!(r.status(), 422);
+    let body = r.text().await.unwrap();
+    assert!(body.contains("should be a whole number"));
+    assert!(body.contains("Stairs easier, 3/10 on the way down."));
+
+    let mut save = note.to_vec();
+    save.push(("action", "save"));
+    let r = b.post_form(&note_path, &save).await;
+    assert_eq!(r.status(), 303);
+    let (_, page) = b.text(&note_path).await;
+    assert!(page.contains("Saved: 38 minutes, 3 units billed."), "{page}");
+
+    let mut sign = note.to_vec();
+    sign.push(("action", "sign"));
+    let r = b.post_form(&note_path, &sign).await;
+    assert_eq!(r.status(), 303);
+    let (_, page) = b.text(&note_path).await;
+    assert!(page.contains("Signed by"), "{page}");
+    assert!(page.contains("The note is locked"));
+    let (_, plan_page) = b.text(&plan_path).await;
+    assert!(plan_page.contains("aria-valuenow=\"40\""), "the goal took the note's progress");
+    assert!(plan_page.contains("Signed note"));
+
+    // Editing a signed note is refused; the database refuses it too.
+    let mut edit = note.to_vec();
+    edit[0] = ("subjective", "Rewritten later");
+    edit.push(("action", "save"));
+    let r = b.post_form(&note_path, &edit).await;
+    assert_eq!(r.status(), 422);
+    assert!(r.text().await.unwrap().contains("signed and locked"));
+    let db = sqlx::query("UPDATE visit_notes SET lines = '[]' WHERE appointment_id = $1")
+        .bind(third)
+        .execute(app.store.pool())
+        .await;
+    assert!(db.is_err(), "the trigger refuses changing a signed note's billing");
+    let db = sqlx::query("DELETE FROM visit_notes WHERE appointment_id = $1")
+        .bind(third)
+        .execute(app.store.pool())
+        .await;
+    assert!(db.is_err(), "the trigger refuses deleting a signed note");
+    let stored = app
+        .store
+        .visit_note(practice.id, third, &Actor::system("test"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.soap.subjective, "Stairs easier, 3/10 on the way down.");
+    assert!(stored.intact);
+    assert_eq!(
+        stored.lines.iter().map(|l| (l.code.as_str(), l.units)).collect::<Vec<_>>(),
+        [("97110", 2), ("97140", 1)]
+    );
+
+    // Changes after signing are addenda.
+    let r = b
+        .post_form(
+            &format!("/app/visits/{third}/addendum"),
+            &[("text", "Patient called: mild soreness next day, expected.")],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    let (_, page) = b.text(&note_path).await;
+    assert!(page.contains("mild soreness next day"));
+    let db = sqlx::query("DELETE FROM note_addenda")
+        .execute(app.store.pool())
+        .await;
+    assert!(db.is_err(), "addenda are append-only");
+
+    // The schedule shows the visit number and the milestone for visit 3.
+    let (_, schedule) = b.text(&format!("/app/schedule?date={}", day(2))).await;
+    assert!(schedule.contains("visit 3 of 4"), "{schedule}");
+    assert!(schedule.contains("Progress check"));
+
+    // Reads of notes and plans are audited, and the text is sealed at rest.
+    let audit = app.store.audit_entries(practice.id, None, 200).await.unwrap();
+    assert!(audit.iter().any(|e| e.entity == "visit_note" && e.action == "view"));
+    assert!(audit.iter().any(|e| e.entity == "visit_note" && e.action == "sign"));
+    assert!(audit.iter().any(|e| e.entity == "care_plan" && e.action == "view"));
+    let raw: Vec<u8> = sqlx::Row::get(
+        &sqlx::query("SELECT body_enc FROM visit_notes WHERE appointment_id = $1")
+            .bind(third)
+            .fetch_one(app.store.pool())
+            .await
+            .unwrap(),
+        "body_enc",
+    );
+    assert!(!String::from_utf8_lossy(&raw).contains("Stairs"));
+
+    // The front desk sees visit counts but no clinical content; marketers see nothing.
+    let desk = app.login(&app.user(&practice, Role::FrontDesk).await).await;
+    assert_eq!(desk.get(&plan_path).await.status(), 403);
+    assert_eq!(desk.get(&note_path).await.status(), 403);
+    let (_, patient_page) = desk.text(&format!("/app/patients/{}", patient.id)).await;
+    assert!(patient_page.contains("Visit 3 of 4"));
+    assert!(!patient_page.contains("Patellofemoral"));
+    let marketer = app.login(&app.user(&practice, Role::Marketer).await).await;
+    for path in [plan_path.as_str(), note_path.as_str(), "/app/care", "/app/care/completion"] {
+        assert_eq!(marketer.get(path).await.status(), 403, "{path}");
+    }
+}
+
+#[tokio::test]
+async fn the_risk_list_drives_outreach_and_the_completion_report_counts_what_was_lost() {
+    let app = TestApp::spawn().await;
+    let practice = app.practice("alpha").await;
+    let place = open_all_day(&app, practice.id).await;
+    let owner = app.login(&app.user(&practice, Role::Owner).await).await;
+    let fields = |visits: &'static str, starts: String| {
+        vec![
+            ("condition", "Low back pain".to_string()),
+            ("areas", "lower_back".to_string()),
+            ("visits", visits.to_string()),
+            ("per_week", "2".to_string()),
+            ("starts_on", starts.clone()),
+            ("certified_on", starts),
+            ("certified_until", day(60)),
+        ]
+    };
+    let post = |path: String, f: Vec<(&'static str, String)>| {
+        let owner = &owner;
+        async move {
+            let pairs: Vec<(&str, &str)> = f.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            owner.post_form(&path, &pairs).await
+        }
+    };
+
+    let self_pay = stride_store::care::Coverage {
+        self_pay: true,
+        ..Default::default()
+    };
+    // Drifting: two visits done, the last one missed 18 days ago, nothing booked.
+    let drifting =
+        patient_with_phone(&app, practice.id, "Omar", "Vale", "+13125550142", true).await;
+    app.store
+        .set_coverage(practice.id, drifting.id, &self_pay, &Actor::system("test"))
+        .await
+        .unwrap();
+    let r = post(format!("/app/patients/{}/plans", drifting.id), fields("8", day(-30))).await;
+    assert_eq!(r.status(), 303);
+    visits(
+        &app,
+        practice.id,
+        place,
+        drifting.id,
+        &[
+            (-25, Attendance::Completed),
+            (-22, Attendance::Completed),
+            (-18, Attendance::NoShow),
+        ],
+    )
+    .await;
+    // On track: attended three days ago, next visit booked.
+    let steady = patient_with_phone(&app, practice.id, "Ines", "Marr", "+13125550143", true).await;
+    post(format!("/app/patients/{}/plans", steady.id), fields("8", day(-10))).await;
+    visits(
+        &app,
+        practice.id,
+        place,
+        steady.id,
+        &[(-3, Attendance::Completed), (1, Attendance::Booked)],
+    )
+    .await;
+    // Finished: four of four attended, then discharged.
+    let done = patient_with_phone(&app, practice.id, "Lena", "Ortiz", "+13125550144", true).await;
+    app.store
+        .set_coverage(practice.id, done.id, &self_pay, &Actor::system("test"))
+        .await
+        .unwrap();
+    let r = post(format!("/app/patients/{}/plans", done.id), fields("4", day(-40))).await;
+    let done_plan = r.headers()["location"].to_str().unwrap().replace("?done=plan", "");
+    visits(
+        &app,
+        practice.id,
+        place,
+        done.id,
+        &[
+            (-38, Attendance::Completed),
+            (-35, Attendance::Completed),
+            (-31, Attendance::Completed),
+            (-28, Attendance::Completed),
+        ],
+    )
+    .await;
+    let r = post(
+        format!("{done_plan}/close"),
+        vec![
+            ("status", "discharged".into()),
+            ("closed_on", day(-27)),
+            ("summary", String::new()),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), 422, "a discharge needs a summary");
+    let r = post(
+        format!("{done_plan}/close"),
+        vec![
+            ("status", "discharged".into()),
+            ("closed_on", day(-27)),
+            ("summary", "Goals met: sits through work without pain.".into()),
+            ("membership_offered", "on".into()),
+            ("membership_taken", "on".into()),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), 303);
+    let (_, page) = owner.text(&done_plan).await;
+    assert!(page.contains("Maintenance membership offered and taken"));
+    assert!(page.contains("4 of 4 done"));
+
+    // The daily list: only the drifting patient, with every reason in words.
+    let (status, list) = owner.text("/app/care").await;
+    assert_eq!(status, 200);
+    assert!(list.contains("Omar Vale"), "{list}");
+    assert!(!list.contains("Ines Marr"));
+    assert!(list.contains("No next visit booked"));
+    assert!(list.contains("Last visit missed"));
+    assert!(list.contains("22 days since the last visit (plan: every 3–4 days)"));
+    assert!(list.contains("<option value=\"missed\" selected"), "the template fits the reason");
+
+    // A text from the template goes to the patient, with no clinical detail.
+    let plans = app.store.patient_plans(practice.id, drifting.id).await.unwrap();
+    let plan_id = plans[0].id.to_string();
+    let r = owner
+        .post_form(
+            "/app/care/outreach",
+            &[("plan", plan_id.as_str()), ("action", "text"), ("template", "missed")],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    let sent = app
+        .store
+        .messages(practice.id, 10, &Actor::system("test"))
+        .await
+        .unwrap();
+    let text = sent.iter().find(|m| m.purpose == "outreach").expect("queued");
+    assert_eq!(text.to, "+13125550142");
+    assert!(text.body.starts_with("Hi Omar, we missed you at"), "{}", text.body);
+    assert!(text.body.contains("6 visits left"));
+    assert!(text.body.contains("/p/alpha/book"));
+    assert!(!text.body.contains("back"), "no condition in a text");
+    // A task needs a due day.
+    let r = owner
+        .post_form(
+            "/app/care/outreach",
+            &[("plan", plan_id.as_str()), ("action", "task"), ("template", "missed")],
+        )
+        .await;
+    assert_eq!(r.status(), 422);
+
+    // The outcome "dropped" closes the plan; the report counts the visits lost.
+    let outreach = app.store.plan_outreach(practice.id, plans[0].id).await.unwrap();
+    let r = owner
+        .post_form(
+            &format!("/app/care/outreach/{}", outreach[0].id),
+            &[("outcome", "dropped")],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    let (_, list) = owner.text("/app/care").await;
+    assert!(!list.contains("Omar Vale"));
+
+    let price = app.store.appointment_types(practice.id).await.unwrap()[1].cash_price_cents;
+    let api = Api::new(&app, &app.token(&practice, Role::Owner).await);
+    let (status, r) = api.get("/api/v1/care/completion").await;
+    assert_eq!(status, 200, "{r}");
+    let total = &r["data"]["report"]["practice"];
+    assert_eq!(total["completion"]["closed"], 2);
+    assert_eq!(total["completion"]["completed"], 1);
+    assert_eq!(total["completion"]["completion_rate"], 50.0);
+    assert_eq!(total["visits_lost"], 6);
+    assert_eq!(total["revenue_lost_cents"], 6 * price);
+    assert_eq!(r["data"]["report"]["by_payer"][0]["label"], "Self-pay");
+    assert!(r["data"]["report"]["outreach_started"].is_string());
+    let (status, page) = owner.text("/app/care/completion").await;
+    assert_eq!(status, 200);
+    assert!(page.contains("50%"));
+    assert!(page.contains("below target"));
+    assert!(page.contains("Outreach starts"));
+}
