@@ -230,6 +230,8 @@ async fn backup_and_key_rotation_from_the_command_line() {
         .reset_calendar_feed(practice.id, clinician.id, &actor)
         .await
         .unwrap();
+    // A plan of care with a goal, and a signed (locked) visit note with an addendum.
+    let note_visit = signed_note(&store, practice.id, patient.id, clinician.id).await;
     store.close().await;
 
     let backup = db.dir.path().join("copy.db");
@@ -275,9 +277,111 @@ async fn backup_and_key_rotation_from_the_command_line() {
             .unwrap(),
         Some(feed)
     );
+    let note = rotated
+        .visit_note(practice.id, note_visit, &actor)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(note.soap.assessment, "Improving");
+    assert!(note.signed_at.is_some() && note.intact);
+    assert_eq!(note.addenda[0].text, "Called back: fine.");
+    let plans = rotated.patient_plans(practice.id, patient.id).await.unwrap();
+    assert_eq!(plans[0].condition, "Rotator cuff tendinopathy");
     // The old key no longer opens the database.
     let stale = Store::connect(&db.url, Keyring::parse(&old_key).unwrap())
         .await
         .unwrap();
     assert!(stale.verify_keys().await.is_err());
+}
+
+/// A plan of care, a goal, one completed visit and its signed note with an addendum; the visit.
+async fn signed_note(store: &Store, practice_id: i64, patient_id: i64, clinician_id: i64) -> i64 {
+    let actor = stride_store::audit::Actor::system("test");
+    let location = store
+        .create_location(
+            practice_id,
+            &stride_store::tenancy::LocationInput {
+                name: "Main".into(),
+                address: "1 Main St".into(),
+                main_phone: stride_core::phone::PhoneE164::parse("+13125550100").unwrap(),
+                time_zone: stride_core::tz::TimeZoneName::parse("America/Chicago").unwrap(),
+                hours: Default::default(),
+            },
+        )
+        .await
+        .unwrap();
+    let today = jiff::Timestamp::now()
+        .to_zoned_datetime(jiff::tz::TimeZone::get("America/Chicago").unwrap())
+        .date();
+    let plan = store
+        .create_plan(
+            practice_id,
+            patient_id,
+            &stride_store::plans::PlanInput {
+                clinician_id: Some(clinician_id),
+                condition: "Rotator cuff tendinopathy".into(),
+                icd10: Some("M75.101".into()),
+                areas: vec!["shoulder"],
+                prescribed_visits: 6,
+                visits_per_week: 2,
+                starts_on: today.yesterday().unwrap(),
+                certified_on: None,
+                certified_until: None,
+            },
+            &actor,
+        )
+        .await
+        .unwrap();
+    store
+        .add_goal(practice_id, plan, "Reach overhead", "Full range, no pain", None, &actor)
+        .await
+        .unwrap();
+    let types = store.appointment_types(practice_id).await.unwrap();
+    let start = stride_store::now_ms() - 3_600_000;
+    let mut a = stride_store::scheduling::NewAppointment::new(
+        location.id,
+        clinician_id,
+        types[1].id,
+        start,
+        "front desk",
+    );
+    a.patient_id = Some(patient_id);
+    store
+        .import_appointments(
+            practice_id,
+            &[stride_store::scheduling::ImportedAppointment {
+                appointment: a,
+                status: stride_core::deposits::Attendance::Completed,
+                created_at: start,
+                status_at: Some(start),
+                deposit: None,
+            }],
+            &actor,
+        )
+        .await
+        .unwrap();
+    let visit = store.patient_appointments(practice_id, patient_id).await.unwrap()[0]
+        .0
+        .id;
+    store
+        .save_note(
+            practice_id,
+            visit,
+            &stride_store::plans::NoteInput {
+                soap: stride_store::plans::Soap {
+                    assessment: "Improving".into(),
+                    ..Default::default()
+                },
+                ..Default::default()
+            },
+            &actor,
+        )
+        .await
+        .unwrap();
+    store.sign_note(practice_id, visit, &actor).await.unwrap();
+    store
+        .add_addendum(practice_id, visit, "Called back: fine.", &actor)
+        .await
+        .unwrap();
+    visit
 }
