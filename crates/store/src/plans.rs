@@ -1126,32 +1126,6 @@ impl Store {
         Ok(())
     }
 
-    /// Notes of a practice's appointments in `[from, to)`, unaudited: for the documentation audit,
-    /// which reads only their structured parts.
-    pub async fn notes_between(
-        &self,
-        practice_id: i64,
-        from: i64,
-        to: i64,
-    ) -> StoreResult<Vec<VisitNote>> {
-        let rows = sqlx::query(
-            "SELECT n.id, n.practice_id, n.appointment_id, n.plan_id, n.author, n.body_enc, n.areas, n.goals, n.lines, \
-             n.feeling_better, n.signed_at, n.signed_by, n.body_digest, n.updated_at FROM visit_notes n \
-             JOIN appointments a ON a.id = n.appointment_id \
-             WHERE n.practice_id = $1 AND a.starts_at >= $2 AND a.starts_at < $3",
-        )
-        .bind(practice_id)
-        .bind(from)
-        .bind(to)
-        .fetch_all(self.pool())
-        .await?;
-        let mut out = Vec::with_capacity(rows.len());
-        for r in &rows {
-            out.push(self.read_note(r).await?);
-        }
-        Ok(out)
-    }
-
     /// Re-seals the plans', goals' and notes' text under the current key. Addenda may only have
     /// their body re-sealed, which the database allows.
     pub(crate) async fn reencrypt_plans(&self) -> StoreResult<u64> {
@@ -1225,5 +1199,213 @@ impl Store {
             }
         }
         Ok(out)
+    }
+}
+
+/// The structured parts of a visit note, for the audit and visit lists (nothing decrypted).
+#[derive(Debug, Clone)]
+pub struct NoteFacts {
+    pub signed: bool,
+    pub goals_addressed: u32,
+    pub lines: Vec<NoteLine>,
+}
+
+/// One billed visit the documentation audit flags.
+#[derive(Debug, Clone, Serialize)]
+pub struct AuditFinding {
+    pub appointment_id: i64,
+    pub patient_id: i64,
+    pub clinician_id: i64,
+    pub starts_at: i64,
+    pub problems: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct DocumentationAudit {
+    /// Attended visits in the period: each one is billed.
+    pub billed: u32,
+    pub findings: Vec<AuditFinding>,
+}
+
+impl Store {
+    /// The structured facts of the notes of visits starting in `[from, to)`, by appointment.
+    pub async fn note_facts(
+        &self,
+        practice_id: i64,
+        from: i64,
+        to: i64,
+    ) -> StoreResult<std::collections::HashMap<i64, NoteFacts>> {
+        let rows = sqlx::query(
+            "SELECT n.appointment_id, n.signed_at, n.goals, n.lines FROM visit_notes n \
+             JOIN appointments a ON a.id = n.appointment_id \
+             WHERE n.practice_id = $1 AND a.starts_at >= $2 AND a.starts_at < $3",
+        )
+        .bind(practice_id)
+        .bind(from)
+        .bind(to)
+        .fetch_all(self.pool())
+        .await?;
+        let mut out = std::collections::HashMap::new();
+        for r in &rows {
+            let goals: Vec<GoalAddressed> =
+                serde_json::from_str(&r.try_get::<String, _>("goals")?).unwrap_or_default();
+            out.insert(
+                r.try_get("appointment_id")?,
+                NoteFacts {
+                    signed: r.try_get::<Option<i64>, _>("signed_at")?.is_some(),
+                    goals_addressed: goals.len() as u32,
+                    lines: serde_json::from_str(&r.try_get::<String, _>("lines")?)
+                        .unwrap_or_default(),
+                },
+            );
+        }
+        Ok(out)
+    }
+
+    /// Every billed (attended) visit from `from` to `to` (inclusive, practice days) that would not
+    /// survive a payer's review, with the reasons from `care::audit_visit`: no signed note, no goal
+    /// addressed, units the minutes do not support, no plan of care or an uncertified or expired
+    /// one, and visits past or outside the payer's authorization.
+    pub async fn documentation_audit(
+        &self,
+        practice_id: i64,
+        from: Date,
+        to: Date,
+    ) -> StoreResult<DocumentationAudit> {
+        let tz = self.practice_zone(practice_id).await?;
+        let (start, end) = (day_start(from, &tz), day_start(to, &tz) + DAY_MS);
+        let notes = self.note_facts(practice_id, start, end).await?;
+        // Every appointment of every patient, for plan and authorization counts.
+        let rows = sqlx::query(
+            "SELECT patient_id, id, starts_at, status, clinician_id, type_id FROM appointments \
+             WHERE practice_id = $1 AND patient_id IS NOT NULL AND starts_at < $2 ORDER BY starts_at",
+        )
+        .bind(practice_id)
+        .bind(end)
+        .fetch_all(self.pool())
+        .await?;
+        let mut by_patient: std::collections::HashMap<i64, Vec<PlanVisit>> =
+            std::collections::HashMap::new();
+        for r in &rows {
+            by_patient
+                .entry(r.try_get("patient_id")?)
+                .or_default()
+                .push(read_visit(r)?);
+        }
+        let mut plans: std::collections::HashMap<i64, Vec<CarePlan>> =
+            std::collections::HashMap::new();
+        for p in self.plans_in(practice_id, &[]).await? {
+            plans.entry(p.patient_id).or_default().push(p);
+        }
+        let mut auths: std::collections::HashMap<i64, Vec<(u32, Date, Date)>> =
+            std::collections::HashMap::new();
+        for r in sqlx::query(
+            "SELECT a.patient_id, a.visits, a.starts_on, a.ends_on FROM authorizations a \
+             JOIN patients p ON p.id = a.patient_id WHERE a.practice_id = $1 AND p.self_pay = 0",
+        )
+        .bind(practice_id)
+        .fetch_all(self.pool())
+        .await?
+        {
+            let (Some(s), Some(e)) = (
+                parse_date(r.try_get("starts_on")?)?,
+                parse_date(r.try_get("ends_on")?)?,
+            ) else {
+                continue;
+            };
+            auths
+                .entry(r.try_get("patient_id")?)
+                .or_default()
+                .push((r.try_get::<i64, _>("visits")? as u32, s, e));
+        }
+        let local_day = |ms: i64| {
+            jiff::Timestamp::from_millisecond(ms)
+                .map(|t| t.to_zoned_datetime(tz.clone()).date())
+                .unwrap_or(from)
+        };
+        let attended = |v: &PlanVisit| matches!(v.status, Attendance::Completed | Attendance::CheckedIn);
+        let mut audit = DocumentationAudit::default();
+        for (patient, visits) in &by_patient {
+            for v in visits
+                .iter()
+                .filter(|v| attended(v) && (start..end).contains(&v.starts_at))
+            {
+                audit.billed += 1;
+                let day = local_day(v.starts_at);
+                let plan = plans.get(patient).and_then(|ps| {
+                    ps.iter().find(|p| {
+                        let (a, b) = p.window(&tz);
+                        (a..b).contains(&v.starts_at)
+                    })
+                });
+                let visit_number = plan.map_or(1, |p| {
+                    let (a, b) = p.window(&tz);
+                    1 + visits
+                        .iter()
+                        .filter(|x| {
+                            attended(x) && x.starts_at < v.starts_at && (a..b).contains(&x.starts_at)
+                        })
+                        .count() as u32
+                });
+                // The authorization covering the day, or the latest that started before it.
+                let authorization = auths.get(patient).and_then(|list| {
+                    list.iter()
+                        .filter(|(_, s, _)| *s <= day)
+                        .max_by_key(|(_, s, e)| (*e >= day, *s))
+                        .or_else(|| list.iter().min_by_key(|(_, s, _)| *s))
+                        .copied()
+                });
+                // Counted within the authorization's own dates.
+                let auth_number = authorization.map_or(visit_number, |(_, s, e)| {
+                    1 + visits
+                        .iter()
+                        .filter(|x| {
+                            let d = local_day(x.starts_at);
+                            attended(x) && x.starts_at < v.starts_at && d >= s && d <= e
+                        })
+                        .count() as u32
+                });
+                let note = notes.get(&v.appointment_id).map(|n| care::AuditNote {
+                    signed: n.signed,
+                    goals_addressed: n.goals_addressed,
+                    lines: n
+                        .lines
+                        .iter()
+                        .map(|l| Line {
+                            code: l.code.clone(),
+                            minutes: l.minutes,
+                        })
+                        .collect(),
+                    billed: n
+                        .lines
+                        .iter()
+                        .map(|l| billing::Billed {
+                            code: l.code.clone(),
+                            units: l.units,
+                        })
+                        .collect(),
+                });
+                let problems = care::audit_visit(&care::AuditVisit {
+                    day,
+                    visit_number: auth_number,
+                    plan: plan.map(CarePlan::rule),
+                    note,
+                    authorization,
+                });
+                if !problems.is_empty() {
+                    audit.findings.push(AuditFinding {
+                        appointment_id: v.appointment_id,
+                        patient_id: *patient,
+                        clinician_id: v.clinician_id,
+                        starts_at: v.starts_at,
+                        problems,
+                    });
+                }
+            }
+        }
+        audit
+            .findings
+            .sort_by(|a, b| b.starts_at.cmp(&a.starts_at).then(a.appointment_id.cmp(&b.appointment_id)));
+        Ok(audit)
     }
 }

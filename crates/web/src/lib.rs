@@ -179,6 +179,7 @@ pub fn router(state: AppState) -> Router {
         .route("/app/care/outreach", post(care::risk::outreach))
         .route("/app/care/outreach/{id}", post(care::risk::outcome))
         .route("/app/care/completion", get(care::risk::completion))
+        .route("/app/care/audit", get(care::audit::audit))
         .route("/app/patients/{id}/plans", post(care::plans::create))
         .route("/app/plans/{id}", get(care::plans::show).post(care::plans::update))
         .route("/app/plans/{id}/goals", post(care::plans::add_goal))

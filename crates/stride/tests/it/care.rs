@@ -269,6 +269,28 @@ async fn a_clinician_runs_a_plan_of_care_and_a_signed_note_is_locked() {
         .await;
     assert!(db.is_err(), "addenda are append-only");
 
+    // The documentation audit: the first visit has no note, the signed one is past the payer's
+    // single authorized visit.
+    app.store
+        .add_authorization(
+            practice.id,
+            patient.id,
+            None,
+            1,
+            day(-20).parse().unwrap(),
+            day(60).parse().unwrap(),
+            "AUTH-1",
+            &Actor::system("test"),
+        )
+        .await
+        .unwrap();
+    let (status, audit) = b.text("/app/care/audit").await;
+    assert_eq!(status, 200);
+    assert!(audit.contains("of 2 billed visits would survive a review"), "{audit}");
+    assert!(audit.contains("no visit note"));
+    assert!(audit.contains("visit 2 exceeds the 1 authorized visit"));
+    assert!(!audit.contains("note not signed"));
+
     // The schedule shows the visit number and the milestone for visit 3.
     let (_, schedule) = b.text(&format!("/app/schedule?date={}", day(2))).await;
     assert!(schedule.contains("visit 3 of 4"), "{schedule}");
@@ -297,7 +319,14 @@ async fn a_clinician_runs_a_plan_of_care_and_a_signed_note_is_locked() {
     assert!(patient_page.contains("Visit 3 of 4"));
     assert!(!patient_page.contains("Patellofemoral"));
     let marketer = app.login(&app.user(&practice, Role::Marketer).await).await;
-    for path in [plan_path.as_str(), note_path.as_str(), "/app/care", "/app/care/completion"] {
+    assert_eq!(desk.get("/app/care/audit").await.status(), 403);
+    for path in [
+        plan_path.as_str(),
+        note_path.as_str(),
+        "/app/care",
+        "/app/care/completion",
+        "/app/care/audit",
+    ] {
         assert_eq!(marketer.get(path).await.status(), 403, "{path}");
     }
 }

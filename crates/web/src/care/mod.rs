@@ -3,6 +3,7 @@
 //! clinical-notes permissions; the front desk sees visit counts, risk reasons and outreach, which
 //! name no condition. Marketers reach none of it.
 
+pub mod audit;
 pub mod notes;
 pub mod plans;
 pub mod risk;

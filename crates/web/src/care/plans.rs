@@ -190,7 +190,7 @@ async fn page(
     let from = visits.first().map_or(0, |v| v.starts_at);
     let notes = state
         .store
-        .notes_between(p.practice_id, from, i64::MAX)
+        .note_facts(p.practice_id, from, i64::MAX)
         .await?;
     let visit_rows = visits
         .iter()
@@ -211,8 +211,8 @@ async fn page(
                 } else {
                     String::new()
                 },
-                note: match notes.iter().find(|n| n.appointment_id == v.appointment_id) {
-                    Some(n) if n.signed_at.is_some() => "signed",
+                note: match notes.get(&v.appointment_id) {
+                    Some(n) if n.signed => "signed",
                     Some(_) => "draft",
                     None => "",
                 },

@@ -257,6 +257,7 @@ struct CompletionPage {
     outreach_x: Option<f64>,
     outreach_started: String,
     summary: String,
+    clinical: bool,
     /// (title, first column, rows): by clinician and by payer.
     sections: Vec<(&'static str, &'static str, Vec<Row>)>,
     by_year: Vec<(String, Row)>,
@@ -331,6 +332,7 @@ pub async fn completion(
         outreach_x,
         outreach_started: r.outreach_started.clone().unwrap_or_default(),
         summary,
+        clinical: p.can(Permission::ViewClinicalNotes),
         sections: vec![
             ("By clinician", "Clinician", r.by_clinician.iter().map(row).collect()),
             ("By payer", "Payer", r.by_payer.iter().map(row).collect()),
