@@ -99,6 +99,8 @@ BINDINGS = [
 # Files of the R4 definitions worth reading; the rest of a package (profiles, search parameters,
 # and any vendor's own value sets) is skipped.
 DEFINITION_FILES = re.compile(r"(^|/)(valuesets\.json|v3-codesystems\.json|(ValueSet|CodeSystem)-[^/]+\.json)$")
+# Directories a definitions folder may share with other tools (the validator's own venv).
+SKIPPED_DIRS = {"venv", ".venv", "site-packages", "node_modules"}
 
 
 class Problems(list):
@@ -243,7 +245,10 @@ def load_definitions(source: Path) -> Iterator[dict]:
         yield from read_json_bytes(source.name, source.read_bytes())
     elif source.is_dir():
         for path in sorted(source.rglob("*")):
-            if path.is_file() and (path.name.endswith((".tgz", ".tar.gz")) or DEFINITION_FILES.search(path.as_posix())):
+            if SKIPPED_DIRS & set(path.relative_to(source).parts[:-1]):
+                continue
+            name = path.relative_to(source).as_posix()
+            if path.is_file() and (name.endswith((".tgz", ".tar.gz")) or DEFINITION_FILES.search(name)):
                 yield from load_definitions(path)
     else:
         raise SystemExit(f"error: {source} does not exist; see the header of {Path(__file__).name}")

@@ -1160,6 +1160,86 @@ mod tests {
         assert!(authorization_low(2, 0));
     }
 
+    #[test]
+    fn icd10_codes_are_normalized_and_nonsense_refused() {
+        assert_eq!(parse_icd10("m54.5").unwrap(), "M54.5");
+        assert_eq!(parse_icd10(" S83511a ").unwrap(), "S83.511A");
+        assert_eq!(parse_icd10("M25").unwrap(), "M25");
+        assert_eq!(parse_icd10("m22.2x1").unwrap(), "M22.2X1");
+        for bad in ["", "knee", "5M4.5", "M5", "M54.51234", "M5.45", "M54..5", "M54-5"] {
+            assert!(parse_icd10(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn regions_keep_their_order_and_refuse_unknown_keys() {
+        assert_eq!(parse_regions("knee, neck,knee").unwrap(), ["neck", "knee"]);
+        assert!(parse_regions("").unwrap().is_empty());
+        assert_eq!(parse_regions("knee,elbowz").unwrap_err(), "“elbowz” is not a body region");
+        assert_eq!(region_label("ankle_foot"), Some("Ankle and foot"));
+    }
+
+    /// An active plan from Nov 1 certified until `until`.
+    fn certified(until: Date) -> Plan {
+        Plan {
+            starts_on: date(2026, 11, 1),
+            certified_until: Some(until),
+            ..plan(8, 2, PlanStatus::Active)
+        }
+    }
+
+    fn audited(note: Option<AuditNote>) -> AuditVisit {
+        AuditVisit {
+            day: date(2026, 11, 10),
+            visit_number: 3,
+            plan: Some(certified(date(2026, 12, 31))),
+            note,
+            authorization: None,
+        }
+    }
+
+    fn good_note() -> AuditNote {
+        use crate::billing::{Billed, Line};
+        AuditNote {
+            signed: true,
+            goals_addressed: 1,
+            lines: vec![Line {
+                code: "97110".into(),
+                minutes: 38,
+            }],
+            billed: vec![Billed {
+                code: "97110".into(),
+                units: 3,
+            }],
+        }
+    }
+
+    #[test]
+    fn a_documented_certified_visit_survives_the_audit() {
+        assert!(audit_visit(&audited(Some(good_note()))).is_empty());
+    }
+
+    #[test]
+    fn the_audit_names_every_problem_in_a_reviewers_order() {
+        assert_eq!(audit_visit(&audited(None)), ["no visit note"]);
+        let mut n = good_note();
+        n.signed = false;
+        n.goals_addressed = 0;
+        n.billed[0].units = 4;
+        let mut v = audited(Some(n));
+        v.plan = Some(certified(date(2026, 11, 5)));
+        v.authorization = Some((2, date(2026, 11, 1), date(2026, 11, 30)));
+        let problems = audit_visit(&v);
+        assert_eq!(problems[0], "note not signed");
+        assert_eq!(problems[1], "no goal addressed");
+        assert!(problems[2].starts_with("97110"), "{problems:?}");
+        let n = problems.len();
+        assert_eq!(problems[n - 2], "certification expired on 2026-11-05");
+        assert_eq!(problems[n - 1], "visit 3 exceeds the 2 authorized visits");
+        v.plan = None;
+        assert!(audit_visit(&v).contains(&"no plan of care".to_string()));
+    }
+
     fn visits_strategy() -> impl Strategy<Value = Vec<VisitRecord>> {
         proptest::collection::vec((0i64..90 * 24, 0usize..7), 0..40).prop_map(|vs| {
             let base = at("2026-10-01", 0);
