@@ -98,7 +98,9 @@ BINDINGS = [
 
 # Files of the R4 definitions worth reading; the rest of a package (profiles, search parameters,
 # and any vendor's own value sets) is skipped.
-DEFINITION_FILES = re.compile(r"(^|/)(valuesets\.json|v3-codesystems\.json|(ValueSet|CodeSystem)-[^/]+\.json)$")
+DEFINITION_FILES = re.compile(
+    r"(^|/)(valuesets\.json|v3-codesystems\.json|(ValueSet|CodeSystem)-[^/]+\.json)$"
+)
 # Directories a definitions folder may share with other tools (the validator's own venv).
 SKIPPED_DIRS = {"venv", ".venv", "site-packages", "node_modules"}
 
@@ -121,7 +123,8 @@ class Terminology:
         self.code_systems: dict[str, dict] = {}
         self.value_sets: dict[str, dict] = {}
         for r in resources:
-            table = {"CodeSystem": self.code_systems, "ValueSet": self.value_sets}.get(r.get("resourceType"))
+            tables = {"CodeSystem": self.code_systems, "ValueSet": self.value_sets}
+            table = tables.get(r.get("resourceType"))
             if table is not None and r.get("url"):
                 table.setdefault(r["url"], r)
         self._expansions: dict[str, frozenset[tuple[str, str]]] = {}
@@ -248,7 +251,8 @@ def load_definitions(source: Path) -> Iterator[dict]:
             if SKIPPED_DIRS & set(path.relative_to(source).parts[:-1]):
                 continue
             name = path.relative_to(source).as_posix()
-            if path.is_file() and (name.endswith((".tgz", ".tar.gz")) or DEFINITION_FILES.search(name)):
+            wanted = name.endswith((".tgz", ".tar.gz")) or DEFINITION_FILES.search(name)
+            if path.is_file() and wanted:
                 yield from load_definitions(path)
     else:
         raise SystemExit(f"error: {source} does not exist; see the header of {Path(__file__).name}")
@@ -359,7 +363,7 @@ def check_invariants(resource: dict, where: str, problems: Problems) -> None:
         if ("start" in resource) != ("end" in resource):
             problems.add(where, "start and end go together (app-2)")
         if not has_times and resource.get("status") not in ("proposed", "cancelled", "waitlist"):
-            problems.add(where, "only proposed, cancelled or waitlisted appointments lack times (app-3)")
+            problems.add(where, "only proposed, cancelled or waitlisted ones lack times (app-3)")
     if kind == "CarePlan":
         for path, activity in at(resource, "activity"):
             if "reference" in activity and "detail" in activity:
@@ -369,7 +373,8 @@ def check_invariants(resource: dict, where: str, problems: Problems) -> None:
 def periods(value: Any, where: str) -> Iterator[tuple[str, dict]]:
     if isinstance(value, dict):
         for k, item in value.items():
-            if k.endswith("eriod") and isinstance(item, dict) and ("start" in item or "end" in item):
+            is_period = isinstance(item, dict) and ("start" in item or "end" in item)
+            if k.endswith("eriod") and is_period:
                 yield f"{where}.{k}", item
             yield from periods(item, f"{where}.{k}")
     elif isinstance(value, list):

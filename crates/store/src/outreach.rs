@@ -604,3 +604,55 @@ impl Store {
         Ok(report)
     }
 }
+
+/// An outreach as it happened, for imports and the demo.
+#[derive(Debug, Clone)]
+pub struct PastOutreach {
+    pub action: &'static str,
+    pub template: &'static str,
+    pub reasons: String,
+    pub created_by: String,
+    pub created_at: i64,
+    pub outcome: Option<(&'static str, i64)>,
+}
+
+impl Store {
+    /// Records outreach that already happened, with its own times (imports and the demo).
+    pub async fn import_outreach(
+        &self,
+        practice_id: i64,
+        plan_id: i64,
+        o: &PastOutreach,
+        actor: &Actor,
+    ) -> StoreResult<i64> {
+        if !ACTIONS.iter().any(|(k, _)| *k == o.action)
+            || o.outcome.is_some_and(|(k, _)| !OUTCOMES.iter().any(|(x, _)| *x == k))
+        {
+            return Err(StoreError::Invalid("unknown outreach action or outcome".into()));
+        }
+        let mut tx = self.begin().await?;
+        let id: i64 = sqlx::query(
+            "INSERT INTO outreach (practice_id, plan_id, reasons, action, template, created_by, created_at, \
+             outcome, outcome_by, outcome_at) SELECT $1, id, $3, $4, $5, $6, $7, $8, $9, $10 FROM care_plans \
+             WHERE id = $2 AND practice_id = $1 RETURNING id",
+        )
+        .bind(practice_id)
+        .bind(plan_id)
+        .bind(o.reasons.clone())
+        .bind(o.action)
+        .bind(o.template)
+        .bind(o.created_by.clone())
+        .bind(o.created_at)
+        .bind(o.outcome.map(|(k, _)| k))
+        .bind(o.outcome.map(|_| o.created_by.clone()))
+        .bind(o.outcome.map(|(_, at)| at))
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(StoreError::NotFound)?
+        .try_get("id")?;
+        audit::record(&mut *tx, Some(practice_id), actor, "import", "outreach", Some(id), o.action)
+            .await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+}

@@ -1222,7 +1222,7 @@ pub struct AuditFinding {
 
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct DocumentationAudit {
-    /// Attended visits in the period: each one is billed.
+    /// Attended visits in the period billed to a payer.
     pub billed: u32,
     pub findings: Vec<AuditFinding>,
 }
@@ -1262,8 +1262,8 @@ impl Store {
         Ok(out)
     }
 
-    /// Every billed (attended) visit from `from` to `to` (inclusive, practice days) that would not
-    /// survive a payer's review, with the reasons from `care::audit_visit`: no signed note, no goal
+    /// Every visit billed to a payer (attended, not self-pay) from `from` to `to` (inclusive,
+    /// practice days) that would not survive the payer's review, with the reasons from `care::audit_visit`: no signed note, no goal
     /// addressed, units the minutes do not support, no plan of care or an uncertified or expired
     /// one, and visits past or outside the payer's authorization.
     pub async fn documentation_audit(
@@ -1277,7 +1277,7 @@ impl Store {
         let notes = self.note_facts(practice_id, start, end).await?;
         // Every appointment of every patient, for plan and authorization counts.
         let rows = sqlx::query(
-            "SELECT patient_id, id, starts_at, status, clinician_id, type_id FROM appointments \
+            "SELECT patient_id, id, starts_at, status, clinician_id, type_id, payer_id, self_pay FROM appointments \
              WHERE practice_id = $1 AND patient_id IS NOT NULL AND starts_at < $2 ORDER BY starts_at",
         )
         .bind(practice_id)
@@ -1286,11 +1286,19 @@ impl Store {
         .await?;
         let mut by_patient: std::collections::HashMap<i64, Vec<PlanVisit>> =
             std::collections::HashMap::new();
+        // Visits billed to a payer: self-pay and membership visits face no payer's review.
+        let mut payer_billed = std::collections::HashSet::new();
         for r in &rows {
+            let v = read_visit(r)?;
+            if r.try_get::<Option<i64>, _>("payer_id")?.is_some()
+                && r.try_get::<i64, _>("self_pay")? == 0
+            {
+                payer_billed.insert(v.appointment_id);
+            }
             by_patient
                 .entry(r.try_get("patient_id")?)
                 .or_default()
-                .push(read_visit(r)?);
+                .push(v);
         }
         let mut plans: std::collections::HashMap<i64, Vec<CarePlan>> =
             std::collections::HashMap::new();
@@ -1328,7 +1336,11 @@ impl Store {
         for (patient, visits) in &by_patient {
             for v in visits
                 .iter()
-                .filter(|v| attended(v) && (start..end).contains(&v.starts_at))
+                .filter(|v| {
+                    attended(v)
+                        && (start..end).contains(&v.starts_at)
+                        && payer_billed.contains(&v.appointment_id)
+                })
             {
                 audit.billed += 1;
                 let day = local_day(v.starts_at);

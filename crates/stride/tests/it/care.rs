@@ -22,6 +22,7 @@ async fn visits(
 ) -> Vec<i64> {
     let types = app.store.appointment_types(practice_id).await.unwrap();
     let follow_up = types[1].id;
+    let coverage = app.store.coverage(practice_id, patient_id).await.unwrap();
     let now = stride_store::now_ms();
     let rows: Vec<ImportedAppointment> = list
         .iter()
@@ -29,7 +30,8 @@ async fn visits(
             let start = now + days * DAY;
             let mut a = NewAppointment::new(location, clinician, follow_up, start, "front desk");
             a.patient_id = Some(patient_id);
-            a.self_pay = true;
+            a.payer_id = coverage.payer_id;
+            a.self_pay = coverage.payer_id.is_none();
             ImportedAppointment {
                 appointment: a,
                 status: *status,
@@ -75,6 +77,19 @@ async fn a_clinician_runs_a_plan_of_care_and_a_signed_note_is_locked() {
     let practice = app.practice("alpha").await;
     let place = open_all_day(&app, practice.id).await;
     let patient = patient_with_phone(&app, practice.id, "Rosa", "Quill", "+13125550141", true).await;
+    let aetna = app.store.find_payer(practice.id, "Aetna").await.unwrap().unwrap();
+    app.store
+        .set_coverage(
+            practice.id,
+            patient.id,
+            &stride_store::care::Coverage {
+                payer_id: Some(aetna.id),
+                ..Default::default()
+            },
+            &Actor::system("test"),
+        )
+        .await
+        .unwrap();
     let clinician = app.user(&practice, Role::Clinician).await;
     let b = app.login(&clinician).await;
     let started = day(-20);
@@ -286,7 +301,7 @@ async fn a_clinician_runs_a_plan_of_care_and_a_signed_note_is_locked() {
         .unwrap();
     let (status, audit) = b.text("/app/care/audit").await;
     assert_eq!(status, 200);
-    assert!(audit.contains("of 2 billed visits would survive a review"), "{audit}");
+    assert!(audit.contains("of 2 visits billed to payers would survive a review"), "{audit}");
     assert!(audit.contains("no visit note"));
     assert!(audit.contains("visit 2 exceeds the 1 authorized visit"));
     assert!(!audit.contains("note not signed"));
