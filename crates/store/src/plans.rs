@@ -1373,7 +1373,11 @@ impl Store {
                         .iter()
                         .filter(|x| {
                             let d = local_day(x.starts_at);
-                            attended(x) && x.starts_at < v.starts_at && d >= s && d <= e
+                            attended(x)
+                                && payer_billed.contains(&x.appointment_id)
+                                && x.starts_at < v.starts_at
+                                && d >= s
+                                && d <= e
                         })
                         .count() as u32
                 });

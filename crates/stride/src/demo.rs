@@ -17,6 +17,7 @@ use stride_store::patients::{PatientInput, PatientQuery};
 use stride_store::tenancy::{ClinicianInput, LocationInput};
 
 mod calls;
+mod care;
 mod leads;
 mod schedule;
 

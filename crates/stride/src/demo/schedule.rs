@@ -1,5 +1,6 @@
-//! The demo's year of appointments: about 160 patients, each with a payer (or self-pay), seen by
-//! the five clinicians in their weekly hours from a year ago to three weeks ahead. The deposit
+//! The demo's year of appointments: 600 patients, each with a payer (or self-pay), seen by the
+//! five clinicians in their weekly hours from a year ago to three weeks ahead, in plans of care
+//! (see `care`): an evaluation, then follow-ups at the prescribed frequency. The deposit
 //! policy started four months ago: from then on evaluations and follow-ups carry a $25 deposit
 //! (collected at the desk, a few waived by name, settled by the visit's outcome) and no-shows
 //! fall from about 16% to about 6%. Payers are in every credentialing state. Written once, when
@@ -18,6 +19,7 @@ use stride_store::patients::PatientInput;
 use stride_store::payers::PayerUpdate;
 use stride_store::scheduling::{ImportedAppointment, ImportedStep, NewAppointment};
 
+use super::care;
 use crate::traffic::Rng;
 
 const MINUTE: i64 = 60_000;
@@ -170,7 +172,7 @@ pub(super) async fn seed(store: &Store, practice_id: i64, desk: &str) -> anyhow:
 
     // Patients, each with a payer or self-pay.
     let mut patients = Vec::new();
-    for i in 0..160u64 {
+    for i in 0..600u64 {
         let first = FIRST[(i % FIRST.len() as u64) as usize];
         let last = LAST[((i / FIRST.len() as u64) % LAST.len() as u64) as usize];
         let sms = rng.chance(88);
@@ -225,8 +227,9 @@ pub(super) async fn seed(store: &Store, practice_id: i64, desk: &str) -> anyhow:
     let (eval, follow_up, maintenance) = (&types[0], &types[1], &types[2]);
     let locations = store.locations(practice_id).await?;
     let hours = store.clinician_hours(practice_id).await?;
-    let mut list = Vec::new();
-    for c in store.clinicians(practice_id).await? {
+    let clinicians = store.clinicians(practice_id).await?;
+    let mut slots = Vec::new();
+    for c in &clinicians {
         let Some(location) = locations.iter().find(|l| Some(l.id) == c.location_id) else {
             continue;
         };
@@ -251,7 +254,11 @@ pub(super) async fn seed(store: &Store, practice_id: i64, desk: &str) -> anyhow:
             for h in shifts.iter().filter(|h| h.weekday().index() == wd) {
                 let mut minute = i64::from(h.open());
                 loop {
-                    let t = *rng.pick(&[(eval, 20), (follow_up, 72), (maintenance, 8)]);
+                    let (t, kind) = *rng.pick(&[
+                        ((eval, care::Kind::Evaluation), 13),
+                        ((follow_up, care::Kind::FollowUp), 80),
+                        ((maintenance, care::Kind::Maintenance), 7),
+                    ]);
                     let block = t.duration_min + t.buffer_after_min;
                     if minute + t.duration_min > i64::from(h.close()) {
                         break;
@@ -263,85 +270,78 @@ pub(super) async fn seed(store: &Store, practice_id: i64, desk: &str) -> anyhow:
                         .timestamp()
                         .as_millisecond();
                     minute += block;
-                    // Full in the past, filling up over the next three weeks.
+                    // Busy in the past, filling up over the next three weeks.
                     let fill = if offset <= 0 {
-                        80
+                        90
                     } else {
                         (75 - offset * 3).max(20) as u64
                     };
                     if !rng.chance(fill) {
                         continue;
                     }
-                    let patient = &patients[rng.below(patients.len() as u64) as usize];
-                    let created =
-                        (start - (1 + rng.below(12) as i64) * DAY - rng.below(10) as i64 * HOUR)
-                            .min(now - rng.below(48) as i64 * HOUR - HOUR);
-                    let with_policy = created >= started;
-                    let end = start + t.duration_min * MINUTE;
-                    let (status, status_at) = if end <= now {
-                        outcome(&mut rng, with_policy, patient.payer.is_none(), start)
-                    } else if start <= now {
-                        (Attendance::CheckedIn, Some(start - 5 * MINUTE))
-                    } else if start - now < 2 * DAY && rng.chance(55) {
-                        (
-                            Attendance::Confirmed,
-                            Some(now - rng.below(20) as i64 * HOUR),
-                        )
-                    } else {
-                        (Attendance::Booked, None)
-                    };
-                    let deposit = (with_policy && t.deposit_applies).then(|| {
-                        (
-                            2_500,
-                            deposit_steps(&mut rng, desk, created, start, status, status_at, now),
-                        )
-                    });
-                    let mut a = NewAppointment::new(
-                        location.id,
-                        c.id,
-                        t.id,
+                    slots.push(care::Slot {
                         start,
-                        if rng.chance(22) {
-                            "online"
-                        } else {
-                            "front desk"
-                        },
-                    );
-                    a.patient_id = Some(patient.id);
-                    a.payer_id = patient.payer;
-                    a.self_pay = patient.payer.is_none();
-                    list.push(ImportedAppointment {
-                        appointment: a,
-                        status,
-                        created_at: created,
-                        status_at,
-                        deposit,
+                        end: start + t.duration_min * MINUTE,
+                        day: date,
+                        clinician: c.id,
+                        location: location.id,
+                        kind,
+                        type_id: t.id,
                     });
                 }
             }
         }
     }
-    // Some payers authorize a number of visits: twenty over ninety days, starting in the last two
-    // months, so a few run low or are overbooked.
-    let recent = today.checked_sub(jiff::Span::new().days(60))?;
-    for (i, p) in patients
-        .iter()
-        .enumerate()
-        .filter(|(i, p)| p.payer.is_some() && i % 3 == 0)
-    {
-        let starts = recent.checked_add(jiff::Span::new().days((i % 50) as i64))?;
-        store
-            .add_authorization(
-                practice_id,
-                p.id,
-                p.payer,
-                20,
-                starts,
-                starts.checked_add(jiff::Span::new().days(90))?,
-                &format!("AUTH-{:05}", 40_000 + i),
-                &actor,
+    slots.sort_by_key(|s| (s.start, s.clinician));
+    // Patients come for a plan of care, and some take a membership afterwards.
+    let self_pay: Vec<bool> = patients.iter().map(|p| p.payer.is_none()).collect();
+    let (visits, episodes) = care::assign(
+        &mut rng,
+        &slots,
+        patients.len(),
+        &|p| self_pay[p],
+        today,
+        now,
+        &mut |rng, slot, self_pay| outcome(rng, slot.start - 3 * DAY >= started, self_pay, slot.start),
+    );
+    let mut list = Vec::new();
+    for v in &visits {
+        let patient = &patients[v.patient];
+        let t = types
+            .iter()
+            .find(|t| t.id == v.slot.type_id)
+            .unwrap_or(follow_up);
+        let start = v.slot.start;
+        let created = (start - (1 + rng.below(12) as i64) * DAY - rng.below(10) as i64 * HOUR)
+            .min(now - rng.below(48) as i64 * HOUR - HOUR);
+        let with_policy = created >= started;
+        let deposit = (with_policy && t.deposit_applies).then(|| {
+            (
+                2_500,
+                deposit_steps(&mut rng, desk, created, start, v.status, v.status_at, now),
             )
-            .await?;
+        });
+        let mut a = NewAppointment::new(
+            v.slot.location,
+            v.slot.clinician,
+            t.id,
+            start,
+            if rng.chance(22) {
+                "online"
+            } else {
+                "front desk"
+            },
+        );
+        a.patient_id = Some(patient.id);
+        a.payer_id = patient.payer.filter(|_| !v.membership);
+        a.self_pay = patient.payer.is_none() || v.membership;
+        list.push(ImportedAppointment {
+            appointment: a,
+            status: v.status,
+            created_at: created,
+            status_at: v.status_at,
+            deposit,
+        });
     }
     for chunk in list.chunks(1_000) {
         store
@@ -354,7 +354,33 @@ pub(super) async fn seed(store: &Store, practice_id: i64, desk: &str) -> anyhow:
                 stride_store::scheduling::BookingError::Store(e) => e.into(),
             })?;
     }
-    Ok(())
+    // Plans of care, their outreach and the recent notes, on the imported appointments.
+    let mut visit_ids = std::collections::HashMap::new();
+    for r in sqlx::query("SELECT id, clinician_id, starts_at FROM appointments WHERE practice_id = $1 AND starts_at >= $2")
+        .bind(practice_id)
+        .bind(now - 40 * DAY)
+        .fetch_all(store.pool())
+        .await?
+    {
+        use sqlx::Row;
+        visit_ids.insert(
+            (r.try_get::<i64, _>("clinician_id")?, r.try_get::<i64, _>("starts_at")?),
+            r.try_get::<i64, _>("id")?,
+        );
+    }
+    care::seed(
+        store,
+        practice_id,
+        &mut rng,
+        &episodes,
+        &visits,
+        &patients.iter().map(|p| (p.id, p.payer)).collect::<Vec<_>>(),
+        &visit_ids,
+        &clinicians.iter().map(|c| (c.id, c.name.clone())).collect(),
+        desk,
+        today,
+    )
+    .await
 }
 
 /// What became of a past visit. Deposits make people come: no-shows and late cancels fall once

@@ -38,8 +38,8 @@ struct AuditPage {
     billed: u32,
     flagged: usize,
     clean: String,
-    /// (problem kind, count), most common first.
-    kinds: Vec<(String, usize)>,
+    /// (problem kind, visits with it), most common first.
+    kinds: Vec<(&'static str, usize)>,
     findings: Vec<Finding>,
     more: usize,
 }
@@ -47,16 +47,25 @@ struct AuditPage {
 /// Findings shown on the page; the rest are counted.
 const SHOWN: usize = 300;
 
-/// The kind of a problem, for the summary: the words before any number or colon.
-fn kind(problem: &str) -> String {
-    let cut = problem
-        .find(|c: char| c.is_ascii_digit() || c == ':')
-        .unwrap_or(problem.len());
-    let k = problem[..cut].trim().trim_end_matches(" on").trim();
-    if k.is_empty() {
-        "units inconsistent with minutes".to_string()
+/// The kind of a problem, for the summary: its words without the dates and counts.
+fn kind(problem: &str) -> &'static str {
+    let has = |w: &str| problem.contains(w);
+    if has("no visit note") {
+        "no visit note"
+    } else if has("not signed") {
+        "note not signed"
+    } else if has("no goal") {
+        "no goal addressed"
+    } else if has("no plan of care") {
+        "no plan of care"
+    } else if has("not certified") {
+        "plan of care not certified"
+    } else if has("certification expired") || has("before the plan of care starts") {
+        "visit outside the certified plan of care"
+    } else if has("authoriz") {
+        "visit past or outside the payer's authorization"
     } else {
-        k.to_string()
+        "units not supported by the minutes"
     }
 }
 
@@ -84,10 +93,11 @@ pub async fn audit(
         .documentation_audit(p.practice_id, from, to)
         .await?;
     let clinicians = state.store.clinicians(p.practice_id).await?;
-    let mut kinds: Vec<(String, usize)> = Vec::new();
+    let mut kinds: Vec<(&'static str, usize)> = Vec::new();
     for f in &audit.findings {
-        for pr in &f.problems {
-            let k = kind(pr);
+        let mut seen: Vec<&'static str> = f.problems.iter().map(|p| kind(p)).collect();
+        seen.dedup();
+        for k in seen {
             match kinds.iter_mut().find(|(x, _)| *x == k) {
                 Some((_, n)) => *n += 1,
                 None => kinds.push((k, 1)),

@@ -303,15 +303,28 @@ pub async fn completion(
         let i = r.by_month.iter().position(|m| m.key.as_str() >= key)?;
         Some(i as f64 * STEP as f64 - 1.5)
     });
-    let summary = match (r.by_month.first(), r.by_month.last()) {
-        (Some(a), Some(b)) if r.by_month.len() > 1 => format!(
-            "Completion went from {} in {} to {} in {}",
-            pct(a.completion.completion_rate),
-            month_label(&a.key),
-            pct(b.completion.completion_rate),
-            month_label(&b.key)
+    // Before and since outreach began, when it began inside the period.
+    let split = |since: bool| {
+        let key = r.outreach_started.as_deref().and_then(|d| d.get(..7)).unwrap_or("");
+        let outcomes: Vec<care::Completion> = r
+            .by_month
+            .iter()
+            .filter(|m| (m.key.as_str() >= key) == since)
+            .map(|m| m.completion)
+            .collect();
+        let (done, closed) = outcomes
+            .iter()
+            .fold((0, 0), |(d, c), x| (d + x.completed, c + x.closed));
+        (closed > 0).then(|| f64::from(done) * 100.0 / f64::from(closed))
+    };
+    let summary = match (&r.outreach_started, split(false), split(true)) {
+        (Some(started), Some(before), Some(since)) => format!(
+            "{before:.0}% of plans were completed before outreach began on {started}, {since:.0}% since"
         ),
-        _ => format!("{} plans closed", r.practice.completion.closed),
+        _ => format!(
+            "{} of {} plans closed in the period were completed",
+            r.practice.completion.completed, r.practice.completion.closed
+        ),
     };
     let mut by_year: Vec<(String, Row)> = r
         .lost_by_clinician_year
