@@ -316,6 +316,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/v1/audit-log", get(api::audit_log))
         .route("/api/v1/care/completion", get(care::risk::completion_api))
+        .route("/api/v1/patients/{id}/fhir", get(care::fhir::export))
         .route(
             "/api/v1/leads",
             get(leads::api::leads).post(leads::api::create_lead),

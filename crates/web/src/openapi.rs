@@ -460,6 +460,14 @@ pub const OPERATIONS: &[Operation] = &[
     ),
     op(
         "get",
+        "/api/v1/patients/{id}/fhir",
+        "The patient's record as a FHIR R4 Bundle (application/fhir+json): Patient, Coverage, Condition, EpisodeOfCare and CarePlan per plan of care, Goal, Appointment, Encounter and Procedure per billed CPT line of a signed note",
+        "view_clinical_notes",
+        None,
+        200,
+    ),
+    op(
+        "get",
         "/api/v1/care/completion",
         "Plan-of-care completion and drop-off for ?period=12mo|YYYY against the 80% and 20% targets: overall, by clinician, payer and month, with visits and revenue lost to drop-offs per clinician per year",
         "view_schedule",

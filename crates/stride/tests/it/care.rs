@@ -326,6 +326,55 @@ async fn a_clinician_runs_a_plan_of_care_and_a_signed_note_is_locked() {
     );
     assert!(!String::from_utf8_lossy(&raw).contains("Stairs"));
 
+    // The FHIR export: a Bundle whose references resolve, checked by an independent validator
+    // when scripts/test installed one.
+    let owner = Api::new(&app, &app.token(&practice, Role::Owner).await);
+    let (status, fhir) = owner.get(&format!("/api/v1/patients/{}/fhir", patient.id)).await;
+    assert_eq!(status, 200, "{fhir}");
+    assert_eq!(fhir["resourceType"], "Bundle");
+    let resources: Vec<&serde_json::Value> = fhir["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| &e["resource"])
+        .collect();
+    let count = |t: &str| resources.iter().filter(|r| r["resourceType"] == t).count();
+    assert_eq!(count("Patient"), 1);
+    assert_eq!(count("Appointment"), 4);
+    assert_eq!(count("Encounter"), 2, "one per attended visit");
+    assert_eq!(count("EpisodeOfCare"), 1);
+    assert_eq!(count("CarePlan"), 1);
+    assert_eq!(count("Goal"), 1);
+    assert_eq!(count("Procedure"), 2, "97110 and 97140 of the signed note");
+    let text = fhir.to_string();
+    assert!(text.contains("\"M22.2X1\""));
+    assert!(text.contains("Quill"));
+    if let Ok(python) = std::env::var("STRIDE_FHIR_PYTHON") {
+        let file = std::env::temp_dir().join(format!("stride-fhir-{}.json", std::process::id()));
+        std::fs::write(&file, serde_json::to_vec_pretty(&fhir).unwrap()).unwrap();
+        let out = std::process::Command::new(python)
+            .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/fhir/validate.py"))
+            .arg(&file)
+            .arg("--valuesets")
+            .arg(std::env::var("STRIDE_FHIR_DEFINITIONS").expect("the R4 definitions"))
+            .output()
+            .unwrap();
+        let _ = std::fs::remove_file(&file);
+        assert!(
+            out.status.success(),
+            "the FHIR validator refused the export: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let audit = app.store.audit_entries(practice.id, None, 20).await.unwrap();
+    assert!(audit.iter().any(|e| e.action == "export_fhir"));
+    for role in [Role::FrontDesk, Role::Marketer] {
+        let api = Api::new(&app, &app.token(&practice, role).await);
+        let (status, _) = api.get(&format!("/api/v1/patients/{}/fhir", patient.id)).await;
+        assert_eq!(status, 403, "{}", role.label());
+    }
+
     // The front desk sees visit counts but no clinical content; marketers see nothing.
     let desk = app.login(&app.user(&practice, Role::FrontDesk).await).await;
     assert_eq!(desk.get(&plan_path).await.status(), 403);

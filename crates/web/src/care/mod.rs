@@ -4,6 +4,7 @@
 //! name no condition. Marketers reach none of it.
 
 pub mod audit;
+pub mod fhir;
 pub mod notes;
 pub mod plans;
 pub mod risk;
