@@ -12,6 +12,7 @@ pub mod crypto;
 pub mod deposits;
 pub mod error;
 pub mod feeds;
+pub mod hep;
 pub mod jobs;
 pub mod leads;
 pub mod messages;
@@ -330,7 +331,8 @@ impl Store {
             + self.reencrypt_feeds().await?
             + self.reencrypt_stripe_keys().await?
             + self.reencrypt_referrals().await?
-            + self.reencrypt_plans().await?;
+            + self.reencrypt_plans().await?
+            + self.reencrypt_programs().await?;
         self.write_key_check().await?;
         Ok(n)
     }

@@ -180,6 +180,13 @@ pub fn router(state: AppState) -> Router {
         .route("/app/care/outreach/{id}", post(care::risk::outcome))
         .route("/app/care/completion", get(care::risk::completion))
         .route("/app/care/audit", get(care::audit::audit))
+        .route(
+            "/app/care/exercises",
+            get(care::hep::library).post(care::hep::add_exercise),
+        )
+        .route("/app/care/exercises/{id}", post(care::hep::update_exercise))
+        .route("/app/patients/{id}/hep", post(care::hep::create))
+        .route("/app/hep/{id}/send", post(care::hep::send))
         .route("/app/patients/{id}/plans", post(care::plans::create))
         .route("/app/plans/{id}", get(care::plans::show).post(care::plans::update))
         .route("/app/plans/{id}/goals", post(care::plans::add_goal))
@@ -430,6 +437,7 @@ pub fn router(state: AppState) -> Router {
             post(scheduling::stripe::pay),
         )
         .route("/hooks/stripe", post(scheduling::stripe::webhook))
+        .route("/p/{slug}/hep/{token}", get(care::hep::public))
         .route(
             "/p/{slug}/manage/{token}",
             get(scheduling::public::manage).post(scheduling::public::manage_action),

@@ -573,3 +573,156 @@ async fn the_risk_list_drives_outreach_and_the_completion_report_counts_what_was
     assert!(page.contains("below target"));
     assert!(page.contains("Outreach starts"));
 }
+
+#[tokio::test]
+async fn a_home_program_goes_out_as_a_private_link_and_an_unopened_one_is_a_risk() {
+    let app = TestApp::spawn().await;
+    let practice = app.practice("alpha").await;
+    let place = open_all_day(&app, practice.id).await;
+    let clinician = app.login(&app.user(&practice, Role::Clinician).await).await;
+
+    // The library refuses a video link that is not https, keeping what was typed.
+    let r = clinician
+        .post_form(
+            "/app/care/exercises",
+            &[
+                ("name", "Bridges"),
+                ("instructions", "Lift your hips, hold 3 seconds."),
+                ("video_url", "javascript:alert(1)"),
+                ("region", "lower_back"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 422);
+    let body = r.text().await.unwrap();
+    assert!(body.contains("must be a web address starting with https://"));
+    assert!(body.contains("Lift your hips, hold 3 seconds."));
+    for (name, video) in [
+        ("Bridges", "https://videos.example/bridges"),
+        ("Clamshells", ""),
+    ] {
+        let r = clinician
+            .post_form(
+                "/app/care/exercises",
+                &[("name", name), ("video_url", video), ("region", "hip")],
+            )
+            .await;
+        assert_eq!(r.status(), 303, "{name}");
+    }
+    let r = clinician
+        .post_form("/app/care/exercises", &[("name", "Bridges")])
+        .await;
+    assert_eq!(r.status(), 422, "names are unique");
+    let library = app.store.exercises(practice.id).await.unwrap();
+
+    let patient =
+        patient_with_phone(&app, practice.id, "Tess", "Harlow", "+13125550145", true).await;
+    let r = start_plan(
+        &clinician,
+        patient.id,
+        &[
+            ("condition", "Hip osteoarthritis"),
+            ("areas", "hip"),
+            ("visits", "8"),
+            ("per_week", "2"),
+            ("starts_on", &day(-12)),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), 303);
+    visits(
+        &app,
+        practice.id,
+        place,
+        patient.id,
+        &[(-12, Attendance::Completed), (-2, Attendance::Completed), (2, Attendance::Booked)],
+    )
+    .await;
+    let (b, c) = (library[0].id.to_string(), library[1].id.to_string());
+    let r = clinician
+        .post_form(
+            &format!("/app/patients/{}/hep", patient.id),
+            &[
+                ("exercise_0", b.as_str()),
+                ("sets_0", "3"),
+                ("reps_0", "12"),
+                ("per_week_0", "5"),
+                ("exercise_1", c.as_str()),
+                ("sets_1", "2"),
+                ("reps_1", "15"),
+                ("per_week_1", "3"),
+                ("valid_days", "30"),
+                ("send", "sms"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    let sent = app
+        .store
+        .messages(practice.id, 10, &Actor::system("test"))
+        .await
+        .unwrap();
+    let text = sent
+        .iter()
+        .find(|m| m.purpose == "home exercise program")
+        .expect("the link was texted");
+    assert_eq!(text.to, "+13125550145");
+    let link = text
+        .body
+        .split_whitespace()
+        .find(|w| w.contains("/p/alpha/hep/"))
+        .unwrap();
+    let path = &link[link.find("/p/").unwrap()..];
+    assert!(!text.body.contains("Hip"), "no condition in a text");
+
+    // Sent today and not opened: no risk yet. Sent nine days ago and never opened: a risk.
+    let now = stride_store::now_ms();
+    let (_, list) = clinician.text("/app/care").await;
+    assert!(!list.contains("Tess Harlow"), "{list}");
+    sqlx::query("UPDATE hep_programs SET sent_at = $1")
+        .bind(now - 9 * DAY)
+        .execute(app.store.pool())
+        .await
+        .unwrap();
+    let (_, list) = clinician.text("/app/care").await;
+    assert!(list.contains("Tess Harlow"));
+    assert!(list.contains("Home exercises not opened for 9 days"));
+
+    // The patient opens the link without signing in; the page is private and the open counts.
+    let anyone = reqwest::Client::new();
+    let r = anyone.get(app.url(path)).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["referrer-policy"], "no-referrer");
+    assert_eq!(r.headers()["cache-control"], "no-store");
+    let page = r.text().await.unwrap();
+    assert!(page.contains("Bridges"));
+    assert!(page.contains("3 sets of 12, 5 times a week"));
+    assert!(page.contains("https://videos.example/bridges"));
+    assert!(!page.contains("Tess"), "the page names no patient");
+    let (_, list) = clinician.text("/app/care").await;
+    assert!(!list.contains("Tess Harlow"), "opened: no longer at risk");
+    let (_, patient_page) = clinician.text(&format!("/app/patients/{}", patient.id)).await;
+    assert!(patient_page.contains("<td>once, last "), "one opening recorded");
+
+    // A wrong secret is not found; an expired link says so.
+    let r = anyone
+        .get(app.url("/p/alpha/hep/not-a-real-secret"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    sqlx::query("UPDATE hep_programs SET expires_at = $1")
+        .bind(now - DAY)
+        .execute(app.store.pool())
+        .await
+        .unwrap();
+    let r = anyone.get(app.url(path)).send().await.unwrap();
+    assert_eq!(r.status(), 410);
+    assert!(r.text().await.unwrap().contains("This link has expired"));
+
+    // Marketers and the front desk cannot reach the library.
+    for role in [Role::Marketer, Role::FrontDesk] {
+        let b = app.login(&app.user(&practice, role).await).await;
+        assert_eq!(b.get("/app/care/exercises").await.status(), 403);
+    }
+}

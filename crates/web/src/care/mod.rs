@@ -5,6 +5,7 @@
 
 pub mod audit;
 pub mod fhir;
+pub mod hep;
 pub mod notes;
 pub mod plans;
 pub mod risk;

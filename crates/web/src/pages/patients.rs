@@ -230,6 +230,19 @@ struct PatientFormPage {
     can_book: bool,
     care: Option<CareView>,
     plans: Option<PlansView>,
+    hep: Option<HepView>,
+}
+
+/// The patient's home exercise programs and the form to make one (clinical users).
+pub struct HepView {
+    /// (id, made, exercises, sent, link good until, openings)
+    pub programs: Vec<(i64, String, String, String, String, String)>,
+    /// Active library exercises: (id, name).
+    pub exercises: Vec<(i64, String)>,
+    pub rows: Vec<usize>,
+    pub can_edit: bool,
+    pub can_text: bool,
+    pub can_email: bool,
 }
 
 /// The patient's plans of care, and the form to start one.
@@ -274,6 +287,7 @@ pub async fn new_form(
         can_book: false,
         care: None,
         plans: None,
+        hep: None,
     })
 }
 
@@ -297,6 +311,7 @@ async fn form_again(
         can_book: false,
         care: None,
         plans: None,
+        hep: None,
     })
 }
 
@@ -402,6 +417,11 @@ async fn show_page(
         visits,
         can_book: p.can(Permission::EditSchedule),
         plans: Some(plans_view(&state, p, id, plan_form).await?),
+        hep: if p.can(Permission::ViewClinicalNotes) {
+            Some(hep_view(&state, p, &patient, &tz).await?)
+        } else {
+            None
+        },
         care: Some(CareView {
             lead: if p.can(Permission::ViewLeads) {
                 state.store.lead_of_patient(p.practice_id, id).await?
@@ -438,6 +458,72 @@ pub async fn update(
         form_again(&state, &p, Some(id), f, error)
     })
     .await
+}
+
+async fn hep_view(
+    state: &AppState,
+    p: &Principal,
+    patient: &Patient,
+    tz: &Option<stride_core::tz::TimeZoneName>,
+) -> Result<HepView, AppError> {
+    let now = jiff::Timestamp::now().as_millisecond();
+    let programs = state
+        .store
+        .patient_programs(p.practice_id, patient.id)
+        .await?
+        .into_iter()
+        .map(|g| {
+            (
+                g.id,
+                super::local_time(g.created_at, tz),
+                g.items
+                    .iter()
+                    .map(|i| format!("{} {}×{}", i.exercise.name, i.sets, i.reps))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                match g.sent_at {
+                    Some(at) => format!(
+                        "{} by {}",
+                        super::local_time(at, tz),
+                        if g.channel == "email" { "email" } else { "text" }
+                    ),
+                    None => "not sent".into(),
+                },
+                if g.expires_at <= now {
+                    "expired".into()
+                } else {
+                    super::local_time(g.expires_at, tz)
+                },
+                match g.last_opened {
+                    Some(at) => format!(
+                        "{}, last {}",
+                        if g.opens == 1 {
+                            "once".to_string()
+                        } else {
+                            format!("{} times", g.opens)
+                        },
+                        super::local_time(at, tz)
+                    ),
+                    None => "never opened".into(),
+                },
+            )
+        })
+        .collect();
+    Ok(HepView {
+        programs,
+        exercises: state
+            .store
+            .exercises(p.practice_id)
+            .await?
+            .into_iter()
+            .filter(|e| e.active)
+            .map(|e| (e.id, e.name))
+            .collect(),
+        rows: (0..crate::care::hep::PROGRAM_ROWS).collect(),
+        can_edit: p.can(Permission::EditClinicalNotes),
+        can_text: patient.sms_consent && patient.phone.is_some(),
+        can_email: patient.email_consent && patient.email.is_some(),
+    })
 }
 
 async fn plans_view(

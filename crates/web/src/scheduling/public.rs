@@ -707,7 +707,7 @@ pub(crate) async fn linked_appointment(
 }
 
 /// Manage pages carry a secret in their address: never cached, indexed or sent on as a referrer.
-fn secret_page(mut resp: Response) -> Response {
+pub(crate) fn secret_page(mut resp: Response) -> Response {
     let h = resp.headers_mut();
     h.insert(
         header::REFERRER_POLICY,
