@@ -82,10 +82,13 @@ const PAGES = {
     '/app/calls', '/app/schedule', '/app/patients', '/app/patients/new', '/app/patients/1', '/app/patients/31',
     '/app/settings', '/app/settings/locations', '/app/settings/locations/1', '/app/settings/clinicians', '/app/settings/users',
     '/app/settings/tokens', '/app/settings/messages', '/app/settings/audit', '/app/settings/booking', '/app/settings/payers', '/app/deposits',
-    '/app/schedule/attendance', '/app/schedule/week', '/app/schedule/series'],
+    '/app/schedule/attendance', '/app/schedule/week', '/app/schedule/series',
+    '/app/care', '/app/care/completion', '/app/care/audit', '/app/plans/1', '/app/visits/1/note'],
   front_desk: ['/app', '/app/leads', '/app/leads/1', '/app/leads/new', '/app/leads/import', '/app/calls', '/app/patients', '/app/schedule', '/app/schedule?lead=1', '/app/settings/messages',
-    '/app/deposits', '/app/settings/payers', '/app/schedule/week', '/app/schedule/series', '/app/schedule/attendance', '/app/schedule/1/move'],
-  clinician: ['/app', '/app/patients', '/app/schedule'],
+    '/app/deposits', '/app/settings/payers', '/app/schedule/week', '/app/schedule/series', '/app/schedule/attendance', '/app/schedule/1/move',
+    '/app/care', '/app/care/completion'],
+  clinician: ['/app', '/app/patients', '/app/schedule', '/app/care', '/app/care/completion', '/app/care/audit', '/app/plans/1',
+    '/app/visits/1/note'],
   marketer: ['/app', '/app/website', '/app/website/heatmaps/1', '/app/leads', '/app/leads/report?by=source', '/app/leads/campaigns', '/app/calls?period=12mo', '/app/settings/locations'],
 };
 
@@ -271,6 +274,95 @@ test('the front desk checks a patient in from the day view', async () => {
   assert.ok(await checkIn.count() > 0, 'today has visits to check in');
   await Promise.all([page.waitForURL(/done=checked_in/), checkIn.first().click()]);
   assert.equal((await page.getByRole('status').innerText()).trim(), 'Checked in.');
+  await context.close();
+});
+
+test('a clinician writes a visit note, signs it and adds an addendum', async () => {
+  const context = await browser.newContext({ viewport: { width: 375, height: 800 } });
+  const page = await context.newPage();
+  await signIn(page, 'clinician');
+  const fitsPhone = async () => page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  // Find a visit of hers under a plan of care whose note is still to be written: today, or a later day.
+  await page.goto(`${base}/app/schedule`);
+  let noteUrl, visitOf;
+  for (let day = 0; day < 14 && !noteUrl; day++) {
+    const mine = page.getByRole('region', { name: 'Dr. Priya Natarajan' })
+      .locator('li').filter({ hasText: /· visit \d+ of \d+/ }).filter({ has: page.getByRole('link', { name: /^Visit note for the / }) });
+    for (const row of await mine.all()) {
+      const [, x, y] = (await row.innerText()).match(/· visit (\d+) of (\d+)/);
+      const href = await row.getByRole('link', { name: /^Visit note for the / }).getAttribute('href');
+      const html = await (await page.request.get(`${base}${href}`)).text();
+      if (html.includes('Sign and lock')) { noteUrl = href; visitOf = `Visit ${x} of ${y}`; break; }
+    }
+    if (!noteUrl) await Promise.all([page.waitForURL(/date=/), page.getByRole('link', { name: /Next day/ }).click()]);
+  }
+  assert.ok(noteUrl, 'a visit of the clinician with no signed note within two weeks');
+  await page.goto(`${base}${noteUrl}`);
+  assert.equal((await page.locator('h1').innerText()).trim(), 'Visit note');
+  assert.match(await page.locator('main').innerText(), new RegExp(visitOf), 'the visit\'s place in the plan is shown');
+
+  // A mistake in the minutes is refused, and what was typed stays.
+  await page.getByLabel(/^Subjective/).fill('Knee feels steadier on stairs; pain 2/10 after work.');
+  await page.getByLabel('Intervention 1 code').selectOption('97110');
+  await page.getByLabel('Intervention 1 minutes').fill('ten');
+  await page.getByRole('button', { name: 'Save draft' }).click();
+  await page.getByRole('alert').waitFor();
+  assert.match(await page.getByRole('alert').innerText(), /should be a whole number/);
+  assert.equal(await page.getByLabel(/^Subjective/).inputValue(), 'Knee feels steadier on stairs; pain 2/10 after work.');
+  assert.equal(await page.getByLabel('Intervention 1 code').inputValue(), '97110');
+
+  await page.getByLabel(/^Objective/).fill('Knee flexion 0–125°, quadriceps 4+/5; single-leg stance 20 s.');
+  await page.getByLabel(/^Assessment/).fill('Progressing toward the goals; stairs improving.');
+  await page.getByLabel(/^Plan/).fill('Continue twice a week; add step-downs to the home program.');
+  await page.getByRole('group', { name: 'Body regions treated' }).getByRole('checkbox', { name: 'Knee', exact: true }).check();
+  const goals = page.getByRole('group', { name: 'Goals addressed' });
+  await goals.getByRole('checkbox').first().check();
+  await goals.getByLabel(/^Progress toward .+, percent$/).first().fill('40');
+  await page.getByLabel('Intervention 1 minutes').fill('23');
+  await page.getByLabel('Intervention 2 code').selectOption('97140');
+  await page.getByLabel('Intervention 2 minutes').fill('15');
+  await Promise.all([page.waitForURL(/done=note_saved/), page.getByRole('button', { name: 'Save draft' }).click()]);
+  assert.match(await page.locator('main').innerText(), /Saved: 38 minutes, 3 units billed\./);
+  assert.equal(await page.getByLabel(/^Subjective/).inputValue(), 'Knee feels steadier on stairs; pain 2/10 after work.');
+  assert.ok(await goals.getByRole('checkbox').first().isChecked(), 'the goal stays addressed');
+  assert.equal(await goals.getByLabel(/^Progress toward .+, percent$/).first().inputValue(), '40');
+  assert.deepEqual(await axeViolations(page), [], 'visit note accessibility');
+  assert.ok(await fitsPhone() <= 1, 'the visit note fits a phone');
+  await page.screenshot({ path: join(SHOTS, 'visit-note-draft-phone.png'), fullPage: true });
+
+  // Signing locks the note: the text is shown, no longer editable, and later changes are addenda.
+  await Promise.all([page.waitForURL(/done=note_signed/), page.getByRole('button', { name: 'Sign and lock' }).click()]);
+  const signed = await page.locator('main').innerText();
+  assert.match(signed, /Signed by/);
+  assert.match(signed, /The note is locked/);
+  assert.match(signed, /Knee feels steadier on stairs/);
+  for (const field of [/^Subjective/, /^Objective/, /^Assessment/, /^Plan/]) {
+    assert.equal(await page.getByRole('textbox', { name: field }).count(), 0, `no ${field} field once signed`);
+  }
+  assert.equal(await page.getByRole('button', { name: 'Save draft' }).count(), 0);
+  await page.getByLabel('Addendum').fill('Patient called: the home program video link did not open; sent it again.');
+  await Promise.all([page.waitForURL(/done=addendum/), page.getByRole('button', { name: 'Add addendum' }).click()]);
+  const addenda = page.locator('main li').filter({ hasText: 'Patient called: the home program video link did not open; sent it again.' });
+  assert.equal(await addenda.count(), 1, 'the addendum is listed');
+  assert.match(await addenda.innerText(), /Priya Natarajan|clinician@riversidept\.example/);
+  assert.deepEqual(await axeViolations(page), [], 'signed note accessibility');
+  assert.ok(await fitsPhone() <= 1, 'the signed note fits a phone');
+  await page.screenshot({ path: join(SHOTS, 'visit-note-signed-phone.png'), fullPage: true });
+
+  // The plan of care lists the visit as signed; a demo note signed earlier reads the same way.
+  await page.getByRole('link', { name: 'Plan of care', exact: true }).click();
+  await page.waitForURL(/\/app\/plans\/\d+$/);
+  assert.deepEqual(await axeViolations(page), [], 'plan of care accessibility');
+  assert.ok(await fitsPhone() <= 1, 'the plan of care fits a phone');
+  const visitId = noteUrl.match(/\/app\/visits\/(\d+)\/note/)[1];
+  assert.equal((await page.locator(`a[href="/app/visits/${visitId}/note"]`).innerText()).trim(), 'Signed note');
+  const earlier = page.locator(`a:text-is("Signed note"):not([href="/app/visits/${visitId}/note"])`);
+  if (await earlier.count() > 0) {
+    await Promise.all([page.waitForURL(/\/app\/visits\/\d+\/note$/), earlier.first().click()]);
+    assert.match(await page.locator('main').innerText(), /Signed by/);
+    assert.deepEqual(await axeViolations(page), [], 'a demo signed note accessibility');
+    assert.ok(await fitsPhone() <= 1, 'a demo signed note fits a phone');
+  }
   await context.close();
 });
 
