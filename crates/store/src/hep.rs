@@ -433,3 +433,38 @@ impl Store {
             .await
     }
 }
+
+impl Store {
+    /// Records a program's past sending and openings with their own times (imports and the demo).
+    pub async fn import_program_activity(
+        &self,
+        practice_id: i64,
+        program_id: i64,
+        sent: Option<(Channel, i64)>,
+        opened_at: &[i64],
+    ) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        let done = sqlx::query(
+            "UPDATE hep_programs SET sent_at = $3, channel = $4 WHERE id = $1 AND practice_id = $2",
+        )
+        .bind(program_id)
+        .bind(practice_id)
+        .bind(sent.map(|(_, at)| at))
+        .bind(sent.map_or("", |(c, _)| c.as_str()))
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        for at in opened_at {
+            sqlx::query("INSERT INTO hep_opens (practice_id, program_id, opened_at) VALUES ($1, $2, $3)")
+                .bind(practice_id)
+                .bind(program_id)
+                .bind(*at)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}

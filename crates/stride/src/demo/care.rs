@@ -14,6 +14,8 @@ use stride_core::care::PlanStatus;
 use stride_core::deposits::Attendance;
 use stride_store::Store;
 use stride_store::audit::Actor;
+use stride_store::hep::{DEFAULT_VALID_DAYS, ExerciseInput, ItemInput};
+use stride_store::messages::Channel;
 use stride_store::outreach::PastOutreach;
 use stride_store::plans::{Discharge, GoalAddressed, NoteInput, PlanInput, Soap};
 
@@ -68,6 +70,20 @@ const CONDITIONS: &[Condition] = &[
         ("Roll over in bed without dizziness", "No symptoms"),
         ("Walk with head turns", "Steady for 10 turns"),
     ]),
+];
+
+/// The demo's exercise library: (name, region, instructions, video).
+const EXERCISES: &[(&str, &str, &str, &str)] = &[
+    ("Bridges", "lower_back", "Lie on your back with knees bent. Lift your hips until your body is straight, hold 3 seconds, lower slowly.", "https://videos.riversidept.example/bridges"),
+    ("Bird dog", "lower_back", "On hands and knees, reach one arm and the opposite leg out long. Hold 5 seconds, switch sides.", "https://videos.riversidept.example/bird-dog"),
+    ("Straight leg raise", "knee", "Lie on your back, one knee bent. Tighten the straight leg's thigh and lift it to the other knee's height.", "https://videos.riversidept.example/slr"),
+    ("Step-downs", "knee", "Stand on a step. Slowly lower the other heel to the floor, keeping the knee over the toes, and return.", ""),
+    ("Wall slides", "shoulder", "Back to a wall, arms in a W. Slide them up into a Y without your back leaving the wall.", "https://videos.riversidept.example/wall-slides"),
+    ("Chin tucks", "neck", "Sit tall. Glide your chin straight back, making a double chin. Hold 5 seconds.", ""),
+    ("Calf raises", "ankle_foot", "Hold a counter. Rise onto your toes, pause, lower slowly over 3 seconds.", "https://videos.riversidept.example/calf-raises"),
+    ("Clamshells", "hip", "Lie on your side, knees bent, feet together. Open the top knee without rolling back.", "https://videos.riversidept.example/clamshells"),
+    ("Wrist extensor stretch", "elbow", "Arm straight, palm down. Gently bend the wrist down with the other hand. Hold 30 seconds.", ""),
+    ("Brandt-Daroff", "vestibular", "Sit on the bed edge, lie quickly onto one side with your head turned up, wait 30 seconds, sit up, repeat to the other side.", ""),
 ];
 
 /// What one slot of the calendar is for.
@@ -471,6 +487,65 @@ pub(super) async fn seed(
             }
             None => {}
         }
+    }
+    // The exercise library, and a home program for each open plan (and those closed lately),
+    // sent by text a few days after the evaluation. Most patients open it now and then; some never
+    // do, which puts them on the drop-off list.
+    let mut library = Vec::new();
+    for (name, region, instructions, video) in EXERCISES {
+        library.push((
+            *region,
+            store
+                .save_exercise(
+                    practice_id,
+                    None,
+                    &ExerciseInput {
+                        name: (*name).into(),
+                        instructions: (*instructions).into(),
+                        video_url: (*video).into(),
+                        region: (*region).into(),
+                        active: true,
+                    },
+                    &system,
+                )
+                .await?,
+        ));
+    }
+    let now = jiff::Timestamp::now().as_millisecond();
+    for (e, ep) in episodes.iter().enumerate() {
+        if ep.closed.is_some_and(|(_, d)| d <= add(today, -30)) || add(ep.starts_on, 3) > today {
+            continue;
+        }
+        let region = CONDITIONS[ep.condition].2;
+        let items: Vec<ItemInput> = library
+            .iter()
+            .filter(|(r, _)| *r == region)
+            .chain(library.iter().filter(|(r, _)| *r != region).take(1))
+            .map(|(_, id)| ItemInput {
+                exercise_id: *id,
+                sets: 3,
+                reps: 10 + 2 * (e % 3) as u32,
+                times_per_week: 5,
+            })
+            .collect();
+        let Ok((program, _)) = store
+            .create_program(practice_id, patient_ids[ep.patient].0, &items, DEFAULT_VALID_DAYS, &system)
+            .await
+        else {
+            continue;
+        };
+        let sent = morning(add(ep.starts_on, 3)).min(now);
+        let mut opens = Vec::new();
+        if !rng.chance(22) {
+            let mut at = sent + 3_600_000;
+            while at < now {
+                opens.push(at);
+                at += (2 + rng.below(6) as i64) * DAY;
+            }
+        }
+        store
+            .import_program_activity(practice_id, program, Some((Channel::Sms, sent)), &opens)
+            .await?;
     }
     // Notes for the last five weeks' attended plan visits: most signed, a few drafts or missing.
     let since = add(today, -35);
