@@ -303,7 +303,7 @@ impl Store {
         };
         let limit_param = if value.is_some() { "$3" } else { "$2" };
         let sql = format!(
-            "SELECT {COLS} FROM patients WHERE practice_id = $1{filter} ORDER BY id DESC LIMIT {limit_param}"
+            "SELECT {COLS} FROM patients WHERE practice_id = $1 AND merged_into IS NULL{filter} ORDER BY id DESC LIMIT {limit_param}"
         );
         let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(practice_id);
         if let Some(v) = value {
@@ -357,7 +357,11 @@ impl Store {
             .fetch_one(self.pool())
             .await?;
             let p = self.open_patient(&row)?;
-            let s = self.seal(practice_id, &PatientFields::from_patient(&p));
+            let mut s = self.seal(practice_id, &PatientFields::from_patient(&p));
+            if p.status == MERGED {
+                // A merged duplicate stays out of every lookup.
+                (s.phone_bidx, s.email_bidx, s.name_bidx) = (None, None, MERGED.into());
+            }
             sqlx::query(
                 "UPDATE patients SET first_name_enc = $1, last_name_enc = $2, phone_enc = $3, email_enc = $4, \
                  birth_date_enc = $5, address_enc = $6, member_id_enc = $7, phone_bidx = $8, email_bidx = $9, \
@@ -456,5 +460,208 @@ impl Store {
         .await?;
         tx.commit().await?;
         Ok(())
+    }
+}
+
+/// The status of a duplicate record merged into another.
+pub const MERGED: &str = "merged";
+
+impl Store {
+    /// Other records that look like the same person: the same phone or email, or the same first
+    /// and last name. Merged records are left out.
+    pub async fn possible_duplicates(
+        &self,
+        practice_id: i64,
+        patient_id: i64,
+    ) -> StoreResult<Vec<Patient>> {
+        let me = sqlx::query(
+            "SELECT phone_bidx, email_bidx, name_bidx FROM patients WHERE id = $1 AND practice_id = $2",
+        )
+        .bind(patient_id)
+        .bind(practice_id)
+        .fetch_optional(self.pool())
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        let phone: Option<String> = me.try_get("phone_bidx")?;
+        let email: Option<String> = me.try_get("email_bidx")?;
+        let name: String = me.try_get("name_bidx")?;
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {COLS}, phone_bidx, email_bidx, name_bidx FROM patients WHERE practice_id = $1 AND id <> $2 \
+             AND merged_into IS NULL AND (phone_bidx = $3 OR email_bidx = $4 OR name_bidx = $5) ORDER BY id LIMIT 20"
+        )))
+        .bind(practice_id)
+        .bind(patient_id)
+        .bind(phone.clone().unwrap_or_default())
+        .bind(email.clone().unwrap_or_default())
+        .bind(name.clone())
+        .fetch_all(self.pool())
+        .await?;
+        let first = {
+            let r = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "SELECT {COLS} FROM patients WHERE id = $1"
+            )))
+            .bind(patient_id)
+            .fetch_one(self.pool())
+            .await?;
+            self.open_patient(&r)?.first_name
+        };
+        let mut out = Vec::new();
+        for r in &rows {
+            let p = self.open_patient(r)?;
+            let same_contact = (phone.is_some() && r.try_get::<Option<String>, _>("phone_bidx")? == phone)
+                || (email.is_some() && r.try_get::<Option<String>, _>("email_bidx")? == email);
+            let same_name = r.try_get::<String, _>("name_bidx")? == name
+                && normalize_name(&p.first_name) == normalize_name(&first);
+            if same_contact || same_name {
+                out.push(p);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Merges `duplicate` into `keep`: its visits, leads, calls, plans of care, authorizations and
+    /// home programs move over; contact details and coverage `keep` lacks are copied (with the
+    /// consent that came with them); the duplicate stays as an empty record marked merged, out of
+    /// every search, so the audit trail still resolves. Refused when both have plans of care whose
+    /// dates overlap.
+    pub async fn merge_patients(
+        &self,
+        practice_id: i64,
+        keep: i64,
+        duplicate: i64,
+        actor: &Actor,
+    ) -> StoreResult<()> {
+        if keep == duplicate {
+            return Err(StoreError::Invalid("a record cannot be merged into itself".into()));
+        }
+        let mut tx = self.begin().await?;
+        let mut rows = Vec::new();
+        for id in [keep, duplicate] {
+            let r = sqlx::query(
+                "SELECT id, phone_enc, email_enc, birth_date_enc, address_enc, member_id_enc, phone_bidx, email_bidx, \
+                 sms_consent, email_consent, payer_id, self_pay, referral, referring_physician_enc, merged_into \
+                 FROM patients WHERE id = $1 AND practice_id = $2",
+            )
+            .bind(id)
+            .bind(practice_id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+            if r.try_get::<Option<i64>, _>("merged_into")?.is_some() {
+                return Err(StoreError::Conflict(format!(
+                    "patient {id} was already merged into another record"
+                )));
+            }
+            rows.push(r);
+        }
+        let (k, d) = (&rows[0], &rows[1]);
+        // Plans of care may not overlap once they belong to one person.
+        let plans = sqlx::query(
+            "SELECT patient_id, starts_on, closed_on FROM care_plans WHERE patient_id IN ($1, $2)",
+        )
+        .bind(keep)
+        .bind(duplicate)
+        .fetch_all(&mut *tx)
+        .await?;
+        let span = |r: &sqlx::any::AnyRow| -> StoreResult<(i64, String, String)> {
+            Ok((
+                r.try_get("patient_id")?,
+                r.try_get("starts_on")?,
+                r.try_get::<Option<String>, _>("closed_on")?
+                    .unwrap_or_else(|| "9999-12-31".into()),
+            ))
+        };
+        let spans = plans.iter().map(span).collect::<StoreResult<Vec<_>>>()?;
+        for a in spans.iter().filter(|s| s.0 == keep) {
+            for b in spans.iter().filter(|s| s.0 == duplicate) {
+                if a.1 <= b.2 && b.1 <= a.2 {
+                    return Err(StoreError::Conflict(format!(
+                        "both records have a plan of care around {}: close or discharge one before merging",
+                        a.1.clone().max(b.1.clone())
+                    )));
+                }
+            }
+        }
+        // Contact details and coverage the kept record lacks.
+        let missing = |col: &str| -> StoreResult<bool> {
+            Ok(opt_bytes(k, col)?.is_none() && opt_bytes(d, col)?.is_some())
+        };
+        let mut cols: Vec<&str> = Vec::new();
+        if missing("phone_enc")? {
+            cols.extend(["phone_enc", "phone_bidx", "sms_consent"]);
+        }
+        if missing("email_enc")? {
+            cols.extend(["email_enc", "email_bidx", "email_consent"]);
+        }
+        for col in ["birth_date_enc", "address_enc", "member_id_enc"] {
+            if missing(col)? {
+                cols.push(col);
+            }
+        }
+        if k.try_get::<Option<i64>, _>("payer_id")?.is_none() && k.try_get::<i64, _>("self_pay")? == 0 {
+            cols.extend(["payer_id", "self_pay"]);
+        }
+        if k.try_get::<String, _>("referral")?.is_empty() {
+            cols.extend(["referral", "referring_physician_enc"]);
+        }
+        // Column by column from the duplicate's row (a correlated update both dialects share).
+        for col in cols {
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "UPDATE patients SET {col} = (SELECT d.{col} FROM patients d WHERE d.id = $2) WHERE id = $1"
+            )))
+            .bind(keep)
+            .bind(duplicate)
+            .execute(&mut *tx)
+            .await?;
+        }
+        for table in ["appointments", "leads", "calls", "authorizations", "care_plans", "hep_programs"] {
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "UPDATE {table} SET patient_id = $1 WHERE patient_id = $2 AND practice_id = $3"
+            )))
+            .bind(keep)
+            .bind(duplicate)
+            .bind(practice_id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        let now = now_ms();
+        sqlx::query(
+            "UPDATE patients SET status = $3, merged_into = $1, phone_bidx = NULL, email_bidx = NULL, name_bidx = $3, \
+             updated_at = $4 WHERE id = $2",
+        )
+        .bind(keep)
+        .bind(duplicate)
+        .bind(MERGED)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("UPDATE patients SET updated_at = $2 WHERE id = $1")
+            .bind(keep)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        audit::record(
+            &mut *tx,
+            Some(practice_id),
+            actor,
+            "merge",
+            "patient",
+            Some(keep),
+            &format!("merged patient {duplicate} into {keep}"),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The record a merged duplicate now lives in.
+    pub async fn merged_into(&self, practice_id: i64, patient_id: i64) -> StoreResult<Option<i64>> {
+        Ok(sqlx::query("SELECT merged_into FROM patients WHERE id = $1 AND practice_id = $2")
+            .bind(patient_id)
+            .bind(practice_id)
+            .fetch_optional(self.pool())
+            .await?
+            .ok_or(StoreError::NotFound)?
+            .try_get("merged_into")?)
     }
 }

@@ -186,6 +186,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/app/care/exercises/{id}", post(care::hep::update_exercise))
         .route("/app/patients/{id}/hep", post(care::hep::create))
+        .route("/app/patients/{id}/merge", post(patients::merge))
         .route("/app/hep/{id}/send", post(care::hep::send))
         .route("/app/patients/{id}/plans", post(care::plans::create))
         .route("/app/plans/{id}", get(care::plans::show).post(care::plans::update))

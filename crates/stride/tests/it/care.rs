@@ -726,3 +726,123 @@ async fn a_home_program_goes_out_as_a_private_link_and_an_unopened_one_is_a_risk
         assert_eq!(b.get("/app/care/exercises").await.status(), 403);
     }
 }
+
+#[tokio::test]
+async fn duplicate_patients_are_found_and_merged_with_their_history() {
+    let app = TestApp::spawn().await;
+    let practice = app.practice("alpha").await;
+    let place = open_all_day(&app, practice.id).await;
+    let actor = Actor::system("test");
+    let desk = app.login(&app.user(&practice, Role::FrontDesk).await).await;
+    let clinician = app.login(&app.user(&practice, Role::Clinician).await).await;
+    // The same person twice: once by phone at the front desk, once by email from a web form.
+    let keep = patient_with_phone(&app, practice.id, "Nora", "Pike", "+13125550146", true).await;
+    let dup = app
+        .store
+        .create_patient(
+            practice.id,
+            &stride_store::patients::PatientInput {
+                first_name: "nora".into(),
+                last_name: "PIKE".into(),
+                phone: None,
+                email: Some(stride_core::email::EmailAddress::parse("nora@example.com").unwrap()),
+                birth_date: None,
+                address: None,
+                member_id: None,
+                sms_consent: false,
+                email_consent: true,
+            },
+            &actor,
+        )
+        .await
+        .unwrap();
+    let other = patient_with_phone(&app, practice.id, "Noel", "Pike", "+13125550147", true).await;
+    visits(&app, practice.id, place, dup.id, &[(-5, Attendance::Completed)]).await;
+
+    let (_, page) = desk.text(&format!("/app/patients/{}", keep.id)).await;
+    assert!(page.contains("Possible duplicates"));
+    assert!(page.contains(&format!("/app/patients/{}\">nora PIKE", dup.id)), "{page}");
+    assert!(!page.contains("Noel"), "a different first name is not a duplicate");
+
+    // Overlapping open plans of care are refused until one is closed.
+    for p in [keep.id, dup.id] {
+        let r = start_plan(
+            &clinician,
+            p,
+            &[
+                ("condition", "Neck pain"),
+                ("areas", "neck"),
+                ("visits", "6"),
+                ("per_week", "2"),
+                ("starts_on", &day(-7)),
+            ],
+        )
+        .await;
+        assert_eq!(r.status(), 303);
+    }
+    let dup_s = dup.id.to_string();
+    let r = desk
+        .post_form(
+            &format!("/app/patients/{}/merge", keep.id),
+            &[("duplicate", dup_s.as_str())],
+        )
+        .await;
+    assert_eq!(r.status(), 409);
+    assert!(r.text().await.unwrap().contains("close or discharge one before merging"));
+    let dup_plan = app.store.patient_plans(practice.id, dup.id).await.unwrap()[0].id;
+    sqlx::query("DELETE FROM care_plans WHERE id = $1")
+        .bind(dup_plan)
+        .execute(app.store.pool())
+        .await
+        .unwrap();
+
+    let r = desk
+        .post_form(
+            &format!("/app/patients/{}/merge", keep.id),
+            &[("duplicate", dup_s.as_str())],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    let merged = app.store.patient(practice.id, keep.id, &actor).await.unwrap();
+    assert_eq!(merged.email.as_deref(), Some("nora@example.com"), "the missing email came over");
+    assert!(merged.email_consent);
+    assert_eq!(merged.phone.as_deref(), Some("+13125550146"), "its own phone is kept");
+    let moved = app.store.patient_appointments(practice.id, keep.id).await.unwrap();
+    assert_eq!(moved.len(), 1, "the duplicate's visit moved");
+    // The duplicate is out of every search, and its page points to the kept record.
+    let found = app
+        .store
+        .patients(
+            practice.id,
+            &stride_store::patients::PatientQuery::Email(
+                stride_core::email::EmailAddress::parse("nora@example.com").unwrap(),
+            ),
+            10,
+            &actor,
+        )
+        .await
+        .unwrap();
+    assert_eq!(found.iter().map(|p| p.id).collect::<Vec<_>>(), [keep.id]);
+    let (_, page) = desk.text(&format!("/app/patients/{}", dup.id)).await;
+    assert!(page.contains(&format!("merged into <a href=\"/app/patients/{}\">", keep.id)));
+    let (_, page) = desk.text(&format!("/app/patients/{}", keep.id)).await;
+    assert!(!page.contains("Possible duplicates"));
+    // Merging again, or into itself, is refused.
+    let r = desk
+        .post_form(
+            &format!("/app/patients/{}/merge", other.id),
+            &[("duplicate", dup_s.as_str())],
+        )
+        .await;
+    assert_eq!(r.status(), 409);
+    let keep_s = keep.id.to_string();
+    let r = desk
+        .post_form(
+            &format!("/app/patients/{}/merge", keep.id),
+            &[("duplicate", keep_s.as_str())],
+        )
+        .await;
+    assert_eq!(r.status(), 422);
+    let audit = app.store.audit_entries(practice.id, None, 50).await.unwrap();
+    assert!(audit.iter().any(|e| e.action == "merge" && e.entity_id == Some(keep.id)));
+}

@@ -231,6 +231,10 @@ struct PatientFormPage {
     care: Option<CareView>,
     plans: Option<PlansView>,
     hep: Option<HepView>,
+    /// Other records that look like this person: (id, name, contact).
+    duplicates: Vec<(i64, String, String)>,
+    /// The record this duplicate was merged into.
+    merged_into: Option<i64>,
 }
 
 /// The patient's home exercise programs and the form to make one (clinical users).
@@ -288,6 +292,8 @@ pub async fn new_form(
         care: None,
         plans: None,
         hep: None,
+        duplicates: Vec::new(),
+        merged_into: None,
     })
 }
 
@@ -312,6 +318,8 @@ async fn form_again(
         care: None,
         plans: None,
         hep: None,
+        duplicates: Vec::new(),
+        merged_into: None,
     })
 }
 
@@ -416,6 +424,21 @@ async fn show_page(
         can_edit: p.can(Permission::EditPatients),
         visits,
         can_book: p.can(Permission::EditSchedule),
+        duplicates: if p.can(Permission::EditPatients) {
+            state
+                .store
+                .possible_duplicates(p.practice_id, id)
+                .await?
+                .iter()
+                .map(|d| {
+                    let r = row(d);
+                    (r.id, r.name, [r.phone, r.email].join(" ").trim().to_string())
+                })
+                .collect()
+        } else {
+            Vec::new()
+        },
+        merged_into: state.store.merged_into(p.practice_id, id).await?,
         plans: Some(plans_view(&state, p, id, plan_form).await?),
         hep: if p.can(Permission::ViewClinicalNotes) {
             Some(hep_view(&state, p, &patient, &tz).await?)
@@ -742,4 +765,31 @@ pub async fn add_authorization(
         Ok(()) => Ok(redirect_done(&format!("/app/patients/{id}"), "patient")),
         Err(e) => Err(AppError::Unprocessable(form_error(e)?)),
     }
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+pub struct MergeForm {
+    duplicate: String,
+}
+
+/// Merges another record (a duplicate) into this one.
+pub async fn merge(
+    State(state): State<AppState>,
+    Extension(p): Extension<Principal>,
+    Path(id): Path<i64>,
+    Form(f): Form<MergeForm>,
+) -> PageResult {
+    p.require(Permission::EditPatients)?;
+    let duplicate: i64 = f
+        .duplicate
+        .trim()
+        .trim_start_matches('#')
+        .parse()
+        .map_err(|_| AppError::invalid("give the patient number of the duplicate, for example 31"))?;
+    state
+        .store
+        .merge_patients(p.practice_id, id, duplicate, &p.actor)
+        .await?;
+    Ok(redirect_done(&format!("/app/patients/{id}"), "merged"))
 }
