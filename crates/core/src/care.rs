@@ -1166,7 +1166,16 @@ mod tests {
         assert_eq!(parse_icd10(" S83511a ").unwrap(), "S83.511A");
         assert_eq!(parse_icd10("M25").unwrap(), "M25");
         assert_eq!(parse_icd10("m22.2x1").unwrap(), "M22.2X1");
-        for bad in ["", "knee", "5M4.5", "M5", "M54.51234", "M5.45", "M54..5", "M54-5"] {
+        for bad in [
+            "",
+            "knee",
+            "5M4.5",
+            "M5",
+            "M54.51234",
+            "M5.45",
+            "M54..5",
+            "M54-5",
+        ] {
             assert!(parse_icd10(bad).is_err(), "{bad}");
         }
     }
@@ -1175,7 +1184,10 @@ mod tests {
     fn regions_keep_their_order_and_refuse_unknown_keys() {
         assert_eq!(parse_regions("knee, neck,knee").unwrap(), ["neck", "knee"]);
         assert!(parse_regions("").unwrap().is_empty());
-        assert_eq!(parse_regions("knee,elbowz").unwrap_err(), "“elbowz” is not a body region");
+        assert_eq!(
+            parse_regions("knee,elbowz").unwrap_err(),
+            "“elbowz” is not a body region"
+        );
         assert_eq!(region_label("ankle_foot"), Some("Ankle and foot"));
     }
 

@@ -87,13 +87,17 @@ fn check_exercise(e: &ExerciseInput) -> StoreResult<()> {
         ));
     }
     let url = e.video_url.trim();
-    if !url.is_empty() && (!url.starts_with("https://") || url.len() > 500 || url.contains(char::is_whitespace)) {
+    if !url.is_empty()
+        && (!url.starts_with("https://") || url.len() > 500 || url.contains(char::is_whitespace))
+    {
         return Err(StoreError::Invalid(
             "the video link must be a web address starting with https://".into(),
         ));
     }
     if !e.region.is_empty() && stride_core::care::region_label(&e.region).is_none() {
-        return Err(StoreError::Invalid("choose a body region from the list".into()));
+        return Err(StoreError::Invalid(
+            "choose a body region from the list".into(),
+        ));
     }
     Ok(())
 }
@@ -175,8 +179,16 @@ impl Store {
                 ));
             }
         };
-        audit::record(&mut *tx, Some(practice_id), actor, "save", "exercise", Some(id), "")
-            .await?;
+        audit::record(
+            &mut *tx,
+            Some(practice_id),
+            actor,
+            "save",
+            "exercise",
+            Some(id),
+            "",
+        )
+        .await?;
         tx.commit().await?;
         Ok(id)
     }
@@ -195,21 +207,33 @@ impl Store {
             return Err(StoreError::Invalid("choose at least one exercise".into()));
         }
         if items.len() > 20 {
-            return Err(StoreError::Invalid("a program holds at most 20 exercises".into()));
+            return Err(StoreError::Invalid(
+                "a program holds at most 20 exercises".into(),
+            ));
         }
         for i in items {
-            if !(1..=20).contains(&i.sets) || !(1..=200).contains(&i.reps) || !(1..=21).contains(&i.times_per_week) {
+            if !(1..=20).contains(&i.sets)
+                || !(1..=200).contains(&i.reps)
+                || !(1..=21).contains(&i.times_per_week)
+            {
                 return Err(StoreError::Invalid(
                     "sets are 1 to 20, reps 1 to 200 and times a week 1 to 21".into(),
                 ));
             }
         }
         if !(1..=365).contains(&valid_days) {
-            return Err(StoreError::Invalid("the link works for 1 to 365 days".into()));
+            return Err(StoreError::Invalid(
+                "the link works for 1 to 365 days".into(),
+            ));
         }
         let library = self.exercises(practice_id).await?;
-        if items.iter().any(|i| !library.iter().any(|e| e.id == i.exercise_id && e.active)) {
-            return Err(StoreError::Invalid("choose exercises from the library".into()));
+        if items
+            .iter()
+            .any(|i| !library.iter().any(|e| e.id == i.exercise_id && e.active))
+        {
+            return Err(StoreError::Invalid(
+                "choose exercises from the library".into(),
+            ));
         }
         let plan_id: Option<i64> = sqlx::query(
             "SELECT id FROM care_plans WHERE practice_id = $1 AND patient_id = $2 AND status IN ('active', 'on_hold')",
@@ -258,8 +282,16 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         }
-        audit::record(&mut *tx, Some(practice_id), actor, "create", "hep_program", Some(id), &format!("patient {patient_id}"))
-            .await?;
+        audit::record(
+            &mut *tx,
+            Some(practice_id),
+            actor,
+            "create",
+            "hep_program",
+            Some(id),
+            &format!("patient {patient_id}"),
+        )
+        .await?;
         tx.commit().await?;
         Ok((id, token))
     }
@@ -290,9 +322,15 @@ impl Store {
         }
         let blob: Vec<u8> = r.try_get("token_enc")?;
         let token = self.keys().decrypt_string(&blob, &token_aad(practice_id))?;
-        let patient = self.patient(practice_id, r.try_get("patient_id")?, actor).await?;
+        let patient = self
+            .patient(practice_id, r.try_get("patient_id")?, actor)
+            .await?;
         let practice = self.practice(practice_id).await?;
-        let link = format!("{}/p/{}/hep/{token}", base_url.trim_end_matches('/'), practice.slug);
+        let link = format!(
+            "{}/p/{}/hep/{token}",
+            base_url.trim_end_matches('/'),
+            practice.slug
+        );
         let until = jiff::Timestamp::from_millisecond(expires_at)
             .map(|t| t.strftime("%b %-d").to_string())
             .unwrap_or_default();
@@ -302,22 +340,35 @@ impl Store {
         );
         let (to, body) = match channel {
             Channel::Sms => (
-                patient.phone.clone().filter(|_| patient.sms_consent).ok_or_else(|| {
-                    StoreError::Invalid("the patient has no mobile number with consent to texts".into())
-                })?,
+                patient
+                    .phone
+                    .clone()
+                    .filter(|_| patient.sms_consent)
+                    .ok_or_else(|| {
+                        StoreError::Invalid(
+                            "the patient has no mobile number with consent to texts".into(),
+                        )
+                    })?,
                 format!("{body} Reply STOP to opt out."),
             ),
             Channel::Email => (
-                patient.email.clone().filter(|_| patient.email_consent).ok_or_else(|| {
-                    StoreError::Invalid("the patient has no email address with consent to email".into())
-                })?,
+                patient
+                    .email
+                    .clone()
+                    .filter(|_| patient.email_consent)
+                    .ok_or_else(|| {
+                        StoreError::Invalid(
+                            "the patient has no email address with consent to email".into(),
+                        )
+                    })?,
                 body,
             ),
         };
         self.queue_message(
             practice_id,
             &NewMessage {
-                subject: (channel == Channel::Email).then(|| format!("Your home exercises from {}", practice.name)),
+                subject: (channel == Channel::Email)
+                    .then(|| format!("Your home exercises from {}", practice.name)),
                 channel,
                 to,
                 body,
@@ -333,8 +384,16 @@ impl Store {
             .bind(channel.as_str())
             .execute(&mut *tx)
             .await?;
-        audit::record(&mut *tx, Some(practice_id), actor, "send", "hep_program", Some(program_id), channel.as_str())
-            .await?;
+        audit::record(
+            &mut *tx,
+            Some(practice_id),
+            actor,
+            "send",
+            "hep_program",
+            Some(program_id),
+            channel.as_str(),
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -367,7 +426,11 @@ impl Store {
     }
 
     /// A patient's programs, newest first, with how often and when they were opened.
-    pub async fn patient_programs(&self, practice_id: i64, patient_id: i64) -> StoreResult<Vec<Program>> {
+    pub async fn patient_programs(
+        &self,
+        practice_id: i64,
+        patient_id: i64,
+    ) -> StoreResult<Vec<Program>> {
         let rows = sqlx::query(
             "SELECT p.id, p.patient_id, p.plan_id, p.expires_at, p.sent_at, p.channel, p.created_by, p.created_at, \
              (SELECT COUNT(*) FROM hep_opens o WHERE o.program_id = p.id) AS opens, \
@@ -400,7 +463,11 @@ impl Store {
 
     /// The program behind a link secret, for the public page, recording the opening. `Ok(None)`
     /// for an unknown secret; `Err(Conflict)` once the link has expired.
-    pub async fn open_program(&self, slug: &str, token: &str) -> StoreResult<Option<(String, Vec<ProgramItem>, i64)>> {
+    pub async fn open_program(
+        &self,
+        slug: &str,
+        token: &str,
+    ) -> StoreResult<Option<(String, Vec<ProgramItem>, i64)>> {
         let r = sqlx::query(
             "SELECT p.id, p.practice_id, p.expires_at, pr.name FROM hep_programs p JOIN practices pr ON pr.id = p.practice_id \
              WHERE p.token_hash = $1 AND pr.slug = $2",
@@ -419,13 +486,19 @@ impl Store {
         }
         let id: i64 = r.try_get("id")?;
         let practice_id: i64 = r.try_get("practice_id")?;
-        sqlx::query("INSERT INTO hep_opens (practice_id, program_id, opened_at) VALUES ($1, $2, $3)")
-            .bind(practice_id)
-            .bind(id)
-            .bind(now)
-            .execute(self.pool())
-            .await?;
-        Ok(Some((r.try_get("name")?, self.program_items(id).await?, expires_at)))
+        sqlx::query(
+            "INSERT INTO hep_opens (practice_id, program_id, opened_at) VALUES ($1, $2, $3)",
+        )
+        .bind(practice_id)
+        .bind(id)
+        .bind(now)
+        .execute(self.pool())
+        .await?;
+        Ok(Some((
+            r.try_get("name")?,
+            self.program_items(id).await?,
+            expires_at,
+        )))
     }
 
     pub(crate) async fn reencrypt_programs(&self) -> StoreResult<u64> {
@@ -457,12 +530,14 @@ impl Store {
             return Err(StoreError::NotFound);
         }
         for at in opened_at {
-            sqlx::query("INSERT INTO hep_opens (practice_id, program_id, opened_at) VALUES ($1, $2, $3)")
-                .bind(practice_id)
-                .bind(program_id)
-                .bind(*at)
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query(
+                "INSERT INTO hep_opens (practice_id, program_id, opened_at) VALUES ($1, $2, $3)",
+            )
+            .bind(practice_id)
+            .bind(program_id)
+            .bind(*at)
+            .execute(&mut *tx)
+            .await?;
         }
         tx.commit().await?;
         Ok(())

@@ -72,10 +72,12 @@ pub fn template_for(reasons: &[RiskReason]) -> &'static str {
         "missed"
     } else if reasons.contains(&RiskReason::FeelingBetter) {
         "feeling_better"
-    } else if reasons
-        .iter()
-        .any(|r| matches!(r, RiskReason::NoNextVisitBooked | RiskReason::GapTooLong { .. }))
-    {
+    } else if reasons.iter().any(|r| {
+        matches!(
+            r,
+            RiskReason::NoNextVisitBooked | RiskReason::GapTooLong { .. }
+        )
+    }) {
         "next_visit"
     } else {
         "check_in"
@@ -147,7 +149,8 @@ pub struct CompletionReport {
     pub open_plans: u32,
 }
 
-const OUTREACH_COLS: &str = "id, plan_id, reasons, action, template, due_on, created_by, created_at, outcome, outcome_at";
+const OUTREACH_COLS: &str =
+    "id, plan_id, reasons, action, template, due_on, created_by, created_at, outcome, outcome_at";
 
 fn read_outreach(r: &sqlx::any::AnyRow) -> StoreResult<Outreach> {
     Ok(Outreach {
@@ -314,7 +317,11 @@ impl Store {
             let patient = self.patient(practice_id, plan.patient_id, actor).await?;
             let practice = self.practice(practice_id).await?;
             let left = plan.prescribed_visits.saturating_sub(count.attended);
-            let link = format!("{}/p/{}/book", base_url.trim_end_matches('/'), practice.slug);
+            let link = format!(
+                "{}/p/{}/book",
+                base_url.trim_end_matches('/'),
+                practice.slug
+            );
             let body = fill(template, &patient.first_name, &practice.name, left, &link)
                 .ok_or_else(|| StoreError::Invalid("choose a message template".into()))?;
             let (channel, to) = if action == "text" {
@@ -333,7 +340,8 @@ impl Store {
                 (Channel::Email, email)
             };
             message = Some(NewMessage {
-                subject: (channel == Channel::Email).then(|| format!("Your plan at {}", practice.name)),
+                subject: (channel == Channel::Email)
+                    .then(|| format!("Your plan at {}", practice.name)),
                 body: if channel == Channel::Sms {
                     format!("{body} Reply STOP to opt out.")
                 } else {
@@ -372,8 +380,16 @@ impl Store {
         .fetch_one(&mut *tx)
         .await?
         .try_get("id")?;
-        audit::record(&mut *tx, Some(practice_id), actor, "create", "outreach", Some(id), action)
-            .await?;
+        audit::record(
+            &mut *tx,
+            Some(practice_id),
+            actor,
+            "create",
+            "outreach",
+            Some(id),
+            action,
+        )
+        .await?;
         tx.commit().await?;
         Ok(id)
     }
@@ -404,8 +420,16 @@ impl Store {
         .await?
         .ok_or(StoreError::NotFound)?
         .try_get("plan_id")?;
-        audit::record(&mut *tx, Some(practice_id), actor, "outcome", "outreach", Some(outreach_id), outcome)
-            .await?;
+        audit::record(
+            &mut *tx,
+            Some(practice_id),
+            actor,
+            "outcome",
+            "outreach",
+            Some(outreach_id),
+            outcome,
+        )
+        .await?;
         tx.commit().await?;
         if outcome == "dropped" {
             let tz = self.practice_zone(practice_id).await?;
@@ -436,7 +460,11 @@ impl Store {
     }
 
     /// A plan's outreach, newest first.
-    pub async fn plan_outreach(&self, practice_id: i64, plan_id: i64) -> StoreResult<Vec<Outreach>> {
+    pub async fn plan_outreach(
+        &self,
+        practice_id: i64,
+        plan_id: i64,
+    ) -> StoreResult<Vec<Outreach>> {
         sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT {OUTREACH_COLS} FROM outreach WHERE practice_id = $1 AND plan_id = $2 ORDER BY id DESC"
         )))
@@ -488,18 +516,23 @@ impl Store {
         {
             coverage.insert(
                 r.try_get("id")?,
-                (r.try_get("payer_id")?, r.try_get::<i64, _>("self_pay")? != 0),
+                (
+                    r.try_get("payer_id")?,
+                    r.try_get::<i64, _>("self_pay")? != 0,
+                ),
             );
         }
         let mut report = CompletionReport {
             open_plans: all.iter().filter(|p| !p.status.is_closed()).count() as u32,
-            outreach_started: sqlx::query("SELECT MIN(created_at) AS at FROM outreach WHERE practice_id = $1")
-                .bind(practice_id)
-                .fetch_one(self.pool())
-                .await?
-                .try_get::<Option<i64>, _>("at")?
-                .and_then(|ms| jiff::Timestamp::from_millisecond(ms).ok())
-                .map(|t| t.to_zoned_datetime(tz.clone()).date().to_string()),
+            outreach_started: sqlx::query(
+                "SELECT MIN(created_at) AS at FROM outreach WHERE practice_id = $1",
+            )
+            .bind(practice_id)
+            .fetch_one(self.pool())
+            .await?
+            .try_get::<Option<i64>, _>("at")?
+            .and_then(|ms| jiff::Timestamp::from_millisecond(ms).ok())
+            .map(|t| t.to_zoned_datetime(tz.clone()).date().to_string()),
             ..CompletionReport::default()
         };
         // (group key, label) → outcomes and lost (visits, cents)
@@ -516,7 +549,11 @@ impl Store {
             let (start, end) = plan.window(&tz);
             let mine: Vec<&PlanVisit> = visits
                 .get(&plan.patient_id)
-                .map(|v| v.iter().filter(|v| (start..end).contains(&v.starts_at)).collect())
+                .map(|v| {
+                    v.iter()
+                        .filter(|v| (start..end).contains(&v.starts_at))
+                        .collect()
+                })
                 .unwrap_or_default();
             let attended = mine
                 .iter()
@@ -528,7 +565,10 @@ impl Store {
                 attended,
             };
             let lost = care::visits_lost(&[outcome]);
-            let (payer_id, self_pay) = coverage.get(&plan.patient_id).copied().unwrap_or((None, false));
+            let (payer_id, self_pay) = coverage
+                .get(&plan.patient_id)
+                .copied()
+                .unwrap_or((None, false));
             let payer = payer_id.and_then(|id| payers.get(&id));
             // The type the plan used most, for its cash price.
             let mut used: HashMap<i64, u32> = HashMap::new();
@@ -540,7 +580,10 @@ impl Store {
                 .max_by_key(|(id, n)| (**n, -**id))
                 .and_then(|(id, _)| prices.get(id).copied())
                 .unwrap_or(0);
-            let value = payer.and_then(|(_, avg)| *avg).filter(|_| !self_pay).unwrap_or(cash);
+            let value = payer
+                .and_then(|(_, avg)| *avg)
+                .filter(|_| !self_pay)
+                .unwrap_or(cash);
             let cents = i64::from(lost) * value;
             let clinician = plan
                 .clinician_id
@@ -565,12 +608,18 @@ impl Store {
             add(&mut overall, ("all".into(), "Practice".into()));
             add(
                 &mut by_clinician,
-                (clinician.map_or("none".into(), |c| c.to_string()), clinician_label.clone()),
+                (
+                    clinician.map_or("none".into(), |c| c.to_string()),
+                    clinician_label.clone(),
+                ),
             );
             add(&mut by_payer, payer_key);
             add(
                 &mut by_month,
-                (format!("{:04}-{:02}", closed.year(), closed.month()), String::new()),
+                (
+                    format!("{:04}-{:02}", closed.year(), closed.month()),
+                    String::new(),
+                ),
             );
             add(&mut by_year, (closed.year().to_string(), clinician_label));
         }
@@ -596,9 +645,12 @@ impl Store {
         report.by_clinician = rows(by_clinician);
         report.by_clinician.sort_by(|a, b| a.label.cmp(&b.label));
         report.by_payer = rows(by_payer);
-        report
-            .by_payer
-            .sort_by(|a, b| b.completion.closed.cmp(&a.completion.closed).then(a.label.cmp(&b.label)));
+        report.by_payer.sort_by(|a, b| {
+            b.completion
+                .closed
+                .cmp(&a.completion.closed)
+                .then(a.label.cmp(&b.label))
+        });
         report.by_month = rows(by_month);
         report.lost_by_clinician_year = rows(by_year);
         Ok(report)
@@ -626,9 +678,12 @@ impl Store {
         actor: &Actor,
     ) -> StoreResult<i64> {
         if !ACTIONS.iter().any(|(k, _)| *k == o.action)
-            || o.outcome.is_some_and(|(k, _)| !OUTCOMES.iter().any(|(x, _)| *x == k))
+            || o.outcome
+                .is_some_and(|(k, _)| !OUTCOMES.iter().any(|(x, _)| *x == k))
         {
-            return Err(StoreError::Invalid("unknown outreach action or outcome".into()));
+            return Err(StoreError::Invalid(
+                "unknown outreach action or outcome".into(),
+            ));
         }
         let mut tx = self.begin().await?;
         let id: i64 = sqlx::query(
@@ -650,8 +705,16 @@ impl Store {
         .await?
         .ok_or(StoreError::NotFound)?
         .try_get("id")?;
-        audit::record(&mut *tx, Some(practice_id), actor, "import", "outreach", Some(id), o.action)
-            .await?;
+        audit::record(
+            &mut *tx,
+            Some(practice_id),
+            actor,
+            "import",
+            "outreach",
+            Some(id),
+            o.action,
+        )
+        .await?;
         tx.commit().await?;
         Ok(id)
     }

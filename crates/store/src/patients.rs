@@ -508,7 +508,8 @@ impl Store {
         let mut out = Vec::new();
         for r in &rows {
             let p = self.open_patient(r)?;
-            let same_contact = (phone.is_some() && r.try_get::<Option<String>, _>("phone_bidx")? == phone)
+            let same_contact = (phone.is_some()
+                && r.try_get::<Option<String>, _>("phone_bidx")? == phone)
                 || (email.is_some() && r.try_get::<Option<String>, _>("email_bidx")? == email);
             let same_name = r.try_get::<String, _>("name_bidx")? == name
                 && normalize_name(&p.first_name) == normalize_name(&first);
@@ -532,7 +533,9 @@ impl Store {
         actor: &Actor,
     ) -> StoreResult<()> {
         if keep == duplicate {
-            return Err(StoreError::Invalid("a record cannot be merged into itself".into()));
+            return Err(StoreError::Invalid(
+                "a record cannot be merged into itself".into(),
+            ));
         }
         let mut tx = self.begin().await?;
         let mut rows = Vec::new();
@@ -598,7 +601,9 @@ impl Store {
                 cols.push(col);
             }
         }
-        if k.try_get::<Option<i64>, _>("payer_id")?.is_none() && k.try_get::<i64, _>("self_pay")? == 0 {
+        if k.try_get::<Option<i64>, _>("payer_id")?.is_none()
+            && k.try_get::<i64, _>("self_pay")? == 0
+        {
             cols.extend(["payer_id", "self_pay"]);
         }
         if k.try_get::<String, _>("referral")?.is_empty() {
@@ -614,7 +619,14 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         }
-        for table in ["appointments", "leads", "calls", "authorizations", "care_plans", "hep_programs"] {
+        for table in [
+            "appointments",
+            "leads",
+            "calls",
+            "authorizations",
+            "care_plans",
+            "hep_programs",
+        ] {
             sqlx::query(sqlx::AssertSqlSafe(format!(
                 "UPDATE {table} SET patient_id = $1 WHERE patient_id = $2 AND practice_id = $3"
             )))
@@ -656,12 +668,14 @@ impl Store {
 
     /// The record a merged duplicate now lives in.
     pub async fn merged_into(&self, practice_id: i64, patient_id: i64) -> StoreResult<Option<i64>> {
-        Ok(sqlx::query("SELECT merged_into FROM patients WHERE id = $1 AND practice_id = $2")
-            .bind(patient_id)
-            .bind(practice_id)
-            .fetch_optional(self.pool())
-            .await?
-            .ok_or(StoreError::NotFound)?
-            .try_get("merged_into")?)
+        Ok(
+            sqlx::query("SELECT merged_into FROM patients WHERE id = $1 AND practice_id = $2")
+                .bind(patient_id)
+                .bind(practice_id)
+                .fetch_optional(self.pool())
+                .await?
+                .ok_or(StoreError::NotFound)?
+                .try_get("merged_into")?,
+        )
     }
 }

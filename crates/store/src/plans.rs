@@ -246,13 +246,14 @@ const OPEN: &str = "('active', 'on_hold')";
 impl Store {
     /// The practice's time zone: its first location's (UTC before any location exists).
     pub async fn practice_zone(&self, practice_id: i64) -> StoreResult<TimeZone> {
-        let name: Option<String> =
-            sqlx::query("SELECT time_zone FROM locations WHERE practice_id = $1 ORDER BY id LIMIT 1")
-                .bind(practice_id)
-                .fetch_optional(self.pool())
-                .await?
-                .map(|r| r.try_get("time_zone"))
-                .transpose()?;
+        let name: Option<String> = sqlx::query(
+            "SELECT time_zone FROM locations WHERE practice_id = $1 ORDER BY id LIMIT 1",
+        )
+        .bind(practice_id)
+        .fetch_optional(self.pool())
+        .await?
+        .map(|r| r.try_get("time_zone"))
+        .transpose()?;
         Ok(name
             .and_then(|n| TimeZone::get(&n).ok())
             .unwrap_or(TimeZone::UTC))
@@ -360,13 +361,12 @@ impl Store {
                 "the patient already has an open plan of care: discharge it first".into(),
             ));
         }
-        let last_closed: Option<String> = sqlx::query(
-            "SELECT MAX(closed_on) AS d FROM care_plans WHERE patient_id = $1",
-        )
-        .bind(patient_id)
-        .fetch_one(&mut *tx)
-        .await?
-        .try_get("d")?;
+        let last_closed: Option<String> =
+            sqlx::query("SELECT MAX(closed_on) AS d FROM care_plans WHERE patient_id = $1")
+                .bind(patient_id)
+                .fetch_one(&mut *tx)
+                .await?
+                .try_get("d")?;
         if let Some(last) = parse_date(last_closed)?
             && input.starts_on <= last
         {
@@ -423,7 +423,9 @@ impl Store {
                 .bind(practice_id)
                 .fetch_optional(&mut **tx)
                 .await?
-                .ok_or_else(|| StoreError::Invalid("choose one of the practice's clinicians".into()))?;
+                .ok_or_else(|| {
+                    StoreError::Invalid("choose one of the practice's clinicians".into())
+                })?;
         }
         Ok(())
     }
@@ -480,7 +482,12 @@ impl Store {
     }
 
     /// One plan, with the read audited.
-    pub async fn plan(&self, practice_id: i64, plan_id: i64, actor: &Actor) -> StoreResult<CarePlan> {
+    pub async fn plan(
+        &self,
+        practice_id: i64,
+        plan_id: i64,
+        actor: &Actor,
+    ) -> StoreResult<CarePlan> {
         let r = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT {PLAN_COLS} FROM care_plans WHERE id = $1 AND practice_id = $2"
         )))
@@ -490,8 +497,15 @@ impl Store {
         .await?
         .ok_or(StoreError::NotFound)?;
         let plan = self.read_plan(&r)?;
-        self.audit(Some(practice_id), actor, "view", "care_plan", Some(plan_id), "")
-            .await?;
+        self.audit(
+            Some(practice_id),
+            actor,
+            "view",
+            "care_plan",
+            Some(plan_id),
+            "",
+        )
+        .await?;
         Ok(plan)
     }
 
@@ -514,7 +528,11 @@ impl Store {
     }
 
     /// Every plan of the practice in the given statuses (all when empty).
-    pub async fn plans_in(&self, practice_id: i64, statuses: &[PlanStatus]) -> StoreResult<Vec<CarePlan>> {
+    pub async fn plans_in(
+        &self,
+        practice_id: i64,
+        statuses: &[PlanStatus],
+    ) -> StoreResult<Vec<CarePlan>> {
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT {PLAN_COLS} FROM care_plans WHERE practice_id = $1 ORDER BY id"
         )))
@@ -621,7 +639,8 @@ impl Store {
         let summary = d.summary.trim();
         if d.status != PlanStatus::Dropped && summary.is_empty() {
             return Err(StoreError::Invalid(
-                "write a discharge summary: what was achieved and what the patient does next".into(),
+                "write a discharge summary: what was achieved and what the patient does next"
+                    .into(),
             ));
         }
         let k = self.keys();
@@ -752,8 +771,16 @@ impl Store {
         .fetch_one(&mut *tx)
         .await?
         .try_get("id")?;
-        audit::record(&mut *tx, Some(practice_id), actor, "create", "care_goal", Some(id), "")
-            .await?;
+        audit::record(
+            &mut *tx,
+            Some(practice_id),
+            actor,
+            "create",
+            "care_goal",
+            Some(id),
+            "",
+        )
+        .await?;
         tx.commit().await?;
         Ok(id)
     }
@@ -790,12 +817,14 @@ impl Store {
         practice_id: i64,
         appointment_id: i64,
     ) -> StoreResult<Option<CarePlan>> {
-        let r = sqlx::query("SELECT patient_id, starts_at FROM appointments WHERE id = $1 AND practice_id = $2")
-            .bind(appointment_id)
-            .bind(practice_id)
-            .fetch_optional(self.pool())
-            .await?
-            .ok_or(StoreError::NotFound)?;
+        let r = sqlx::query(
+            "SELECT patient_id, starts_at FROM appointments WHERE id = $1 AND practice_id = $2",
+        )
+        .bind(appointment_id)
+        .bind(practice_id)
+        .fetch_optional(self.pool())
+        .await?
+        .ok_or(StoreError::NotFound)?;
         let Some(patient_id) = r.try_get::<Option<i64>, _>("patient_id")? else {
             return Ok(None);
         };
@@ -907,8 +936,15 @@ impl Store {
         .await?;
         let Some(r) = r else { return Ok(None) };
         let note = self.read_note(&r).await?;
-        self.audit(Some(practice_id), actor, "view", "visit_note", Some(note.id), "")
-            .await?;
+        self.audit(
+            Some(practice_id),
+            actor,
+            "view",
+            "visit_note",
+            Some(note.id),
+            "",
+        )
+        .await?;
         Ok(Some(note))
     }
 
@@ -921,7 +957,8 @@ impl Store {
         input: &NoteInput,
         actor: &Actor,
     ) -> StoreResult<i64> {
-        let billed = billing::units(&input.lines).map_err(|e| StoreError::Invalid(e.to_string()))?;
+        let billed =
+            billing::units(&input.lines).map_err(|e| StoreError::Invalid(e.to_string()))?;
         let lines: Vec<NoteLine> = input
             .lines
             .iter()
@@ -940,7 +977,9 @@ impl Store {
         if input.goals.iter().any(|g| g.progress > 100) {
             return Err(StoreError::Invalid("progress is 0 to 100%".into()));
         }
-        let plan = self.plan_for_appointment(practice_id, appointment_id).await?;
+        let plan = self
+            .plan_for_appointment(practice_id, appointment_id)
+            .await?;
         if !input.goals.is_empty() {
             let Some(plan) = &plan else {
                 return Err(StoreError::Invalid(
@@ -948,12 +987,18 @@ impl Store {
                 ));
             };
             let goals = self.plan_goals(practice_id, plan.id).await?;
-            if input.goals.iter().any(|g| !goals.iter().any(|x| x.id == g.goal)) {
-                return Err(StoreError::Invalid("a goal is not one of the plan's".into()));
+            if input
+                .goals
+                .iter()
+                .any(|g| !goals.iter().any(|x| x.id == g.goal))
+            {
+                return Err(StoreError::Invalid(
+                    "a goal is not one of the plan's".into(),
+                ));
             }
         }
-        let text = serde_json::to_string(&input.soap)
-            .map_err(|e| StoreError::Invalid(e.to_string()))?;
+        let text =
+            serde_json::to_string(&input.soap).map_err(|e| StoreError::Invalid(e.to_string()))?;
         let body = self.keys().encrypt_str(&text, &note_aad(practice_id));
         let goals = serde_json::to_string(&input.goals).unwrap_or_else(|_| "[]".into());
         let lines = serde_json::to_string(&lines).unwrap_or_else(|_| "[]".into());
@@ -1008,8 +1053,16 @@ impl Store {
             .await?
             .try_get("id")?,
         };
-        audit::record(&mut *tx, Some(practice_id), actor, "write", "visit_note", Some(id), "")
-            .await?;
+        audit::record(
+            &mut *tx,
+            Some(practice_id),
+            actor,
+            "write",
+            "visit_note",
+            Some(id),
+            "",
+        )
+        .await?;
         tx.commit().await?;
         Ok(id)
     }
@@ -1039,8 +1092,8 @@ impl Store {
                 "an empty note cannot be signed: document the visit first".into(),
             ));
         }
-        let text = serde_json::to_string(&note.soap)
-            .map_err(|e| StoreError::Invalid(e.to_string()))?;
+        let text =
+            serde_json::to_string(&note.soap).map_err(|e| StoreError::Invalid(e.to_string()))?;
         let now = now_ms();
         let mut tx = self.begin().await?;
         let done = sqlx::query(
@@ -1058,14 +1111,12 @@ impl Store {
         }
         if let Some(plan_id) = note.plan_id {
             for g in &note.goals {
-                sqlx::query(
-                    "UPDATE care_goals SET progress = $3 WHERE id = $1 AND plan_id = $2",
-                )
-                .bind(g.goal)
-                .bind(plan_id)
-                .bind(i64::from(g.progress))
-                .execute(&mut *tx)
-                .await?;
+                sqlx::query("UPDATE care_goals SET progress = $3 WHERE id = $1 AND plan_id = $2")
+                    .bind(g.goal)
+                    .bind(plan_id)
+                    .bind(i64::from(g.progress))
+                    .execute(&mut *tx)
+                    .await?;
             }
             if note.feeling_better {
                 sqlx::query(
@@ -1077,8 +1128,16 @@ impl Store {
                 .await?;
             }
         }
-        audit::record(&mut *tx, Some(practice_id), actor, "sign", "visit_note", Some(note.id), "")
-            .await?;
+        audit::record(
+            &mut *tx,
+            Some(practice_id),
+            actor,
+            "sign",
+            "visit_note",
+            Some(note.id),
+            "",
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -1120,8 +1179,16 @@ impl Store {
         .bind(now_ms())
         .execute(&mut *tx)
         .await?;
-        audit::record(&mut *tx, Some(practice_id), actor, "addendum", "visit_note", Some(note_id), "")
-            .await?;
+        audit::record(
+            &mut *tx,
+            Some(practice_id),
+            actor,
+            "addendum",
+            "visit_note",
+            Some(note_id),
+            "",
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -1130,13 +1197,17 @@ impl Store {
     /// their body re-sealed, which the database allows.
     pub(crate) async fn reencrypt_plans(&self) -> StoreResult<u64> {
         Ok(self
-            .reencrypt_column("care_plans", "id", "condition_enc", |p| plan_aad("condition", p))
+            .reencrypt_column("care_plans", "id", "condition_enc", |p| {
+                plan_aad("condition", p)
+            })
             .await?
             + self
                 .reencrypt_column("care_plans", "id", "icd10_enc", |p| plan_aad("icd10", p))
                 .await?
             + self
-                .reencrypt_column("care_plans", "id", "summary_enc", |p| plan_aad("summary", p))
+                .reencrypt_column("care_plans", "id", "summary_enc", |p| {
+                    plan_aad("summary", p)
+                })
                 .await?
             + self
                 .reencrypt_column("care_goals", "id", "text_enc", |p| goal_aad("text", p))
@@ -1321,27 +1392,26 @@ impl Store {
             ) else {
                 continue;
             };
-            auths
-                .entry(r.try_get("patient_id")?)
-                .or_default()
-                .push((r.try_get::<i64, _>("visits")? as u32, s, e));
+            auths.entry(r.try_get("patient_id")?).or_default().push((
+                r.try_get::<i64, _>("visits")? as u32,
+                s,
+                e,
+            ));
         }
         let local_day = |ms: i64| {
             jiff::Timestamp::from_millisecond(ms)
                 .map(|t| t.to_zoned_datetime(tz.clone()).date())
                 .unwrap_or(from)
         };
-        let attended = |v: &PlanVisit| matches!(v.status, Attendance::Completed | Attendance::CheckedIn);
+        let attended =
+            |v: &PlanVisit| matches!(v.status, Attendance::Completed | Attendance::CheckedIn);
         let mut audit = DocumentationAudit::default();
         for (patient, visits) in &by_patient {
-            for v in visits
-                .iter()
-                .filter(|v| {
-                    attended(v)
-                        && (start..end).contains(&v.starts_at)
-                        && payer_billed.contains(&v.appointment_id)
-                })
-            {
+            for v in visits.iter().filter(|v| {
+                attended(v)
+                    && (start..end).contains(&v.starts_at)
+                    && payer_billed.contains(&v.appointment_id)
+            }) {
                 audit.billed += 1;
                 let day = local_day(v.starts_at);
                 let plan = plans.get(patient).and_then(|ps| {
@@ -1355,7 +1425,9 @@ impl Store {
                     1 + visits
                         .iter()
                         .filter(|x| {
-                            attended(x) && x.starts_at < v.starts_at && (a..b).contains(&x.starts_at)
+                            attended(x)
+                                && x.starts_at < v.starts_at
+                                && (a..b).contains(&x.starts_at)
                         })
                         .count() as u32
                 });
@@ -1419,9 +1491,11 @@ impl Store {
                 }
             }
         }
-        audit
-            .findings
-            .sort_by(|a, b| b.starts_at.cmp(&a.starts_at).then(a.appointment_id.cmp(&b.appointment_id)));
+        audit.findings.sort_by(|a, b| {
+            b.starts_at
+                .cmp(&a.starts_at)
+                .then(a.appointment_id.cmp(&b.appointment_id))
+        });
         Ok(audit)
     }
 }

@@ -189,7 +189,10 @@ pub fn router(state: AppState) -> Router {
         .route("/app/patients/{id}/merge", post(patients::merge))
         .route("/app/hep/{id}/send", post(care::hep::send))
         .route("/app/patients/{id}/plans", post(care::plans::create))
-        .route("/app/plans/{id}", get(care::plans::show).post(care::plans::update))
+        .route(
+            "/app/plans/{id}",
+            get(care::plans::show).post(care::plans::update),
+        )
         .route("/app/plans/{id}/goals", post(care::plans::add_goal))
         .route("/app/plans/{id}/hold", post(care::plans::hold))
         .route("/app/plans/{id}/flexible", post(care::plans::flexible))

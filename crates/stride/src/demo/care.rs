@@ -27,63 +27,177 @@ const DAY: i64 = 86_400_000;
 pub const OUTREACH_STARTED_DAYS_AGO: i64 = 150;
 
 /// (condition, ICD-10 code, body region, goals as (goal, target)).
-type Condition = (&'static str, &'static str, &'static str, [(&'static str, &'static str); 2]);
+type Condition = (
+    &'static str,
+    &'static str,
+    &'static str,
+    [(&'static str, &'static str); 2],
+);
 
 const CONDITIONS: &[Condition] = &[
-    ("Low back pain with sciatica", "M54.41", "lower_back", [
-        ("Sit through a workday without leg pain", "8 hours, pain under 2/10"),
-        ("Return to gardening", "1 hour of yard work without flare-up"),
-    ]),
-    ("Patellofemoral pain syndrome", "M22.2X1", "knee", [
-        ("Climb stairs without pain", "2 flights, pain under 2/10"),
-        ("Return to running", "5 km at an easy pace"),
-    ]),
-    ("Rotator cuff tendinopathy", "M75.101", "shoulder", [
-        ("Reach overhead shelves", "Full range, no pain"),
-        ("Sleep on the affected side", "Through the night"),
-    ]),
-    ("Cervicalgia", "M54.2", "neck", [
-        ("Work at the computer without neck pain", "Full workday"),
-        ("Check blind spots while driving", "Full rotation both ways"),
-    ]),
-    ("Total knee arthroplasty rehab", "Z96.651", "knee", [
-        ("Knee bend for stairs and car transfers", "110 degrees of flexion"),
-        ("Walk in the community without a cane", "20 minutes"),
-    ]),
-    ("Lateral ankle sprain", "S93.401A", "ankle_foot", [
-        ("Single-leg balance", "30 seconds eyes closed"),
-        ("Return to soccer", "Full practice without giving way"),
-    ]),
-    ("Plantar fasciitis", "M72.2", "ankle_foot", [
-        ("First steps in the morning without pain", "Pain under 1/10"),
-        ("Stand for a shift", "6 hours"),
-    ]),
-    ("Hip osteoarthritis", "M16.11", "hip", [
-        ("Put on socks and shoes unaided", "Without a reacher"),
-        ("Walk the neighborhood loop", "30 minutes"),
-    ]),
-    ("Lateral epicondylitis", "M77.11", "elbow", [
-        ("Grip and carry groceries", "Two full bags, no pain"),
-        ("Type through the workday", "Pain under 2/10"),
-    ]),
-    ("Benign paroxysmal positional vertigo", "H81.10", "vestibular", [
-        ("Roll over in bed without dizziness", "No symptoms"),
-        ("Walk with head turns", "Steady for 10 turns"),
-    ]),
+    (
+        "Low back pain with sciatica",
+        "M54.41",
+        "lower_back",
+        [
+            (
+                "Sit through a workday without leg pain",
+                "8 hours, pain under 2/10",
+            ),
+            (
+                "Return to gardening",
+                "1 hour of yard work without flare-up",
+            ),
+        ],
+    ),
+    (
+        "Patellofemoral pain syndrome",
+        "M22.2X1",
+        "knee",
+        [
+            ("Climb stairs without pain", "2 flights, pain under 2/10"),
+            ("Return to running", "5 km at an easy pace"),
+        ],
+    ),
+    (
+        "Rotator cuff tendinopathy",
+        "M75.101",
+        "shoulder",
+        [
+            ("Reach overhead shelves", "Full range, no pain"),
+            ("Sleep on the affected side", "Through the night"),
+        ],
+    ),
+    (
+        "Cervicalgia",
+        "M54.2",
+        "neck",
+        [
+            ("Work at the computer without neck pain", "Full workday"),
+            ("Check blind spots while driving", "Full rotation both ways"),
+        ],
+    ),
+    (
+        "Total knee arthroplasty rehab",
+        "Z96.651",
+        "knee",
+        [
+            (
+                "Knee bend for stairs and car transfers",
+                "110 degrees of flexion",
+            ),
+            ("Walk in the community without a cane", "20 minutes"),
+        ],
+    ),
+    (
+        "Lateral ankle sprain",
+        "S93.401A",
+        "ankle_foot",
+        [
+            ("Single-leg balance", "30 seconds eyes closed"),
+            ("Return to soccer", "Full practice without giving way"),
+        ],
+    ),
+    (
+        "Plantar fasciitis",
+        "M72.2",
+        "ankle_foot",
+        [
+            ("First steps in the morning without pain", "Pain under 1/10"),
+            ("Stand for a shift", "6 hours"),
+        ],
+    ),
+    (
+        "Hip osteoarthritis",
+        "M16.11",
+        "hip",
+        [
+            ("Put on socks and shoes unaided", "Without a reacher"),
+            ("Walk the neighborhood loop", "30 minutes"),
+        ],
+    ),
+    (
+        "Lateral epicondylitis",
+        "M77.11",
+        "elbow",
+        [
+            ("Grip and carry groceries", "Two full bags, no pain"),
+            ("Type through the workday", "Pain under 2/10"),
+        ],
+    ),
+    (
+        "Benign paroxysmal positional vertigo",
+        "H81.10",
+        "vestibular",
+        [
+            ("Roll over in bed without dizziness", "No symptoms"),
+            ("Walk with head turns", "Steady for 10 turns"),
+        ],
+    ),
 ];
 
 /// The demo's exercise library: (name, region, instructions, video).
 const EXERCISES: &[(&str, &str, &str, &str)] = &[
-    ("Bridges", "lower_back", "Lie on your back with knees bent. Lift your hips until your body is straight, hold 3 seconds, lower slowly.", "https://videos.riversidept.example/bridges"),
-    ("Bird dog", "lower_back", "On hands and knees, reach one arm and the opposite leg out long. Hold 5 seconds, switch sides.", "https://videos.riversidept.example/bird-dog"),
-    ("Straight leg raise", "knee", "Lie on your back, one knee bent. Tighten the straight leg's thigh and lift it to the other knee's height.", "https://videos.riversidept.example/slr"),
-    ("Step-downs", "knee", "Stand on a step. Slowly lower the other heel to the floor, keeping the knee over the toes, and return.", ""),
-    ("Wall slides", "shoulder", "Back to a wall, arms in a W. Slide them up into a Y without your back leaving the wall.", "https://videos.riversidept.example/wall-slides"),
-    ("Chin tucks", "neck", "Sit tall. Glide your chin straight back, making a double chin. Hold 5 seconds.", ""),
-    ("Calf raises", "ankle_foot", "Hold a counter. Rise onto your toes, pause, lower slowly over 3 seconds.", "https://videos.riversidept.example/calf-raises"),
-    ("Clamshells", "hip", "Lie on your side, knees bent, feet together. Open the top knee without rolling back.", "https://videos.riversidept.example/clamshells"),
-    ("Wrist extensor stretch", "elbow", "Arm straight, palm down. Gently bend the wrist down with the other hand. Hold 30 seconds.", ""),
-    ("Brandt-Daroff", "vestibular", "Sit on the bed edge, lie quickly onto one side with your head turned up, wait 30 seconds, sit up, repeat to the other side.", ""),
+    (
+        "Bridges",
+        "lower_back",
+        "Lie on your back with knees bent. Lift your hips until your body is straight, hold 3 seconds, lower slowly.",
+        "https://videos.riversidept.example/bridges",
+    ),
+    (
+        "Bird dog",
+        "lower_back",
+        "On hands and knees, reach one arm and the opposite leg out long. Hold 5 seconds, switch sides.",
+        "https://videos.riversidept.example/bird-dog",
+    ),
+    (
+        "Straight leg raise",
+        "knee",
+        "Lie on your back, one knee bent. Tighten the straight leg's thigh and lift it to the other knee's height.",
+        "https://videos.riversidept.example/slr",
+    ),
+    (
+        "Step-downs",
+        "knee",
+        "Stand on a step. Slowly lower the other heel to the floor, keeping the knee over the toes, and return.",
+        "",
+    ),
+    (
+        "Wall slides",
+        "shoulder",
+        "Back to a wall, arms in a W. Slide them up into a Y without your back leaving the wall.",
+        "https://videos.riversidept.example/wall-slides",
+    ),
+    (
+        "Chin tucks",
+        "neck",
+        "Sit tall. Glide your chin straight back, making a double chin. Hold 5 seconds.",
+        "",
+    ),
+    (
+        "Calf raises",
+        "ankle_foot",
+        "Hold a counter. Rise onto your toes, pause, lower slowly over 3 seconds.",
+        "https://videos.riversidept.example/calf-raises",
+    ),
+    (
+        "Clamshells",
+        "hip",
+        "Lie on your side, knees bent, feet together. Open the top knee without rolling back.",
+        "https://videos.riversidept.example/clamshells",
+    ),
+    (
+        "Wrist extensor stretch",
+        "elbow",
+        "Arm straight, palm down. Gently bend the wrist down with the other hand. Hold 30 seconds.",
+        "",
+    ),
+    (
+        "Brandt-Daroff",
+        "vestibular",
+        "Sit on the bed edge, lie quickly onto one side with your head turned up, wait 30 seconds, sit up, repeat to the other side.",
+        "",
+    ),
 ];
 
 /// What one slot of the calendar is for.
@@ -146,10 +260,15 @@ fn add(d: Date, days: i64) -> Date {
 /// Mid-morning of `d` in Chicago, for events that happen "that day".
 fn morning(d: Date) -> i64 {
     d.at(10, 0, 0, 0)
-        .to_zoned_datetime(jiff::tz::TimeZone::get("America/Chicago").unwrap_or(jiff::tz::TimeZone::UTC))
+        .to_zoned_datetime(
+            jiff::tz::TimeZone::get("America/Chicago").unwrap_or(jiff::tz::TimeZone::UTC),
+        )
         .map(|z| z.timestamp().as_millisecond())
         .unwrap_or(0)
 }
+
+/// Decides a past visit's fate from its slot and whether the patient pays themselves.
+pub(super) type Outcome<'a> = dyn FnMut(&mut Rng, &Slot, bool) -> (Attendance, Option<i64>) + 'a;
 
 /// Hands the slots (in time order) to patients. `outcome` decides a past visit's fate from the
 /// slot and whether the patient pays themselves.
@@ -160,7 +279,7 @@ pub(super) fn assign(
     self_pay: &dyn Fn(usize) -> bool,
     today: Date,
     now: i64,
-    outcome: &mut dyn FnMut(&mut Rng, &Slot, bool) -> (Attendance, Option<i64>),
+    outcome: &mut Outcome<'_>,
 ) -> (Vec<Visit>, Vec<Episode>) {
     let outreach_from = add(today, -OUTREACH_STARTED_DAYS_AGO);
     let mut episodes: Vec<Episode> = Vec::new();
@@ -359,7 +478,7 @@ fn gap(per_week: u32, n: u32) -> i64 {
     match per_week {
         1 => 7,
         2 => 3 + i64::from(n % 2),
-        _ => 2 + i64::from(n % 3 == 0),
+        _ => 2 + i64::from(n.is_multiple_of(3)),
     }
 }
 
@@ -413,15 +532,21 @@ pub(super) async fn seed(
             for (text, target) in goals {
                 goal_ids[e].push(
                     store
-                        .add_goal(practice_id, plan, text, target, Some(add(ep.starts_on, 42)), &system)
+                        .add_goal(
+                            practice_id,
+                            plan,
+                            text,
+                            target,
+                            Some(add(ep.starts_on, 42)),
+                            &system,
+                        )
                         .await?,
                 );
             }
         }
         // Half the payers authorize the prescribed visits for sixty days; a few authorize fewer,
         // so the count runs low before the plan ends.
-        if payer.is_some() && ep.closed.is_none_or(|(_, d)| d > add(today, -90)) && rng.chance(50)
-        {
+        if payer.is_some() && ep.closed.is_none_or(|(_, d)| d > add(today, -90)) && rng.chance(50) {
             let short = if rng.chance(25) { 2 } else { 0 };
             store
                 .add_authorization(
@@ -483,7 +608,9 @@ pub(super) async fn seed(
                     .await?;
             }
             None if !ep.silent && ep.booked_ahead == 0 && rng.chance(25) => {
-                store.set_plan_hold(practice_id, plan, true, &system).await?;
+                store
+                    .set_plan_hold(practice_id, plan, true, &system)
+                    .await?;
             }
             None => {}
         }
@@ -529,7 +656,13 @@ pub(super) async fn seed(
             })
             .collect();
         let Ok((program, _)) = store
-            .create_program(practice_id, patient_ids[ep.patient].0, &items, DEFAULT_VALID_DAYS, &system)
+            .create_program(
+                practice_id,
+                patient_ids[ep.patient].0,
+                &items,
+                DEFAULT_VALID_DAYS,
+                &system,
+            )
             .await
         else {
             continue;
@@ -569,10 +702,13 @@ pub(super) async fn seed(
             minutes: exercise,
         }];
         if evaluation {
-            lines.insert(0, stride_core::billing::Line {
-                code: "97162".into(),
-                minutes: 0,
-            });
+            lines.insert(
+                0,
+                stride_core::billing::Line {
+                    code: "97162".into(),
+                    minutes: 0,
+                },
+            );
         } else {
             lines.push(stride_core::billing::Line {
                 code: if rng.chance(60) { "97140" } else { "97530" }.into(),
@@ -581,7 +717,13 @@ pub(super) async fn seed(
         }
         let progress = (ep.attended * 100 / ep.prescribed.max(1)).min(95);
         let author = Actor {
-            label: format!("{} (demo)", clinicians.get(&v.slot.clinician).cloned().unwrap_or_default()),
+            label: format!(
+                "{} (demo)",
+                clinicians
+                    .get(&v.slot.clinician)
+                    .cloned()
+                    .unwrap_or_default()
+            ),
             user_id: None,
             token_id: None,
             ip: String::new(),

@@ -302,7 +302,9 @@ pub(super) async fn seed(store: &Store, practice_id: i64, desk: &str) -> anyhow:
         &|p| self_pay[p],
         today,
         now,
-        &mut |rng, slot, self_pay| outcome(rng, slot.start - 3 * DAY >= started, self_pay, slot.start),
+        &mut |rng, slot, self_pay| {
+            outcome(rng, slot.start - 3 * DAY >= started, self_pay, slot.start)
+        },
     );
     let mut list = Vec::new();
     for v in &visits {

@@ -76,8 +76,14 @@ async fn a_clinician_runs_a_plan_of_care_and_a_signed_note_is_locked() {
     let app = TestApp::spawn().await;
     let practice = app.practice("alpha").await;
     let place = open_all_day(&app, practice.id).await;
-    let patient = patient_with_phone(&app, practice.id, "Rosa", "Quill", "+13125550141", true).await;
-    let aetna = app.store.find_payer(practice.id, "Aetna").await.unwrap().unwrap();
+    let patient =
+        patient_with_phone(&app, practice.id, "Rosa", "Quill", "+13125550141", true).await;
+    let aetna = app
+        .store
+        .find_payer(practice.id, "Aetna")
+        .await
+        .unwrap()
+        .unwrap();
     app.store
         .set_coverage(
             practice.id,
@@ -131,7 +137,10 @@ async fn a_clinician_runs_a_plan_of_care_and_a_signed_note_is_locked() {
     )
     .await;
     assert_eq!(r.status(), 303);
-    let plan_path = r.headers()["location"].to_str().unwrap().replace("?done=plan", "");
+    let plan_path = r.headers()["location"]
+        .to_str()
+        .unwrap()
+        .replace("?done=plan", "");
     assert!(plan_path.starts_with("/app/plans/"), "{plan_path}");
 
     // A second open plan is refused.
@@ -189,11 +198,17 @@ async fn a_clinician_runs_a_plan_of_care_and_a_signed_note_is_locked() {
     let note_path = format!("/app/visits/{third}/note");
     let (status, page) = b.text(&note_path).await;
     assert_eq!(status, 200);
-    assert!(page.contains("Visit 2 of 4"), "the second attended visit: {page}");
+    assert!(
+        page.contains("Visit 2 of 4"),
+        "the second attended visit: {page}"
+    );
     let upcoming = ids[3];
     let (_, page) = b.text(&format!("/app/visits/{upcoming}/note")).await;
     assert!(page.contains("Visit 3 of 4"));
-    assert!(page.contains("Progress check"), "visit 3 prompts a progress check");
+    assert!(
+        page.contains("Progress check"),
+        "visit 3 prompts a progress check"
+    );
 
     let goal_s = goal.to_string();
     let progress_field = format!("progress_{goal}");
@@ -226,7 +241,10 @@ async fn a_clinician_runs_a_plan_of_care_and_a_signed_note_is_locked() {
     let r = b.post_form(&note_path, &save).await;
     assert_eq!(r.status(), 303);
     let (_, page) = b.text(&note_path).await;
-    assert!(page.contains("Saved: 38 minutes, 3 units billed."), "{page}");
+    assert!(
+        page.contains("Saved: 38 minutes, 3 units billed."),
+        "{page}"
+    );
 
     let mut sign = note.to_vec();
     sign.push(("action", "sign"));
@@ -236,7 +254,10 @@ async fn a_clinician_runs_a_plan_of_care_and_a_signed_note_is_locked() {
     assert!(page.contains("Signed by"), "{page}");
     assert!(page.contains("The note is locked"));
     let (_, plan_page) = b.text(&plan_path).await;
-    assert!(plan_page.contains("aria-valuenow=\"40\""), "the goal took the note's progress");
+    assert!(
+        plan_page.contains("aria-valuenow=\"40\""),
+        "the goal took the note's progress"
+    );
     assert!(plan_page.contains("Signed note"));
 
     // Editing a signed note is refused; the database refuses it too.
@@ -250,7 +271,10 @@ async fn a_clinician_runs_a_plan_of_care_and_a_signed_note_is_locked() {
         .bind(third)
         .execute(app.store.pool())
         .await;
-    assert!(db.is_err(), "the trigger refuses changing a signed note's billing");
+    assert!(
+        db.is_err(),
+        "the trigger refuses changing a signed note's billing"
+    );
     let db = sqlx::query("DELETE FROM visit_notes WHERE appointment_id = $1")
         .bind(third)
         .execute(app.store.pool())
@@ -262,10 +286,17 @@ async fn a_clinician_runs_a_plan_of_care_and_a_signed_note_is_locked() {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(stored.soap.subjective, "Stairs easier, 3/10 on the way down.");
+    assert_eq!(
+        stored.soap.subjective,
+        "Stairs easier, 3/10 on the way down."
+    );
     assert!(stored.intact);
     assert_eq!(
-        stored.lines.iter().map(|l| (l.code.as_str(), l.units)).collect::<Vec<_>>(),
+        stored
+            .lines
+            .iter()
+            .map(|l| (l.code.as_str(), l.units))
+            .collect::<Vec<_>>(),
         [("97110", 2), ("97140", 1)]
     );
 
@@ -301,7 +332,10 @@ async fn a_clinician_runs_a_plan_of_care_and_a_signed_note_is_locked() {
         .unwrap();
     let (status, audit) = b.text("/app/care/audit").await;
     assert_eq!(status, 200);
-    assert!(audit.contains("of 2 visits billed to payers would survive a review"), "{audit}");
+    assert!(
+        audit.contains("of 2 visits billed to payers would survive a review"),
+        "{audit}"
+    );
     assert!(audit.contains("no visit note"));
     assert!(audit.contains("visit 2 exceeds the 1 authorized visit"));
     assert!(!audit.contains("note not signed"));
@@ -312,10 +346,26 @@ async fn a_clinician_runs_a_plan_of_care_and_a_signed_note_is_locked() {
     assert!(schedule.contains("Progress check"));
 
     // Reads of notes and plans are audited, and the text is sealed at rest.
-    let audit = app.store.audit_entries(practice.id, None, 200).await.unwrap();
-    assert!(audit.iter().any(|e| e.entity == "visit_note" && e.action == "view"));
-    assert!(audit.iter().any(|e| e.entity == "visit_note" && e.action == "sign"));
-    assert!(audit.iter().any(|e| e.entity == "care_plan" && e.action == "view"));
+    let audit = app
+        .store
+        .audit_entries(practice.id, None, 200)
+        .await
+        .unwrap();
+    assert!(
+        audit
+            .iter()
+            .any(|e| e.entity == "visit_note" && e.action == "view")
+    );
+    assert!(
+        audit
+            .iter()
+            .any(|e| e.entity == "visit_note" && e.action == "sign")
+    );
+    assert!(
+        audit
+            .iter()
+            .any(|e| e.entity == "care_plan" && e.action == "view")
+    );
     let raw: Vec<u8> = sqlx::Row::get(
         &sqlx::query("SELECT body_enc FROM visit_notes WHERE appointment_id = $1")
             .bind(third)
@@ -329,7 +379,9 @@ async fn a_clinician_runs_a_plan_of_care_and_a_signed_note_is_locked() {
     // The FHIR export: a Bundle whose references resolve, checked by an independent validator
     // when scripts/test installed one.
     let owner = Api::new(&app, &app.token(&practice, Role::Owner).await);
-    let (status, fhir) = owner.get(&format!("/api/v1/patients/{}/fhir", patient.id)).await;
+    let (status, fhir) = owner
+        .get(&format!("/api/v1/patients/{}/fhir", patient.id))
+        .await;
     assert_eq!(status, 200, "{fhir}");
     assert_eq!(fhir["resourceType"], "Bundle");
     let resources: Vec<&serde_json::Value> = fhir["entry"]
@@ -353,7 +405,10 @@ async fn a_clinician_runs_a_plan_of_care_and_a_signed_note_is_locked() {
         let file = std::env::temp_dir().join(format!("stride-fhir-{}.json", std::process::id()));
         std::fs::write(&file, serde_json::to_vec_pretty(&fhir).unwrap()).unwrap();
         let out = std::process::Command::new(python)
-            .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/fhir/validate.py"))
+            .arg(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../../tests/fhir/validate.py"
+            ))
             .arg(&file)
             .arg("--valuesets")
             .arg(std::env::var("STRIDE_FHIR_DEFINITIONS").expect("the R4 definitions"))
@@ -367,11 +422,17 @@ async fn a_clinician_runs_a_plan_of_care_and_a_signed_note_is_locked() {
             String::from_utf8_lossy(&out.stderr)
         );
     }
-    let audit = app.store.audit_entries(practice.id, None, 20).await.unwrap();
+    let audit = app
+        .store
+        .audit_entries(practice.id, None, 20)
+        .await
+        .unwrap();
     assert!(audit.iter().any(|e| e.action == "export_fhir"));
     for role in [Role::FrontDesk, Role::Marketer] {
         let api = Api::new(&app, &app.token(&practice, role).await);
-        let (status, _) = api.get(&format!("/api/v1/patients/{}/fhir", patient.id)).await;
+        let (status, _) = api
+            .get(&format!("/api/v1/patients/{}/fhir", patient.id))
+            .await;
         assert_eq!(status, 403, "{}", role.label());
     }
 
@@ -431,7 +492,11 @@ async fn the_risk_list_drives_outreach_and_the_completion_report_counts_what_was
         .set_coverage(practice.id, drifting.id, &self_pay, &Actor::system("test"))
         .await
         .unwrap();
-    let r = post(format!("/app/patients/{}/plans", drifting.id), fields("8", day(-30))).await;
+    let r = post(
+        format!("/app/patients/{}/plans", drifting.id),
+        fields("8", day(-30)),
+    )
+    .await;
     assert_eq!(r.status(), 303);
     visits(
         &app,
@@ -447,7 +512,11 @@ async fn the_risk_list_drives_outreach_and_the_completion_report_counts_what_was
     .await;
     // On track: attended three days ago, next visit booked.
     let steady = patient_with_phone(&app, practice.id, "Ines", "Marr", "+13125550143", true).await;
-    post(format!("/app/patients/{}/plans", steady.id), fields("8", day(-10))).await;
+    post(
+        format!("/app/patients/{}/plans", steady.id),
+        fields("8", day(-10)),
+    )
+    .await;
     visits(
         &app,
         practice.id,
@@ -462,8 +531,15 @@ async fn the_risk_list_drives_outreach_and_the_completion_report_counts_what_was
         .set_coverage(practice.id, done.id, &self_pay, &Actor::system("test"))
         .await
         .unwrap();
-    let r = post(format!("/app/patients/{}/plans", done.id), fields("4", day(-40))).await;
-    let done_plan = r.headers()["location"].to_str().unwrap().replace("?done=plan", "");
+    let r = post(
+        format!("/app/patients/{}/plans", done.id),
+        fields("4", day(-40)),
+    )
+    .await;
+    let done_plan = r.headers()["location"]
+        .to_str()
+        .unwrap()
+        .replace("?done=plan", "");
     visits(
         &app,
         practice.id,
@@ -492,7 +568,10 @@ async fn the_risk_list_drives_outreach_and_the_completion_report_counts_what_was
         vec![
             ("status", "discharged".into()),
             ("closed_on", day(-27)),
-            ("summary", "Goals met: sits through work without pain.".into()),
+            (
+                "summary",
+                "Goals met: sits through work without pain.".into(),
+            ),
             ("membership_offered", "on".into()),
             ("membership_taken", "on".into()),
         ],
@@ -511,15 +590,26 @@ async fn the_risk_list_drives_outreach_and_the_completion_report_counts_what_was
     assert!(list.contains("No next visit booked"));
     assert!(list.contains("Last visit missed"));
     assert!(list.contains("22 days since the last visit (plan: every 3–4 days)"));
-    assert!(list.contains("<option value=\"missed\" selected"), "the template fits the reason");
+    assert!(
+        list.contains("<option value=\"missed\" selected"),
+        "the template fits the reason"
+    );
 
     // A text from the template goes to the patient, with no clinical detail.
-    let plans = app.store.patient_plans(practice.id, drifting.id).await.unwrap();
+    let plans = app
+        .store
+        .patient_plans(practice.id, drifting.id)
+        .await
+        .unwrap();
     let plan_id = plans[0].id.to_string();
     let r = owner
         .post_form(
             "/app/care/outreach",
-            &[("plan", plan_id.as_str()), ("action", "text"), ("template", "missed")],
+            &[
+                ("plan", plan_id.as_str()),
+                ("action", "text"),
+                ("template", "missed"),
+            ],
         )
         .await;
     assert_eq!(r.status(), 303);
@@ -528,9 +618,16 @@ async fn the_risk_list_drives_outreach_and_the_completion_report_counts_what_was
         .messages(practice.id, 10, &Actor::system("test"))
         .await
         .unwrap();
-    let text = sent.iter().find(|m| m.purpose == "outreach").expect("queued");
+    let text = sent
+        .iter()
+        .find(|m| m.purpose == "outreach")
+        .expect("queued");
     assert_eq!(text.to, "+13125550142");
-    assert!(text.body.starts_with("Hi Omar, we missed you at"), "{}", text.body);
+    assert!(
+        text.body.starts_with("Hi Omar, we missed you at"),
+        "{}",
+        text.body
+    );
     assert!(text.body.contains("6 visits left"));
     assert!(text.body.contains("/p/alpha/book"));
     assert!(!text.body.contains("back"), "no condition in a text");
@@ -538,13 +635,21 @@ async fn the_risk_list_drives_outreach_and_the_completion_report_counts_what_was
     let r = owner
         .post_form(
             "/app/care/outreach",
-            &[("plan", plan_id.as_str()), ("action", "task"), ("template", "missed")],
+            &[
+                ("plan", plan_id.as_str()),
+                ("action", "task"),
+                ("template", "missed"),
+            ],
         )
         .await;
     assert_eq!(r.status(), 422);
 
     // The outcome "dropped" closes the plan; the report counts the visits lost.
-    let outreach = app.store.plan_outreach(practice.id, plans[0].id).await.unwrap();
+    let outreach = app
+        .store
+        .plan_outreach(practice.id, plans[0].id)
+        .await
+        .unwrap();
     let r = owner
         .post_form(
             &format!("/app/care/outreach/{}", outreach[0].id),
@@ -635,7 +740,11 @@ async fn a_home_program_goes_out_as_a_private_link_and_an_unopened_one_is_a_risk
         practice.id,
         place,
         patient.id,
-        &[(-12, Attendance::Completed), (-2, Attendance::Completed), (2, Attendance::Booked)],
+        &[
+            (-12, Attendance::Completed),
+            (-2, Attendance::Completed),
+            (2, Attendance::Booked),
+        ],
     )
     .await;
     let (b, c) = (library[0].id.to_string(), library[1].id.to_string());
@@ -701,8 +810,13 @@ async fn a_home_program_goes_out_as_a_private_link_and_an_unopened_one_is_a_risk
     assert!(!page.contains("Tess"), "the page names no patient");
     let (_, list) = clinician.text("/app/care").await;
     assert!(!list.contains("Tess Harlow"), "opened: no longer at risk");
-    let (_, patient_page) = clinician.text(&format!("/app/patients/{}", patient.id)).await;
-    assert!(patient_page.contains("<td>once, last "), "one opening recorded");
+    let (_, patient_page) = clinician
+        .text(&format!("/app/patients/{}", patient.id))
+        .await;
+    assert!(
+        patient_page.contains("<td>once, last "),
+        "one opening recorded"
+    );
 
     // A wrong secret is not found; an expired link says so.
     let r = anyone
@@ -757,12 +871,25 @@ async fn duplicate_patients_are_found_and_merged_with_their_history() {
         .await
         .unwrap();
     let other = patient_with_phone(&app, practice.id, "Noel", "Pike", "+13125550147", true).await;
-    visits(&app, practice.id, place, dup.id, &[(-5, Attendance::Completed)]).await;
+    visits(
+        &app,
+        practice.id,
+        place,
+        dup.id,
+        &[(-5, Attendance::Completed)],
+    )
+    .await;
 
     let (_, page) = desk.text(&format!("/app/patients/{}", keep.id)).await;
     assert!(page.contains("Possible duplicates"));
-    assert!(page.contains(&format!("/app/patients/{}\">nora PIKE", dup.id)), "{page}");
-    assert!(!page.contains("Noel"), "a different first name is not a duplicate");
+    assert!(
+        page.contains(&format!("/app/patients/{}\">nora PIKE", dup.id)),
+        "{page}"
+    );
+    assert!(
+        !page.contains("Noel"),
+        "a different first name is not a duplicate"
+    );
 
     // Overlapping open plans of care are refused until one is closed.
     for p in [keep.id, dup.id] {
@@ -788,7 +915,12 @@ async fn duplicate_patients_are_found_and_merged_with_their_history() {
         )
         .await;
     assert_eq!(r.status(), 409);
-    assert!(r.text().await.unwrap().contains("close or discharge one before merging"));
+    assert!(
+        r.text()
+            .await
+            .unwrap()
+            .contains("close or discharge one before merging")
+    );
     let dup_plan = app.store.patient_plans(practice.id, dup.id).await.unwrap()[0].id;
     sqlx::query("DELETE FROM care_plans WHERE id = $1")
         .bind(dup_plan)
@@ -803,11 +935,27 @@ async fn duplicate_patients_are_found_and_merged_with_their_history() {
         )
         .await;
     assert_eq!(r.status(), 303);
-    let merged = app.store.patient(practice.id, keep.id, &actor).await.unwrap();
-    assert_eq!(merged.email.as_deref(), Some("nora@example.com"), "the missing email came over");
+    let merged = app
+        .store
+        .patient(practice.id, keep.id, &actor)
+        .await
+        .unwrap();
+    assert_eq!(
+        merged.email.as_deref(),
+        Some("nora@example.com"),
+        "the missing email came over"
+    );
     assert!(merged.email_consent);
-    assert_eq!(merged.phone.as_deref(), Some("+13125550146"), "its own phone is kept");
-    let moved = app.store.patient_appointments(practice.id, keep.id).await.unwrap();
+    assert_eq!(
+        merged.phone.as_deref(),
+        Some("+13125550146"),
+        "its own phone is kept"
+    );
+    let moved = app
+        .store
+        .patient_appointments(practice.id, keep.id)
+        .await
+        .unwrap();
     assert_eq!(moved.len(), 1, "the duplicate's visit moved");
     // The duplicate is out of every search, and its page points to the kept record.
     let found = app
@@ -824,7 +972,10 @@ async fn duplicate_patients_are_found_and_merged_with_their_history() {
         .unwrap();
     assert_eq!(found.iter().map(|p| p.id).collect::<Vec<_>>(), [keep.id]);
     let (_, page) = desk.text(&format!("/app/patients/{}", dup.id)).await;
-    assert!(page.contains(&format!("merged into <a href=\"/app/patients/{}\">", keep.id)));
+    assert!(page.contains(&format!(
+        "merged into <a href=\"/app/patients/{}\">",
+        keep.id
+    )));
     let (_, page) = desk.text(&format!("/app/patients/{}", keep.id)).await;
     assert!(!page.contains("Possible duplicates"));
     // Merging again, or into itself, is refused.
@@ -843,6 +994,14 @@ async fn duplicate_patients_are_found_and_merged_with_their_history() {
         )
         .await;
     assert_eq!(r.status(), 422);
-    let audit = app.store.audit_entries(practice.id, None, 50).await.unwrap();
-    assert!(audit.iter().any(|e| e.action == "merge" && e.entity_id == Some(keep.id)));
+    let audit = app
+        .store
+        .audit_entries(practice.id, None, 50)
+        .await
+        .unwrap();
+    assert!(
+        audit
+            .iter()
+            .any(|e| e.action == "merge" && e.entity_id == Some(keep.id))
+    );
 }

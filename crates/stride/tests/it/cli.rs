@@ -285,7 +285,10 @@ async fn backup_and_key_rotation_from_the_command_line() {
     assert_eq!(note.soap.assessment, "Improving");
     assert!(note.signed_at.is_some() && note.intact);
     assert_eq!(note.addenda[0].text, "Called back: fine.");
-    let plans = rotated.patient_plans(practice.id, patient.id).await.unwrap();
+    let plans = rotated
+        .patient_plans(practice.id, patient.id)
+        .await
+        .unwrap();
     assert_eq!(plans[0].condition, "Rotator cuff tendinopathy");
     // The old key no longer opens the database.
     let stale = Store::connect(&db.url, Keyring::parse(&old_key).unwrap())
@@ -333,7 +336,14 @@ async fn signed_note(store: &Store, practice_id: i64, patient_id: i64, clinician
         .await
         .unwrap();
     store
-        .add_goal(practice_id, plan, "Reach overhead", "Full range, no pain", None, &actor)
+        .add_goal(
+            practice_id,
+            plan,
+            "Reach overhead",
+            "Full range, no pain",
+            None,
+            &actor,
+        )
         .await
         .unwrap();
     let types = store.appointment_types(practice_id).await.unwrap();
@@ -360,7 +370,10 @@ async fn signed_note(store: &Store, practice_id: i64, patient_id: i64, clinician
         )
         .await
         .unwrap();
-    let visit = store.patient_appointments(practice_id, patient_id).await.unwrap()[0]
+    let visit = store
+        .patient_appointments(practice_id, patient_id)
+        .await
+        .unwrap()[0]
         .0
         .id;
     store

@@ -2,8 +2,8 @@
 //! reviewer would reject, with the reasons in plain words and a link to fix each note.
 
 use askama::Template;
-use axum::extract::{Query, State};
 use axum::Extension;
+use axum::extract::{Query, State};
 use serde::Deserialize;
 use stride_core::role::Permission;
 
@@ -104,7 +104,7 @@ pub async fn audit(
             }
         }
     }
-    kinds.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    kinds.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
     let mut findings = Vec::new();
     for f in audit.findings.iter().take(SHOWN) {
         let patient = state
@@ -129,7 +129,11 @@ pub async fn audit(
         l,
         clinical: true,
         period,
-        periods: vec![("30d", "Last 30 days"), ("90d", "90 days"), ("12mo", "12 months")],
+        periods: vec![
+            ("30d", "Last 30 days"),
+            ("90d", "90 days"),
+            ("12mo", "12 months"),
+        ],
         billed: audit.billed,
         clean: if audit.billed == 0 {
             "—".into()

@@ -3,10 +3,10 @@
 //! Procedure per billed CPT line of a signed note), built by `stride_core::fhir`. The export is
 //! written to the audit log like any read of the record.
 
+use axum::Extension;
 use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::IntoResponse;
-use axum::Extension;
 use stride_core::billing::Billed;
 use stride_core::deposits::Attendance;
 use stride_core::fhir::{
@@ -136,7 +136,14 @@ pub async fn export(
         visits,
     };
     store
-        .audit(Some(p.practice_id), &p.actor, "export_fhir", "patient", Some(id), "")
+        .audit(
+            Some(p.practice_id),
+            &p.actor,
+            "export_fhir",
+            "patient",
+            Some(id),
+            "",
+        )
         .await?;
     Ok((
         [(header::CONTENT_TYPE, "application/fhir+json")],

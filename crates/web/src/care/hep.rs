@@ -93,8 +93,20 @@ pub async fn add_exercise(
     {
         Ok(_) => Ok(redirect_done("/app/care/exercises", "exercise")),
         Err(e) => {
-            let typed = (input.name, input.instructions, input.video_url, input.region);
-            library_page(&state, &p, &Done::default(), Some(form_error(e.into())?), typed).await
+            let typed = (
+                input.name,
+                input.instructions,
+                input.video_url,
+                input.region,
+            );
+            library_page(
+                &state,
+                &p,
+                &Done::default(),
+                Some(form_error(e.into())?),
+                typed,
+            )
+            .await
         }
     }
 }
@@ -114,8 +126,14 @@ pub async fn update_exercise(
     {
         Ok(_) => Ok(redirect_done("/app/care/exercises", "exercise")),
         Err(e) => {
-            library_page(&state, &p, &Done::default(), Some(form_error(e.into())?), Default::default())
-                .await
+            library_page(
+                &state,
+                &p,
+                &Done::default(),
+                Some(form_error(e.into())?),
+                Default::default(),
+            )
+            .await
         }
     }
 }
@@ -146,10 +164,9 @@ pub async fn create(
                 continue;
             }
             let number = |field: &str, what: &str| -> Result<u32, AppError> {
-                f.get(&format!("{field}_{i}"))
-                    .trim()
-                    .parse()
-                    .map_err(|_| AppError::invalid(format!("give the {what} of every exercise as a number")))
+                f.get(&format!("{field}_{i}")).trim().parse().map_err(|_| {
+                    AppError::invalid(format!("give the {what} of every exercise as a number"))
+                })
             };
             items.push(ItemInput {
                 exercise_id: exercise
@@ -162,9 +179,9 @@ pub async fn create(
         }
         let days = match f.get("valid_days").trim() {
             "" => DEFAULT_VALID_DAYS,
-            s => s
-                .parse()
-                .map_err(|_| AppError::invalid("the number of days the link works should be a number"))?,
+            s => s.parse().map_err(|_| {
+                AppError::invalid("the number of days the link works should be a number")
+            })?,
         };
         let (id, _) = state
             .store
@@ -173,7 +190,13 @@ pub async fn create(
         if let Some(ch) = channel(f.get("send")) {
             state
                 .store
-                .send_program(p.practice_id, id, ch, &super::base_url(&state, &headers), &p.actor)
+                .send_program(
+                    p.practice_id,
+                    id,
+                    ch,
+                    &super::base_url(&state, &headers),
+                    &p.actor,
+                )
                 .await?;
         }
         Ok::<_, AppError>(())
@@ -198,10 +221,19 @@ pub async fn send(
     let ch = channel(f.get("send")).ok_or_else(|| AppError::invalid("choose text or email"))?;
     state
         .store
-        .send_program(p.practice_id, id, ch, &super::base_url(&state, &headers), &p.actor)
+        .send_program(
+            p.practice_id,
+            id,
+            ch,
+            &super::base_url(&state, &headers),
+            &p.actor,
+        )
         .await?;
     let patient: i64 = f.get("patient").parse().unwrap_or(0);
-    Ok(redirect_done(&format!("/app/patients/{patient}"), "hep_sent"))
+    Ok(redirect_done(
+        &format!("/app/patients/{patient}"),
+        "hep_sent",
+    ))
 }
 
 #[derive(Template)]

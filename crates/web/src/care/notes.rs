@@ -16,7 +16,9 @@ use super::Pairs;
 use crate::AppState;
 use crate::auth::Principal;
 use crate::error::{AppError, PageResult};
-use crate::pages::{Done, Layout, form_error, layout, local_time, practice_tz, redirect_done, render};
+use crate::pages::{
+    Done, Layout, form_error, layout, local_time, practice_tz, redirect_done, render,
+};
 
 /// Rows for interventions on the form.
 const LINE_ROWS: usize = 6;
@@ -251,7 +253,12 @@ async fn page(
             .map(|c| {
                 (
                     c.code,
-                    format!("{} {}{}", c.code, c.label, if c.timed { " (timed)" } else { "" }),
+                    format!(
+                        "{} {}{}",
+                        c.code,
+                        c.label,
+                        if c.timed { " (timed)" } else { "" }
+                    ),
                 )
             })
             .collect(),
@@ -262,7 +269,13 @@ async fn page(
             .map(|n| {
                 n.addenda
                     .iter()
-                    .map(|a| (local_time(a.created_at, &tzn), a.author.clone(), a.text.clone()))
+                    .map(|a| {
+                        (
+                            local_time(a.created_at, &tzn),
+                            a.author.clone(),
+                            a.text.clone(),
+                        )
+                    })
                     .collect()
             })
             .unwrap_or_default(),
@@ -274,7 +287,7 @@ async fn page(
     })
 }
 
-fn read_form(f: &Pairs) -> Result<Typed, (Typed, AppError)> {
+fn read_form(f: &Pairs) -> Result<Typed, Box<(Typed, AppError)>> {
     let soap = Soap {
         subjective: f.get("subjective").to_string(),
         objective: f.get("objective").to_string(),
@@ -361,7 +374,7 @@ fn read_form(f: &Pairs) -> Result<Typed, (Typed, AppError)> {
         addressed,
     };
     match problem {
-        Some(e) => Err((typed, e)),
+        Some(e) => Err(Box::new((typed, e))),
         None => Ok(typed),
     }
 }
@@ -377,7 +390,10 @@ pub async fn save(
     let sign = f.get("action") == "sign";
     let typed = match read_form(&f) {
         Ok(t) => t,
-        Err((t, e)) => return again(&state, &p, id, t, e).await,
+        Err(refused) => {
+            let (t, e) = *refused;
+            return again(&state, &p, id, t, e).await;
+        }
     };
     if let Err(e) = state
         .store
@@ -390,9 +406,15 @@ pub async fn save(
         if let Err(e) = state.store.sign_note(p.practice_id, id, &p.actor).await {
             return again(&state, &p, id, typed, e.into()).await;
         }
-        return Ok(redirect_done(&format!("/app/visits/{id}/note"), "note_signed"));
+        return Ok(redirect_done(
+            &format!("/app/visits/{id}/note"),
+            "note_signed",
+        ));
     }
-    Ok(redirect_done(&format!("/app/visits/{id}/note"), "note_saved"))
+    Ok(redirect_done(
+        &format!("/app/visits/{id}/note"),
+        "note_saved",
+    ))
 }
 
 async fn again(state: &AppState, p: &Principal, id: i64, t: Typed, e: AppError) -> PageResult {

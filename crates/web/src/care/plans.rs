@@ -14,7 +14,9 @@ use super::{Pairs, opt_date, today};
 use crate::AppState;
 use crate::auth::Principal;
 use crate::error::{AppError, PageResult};
-use crate::pages::{Done, Layout, form_error, layout, local_time, practice_tz, redirect_done, render};
+use crate::pages::{
+    Done, Layout, form_error, layout, local_time, practice_tz, redirect_done, render,
+};
 
 /// The plan form's fields, as typed.
 #[derive(Default, Clone)]
@@ -67,7 +69,9 @@ impl PlanFields {
         };
         let areas = care::parse_regions(&self.areas.join(",")).map_err(AppError::invalid)?;
         if areas.is_empty() {
-            return Err(AppError::invalid("tick at least one body region the plan treats"));
+            return Err(AppError::invalid(
+                "tick at least one body region the plan treats",
+            ));
         }
         Ok(PlanInput {
             clinician_id: self.clinician.trim().parse().ok(),
@@ -389,7 +393,14 @@ pub async fn add_goal(
         let due = opt_date(f.get("due_on"), "due date")?;
         state
             .store
-            .add_goal(p.practice_id, id, f.get("text"), f.get("target"), due, &p.actor)
+            .add_goal(
+                p.practice_id,
+                id,
+                f.get("text"),
+                f.get("target"),
+                due,
+                &p.actor,
+            )
             .await?;
         Ok::<_, AppError>(())
     }

@@ -17,7 +17,9 @@ use super::{Pairs, opt_date, today};
 use crate::AppState;
 use crate::auth::Principal;
 use crate::error::{AppError, PageResult};
-use crate::pages::{Done, Layout, form_error, layout, local_time, practice_tz, redirect_done, render};
+use crate::pages::{
+    Done, Layout, form_error, layout, local_time, practice_tz, redirect_done, render,
+};
 
 pub struct RiskRow {
     pub plan_id: i64,
@@ -99,7 +101,11 @@ async fn page(state: &AppState, p: &Principal, done: &Done, error: Option<String
                     .map_or(o.action.as_str(), |(_, l)| l);
                 (
                     o.id,
-                    format!("{what} · {} · {}", o.created_by, local_time(o.created_at, &tzn)),
+                    format!(
+                        "{what} · {} · {}",
+                        o.created_by,
+                        local_time(o.created_at, &tzn)
+                    ),
                     o.outcome
                         .and_then(|k| OUTCOMES.iter().find(|(x, _)| *x == k))
                         .map(|(_, l)| (*l).to_string())
@@ -274,7 +280,10 @@ pub async fn completion(
     let tz = state.store.practice_zone(p.practice_id).await?;
     let day = today(&tz);
     let (from, to, period) = period(&q.period, day);
-    let r = state.store.completion_report(p.practice_id, from, to).await?;
+    let r = state
+        .store
+        .completion_report(p.practice_id, from, to)
+        .await?;
     const STEP: i64 = 14;
     let bars: Vec<Bar> = r
         .by_month
@@ -305,7 +314,11 @@ pub async fn completion(
     });
     // Before and since outreach began, when it began inside the period.
     let split = |since: bool| {
-        let key = r.outreach_started.as_deref().and_then(|d| d.get(..7)).unwrap_or("");
+        let key = r
+            .outreach_started
+            .as_deref()
+            .and_then(|d| d.get(..7))
+            .unwrap_or("");
         let outcomes: Vec<care::Completion> = r
             .by_month
             .iter()
@@ -347,7 +360,11 @@ pub async fn completion(
         summary,
         clinical: p.can(Permission::ViewClinicalNotes),
         sections: vec![
-            ("By clinician", "Clinician", r.by_clinician.iter().map(row).collect()),
+            (
+                "By clinician",
+                "Clinician",
+                r.by_clinician.iter().map(row).collect(),
+            ),
             ("By payer", "Payer", r.by_payer.iter().map(row).collect()),
         ],
         by_year,
@@ -370,7 +387,10 @@ pub async fn completion_api(
     p.require(Permission::ViewSchedule)?;
     let tz = state.store.practice_zone(p.practice_id).await?;
     let (from, to, _) = period(&q.period, today(&tz));
-    let r = state.store.completion_report(p.practice_id, from, to).await?;
+    let r = state
+        .store
+        .completion_report(p.practice_id, from, to)
+        .await?;
     Ok(Json(serde_json::json!({ "data": {
         "from": from.to_string(),
         "to": to.to_string(),

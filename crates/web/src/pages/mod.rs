@@ -78,7 +78,9 @@ fn flash_message(key: Option<&str>) -> Option<&'static str> {
         "exercise" => "Exercise saved in the library.",
         "hep" => "Home exercise program saved. Its openings show here and feed the drop-off list.",
         "hep_sent" => "Program link sent.",
-        "merged" => "Records merged: the duplicate's visits, plans and history are on this record now.",
+        "merged" => {
+            "Records merged: the duplicate's visits, plans and history are on this record now."
+        }
         "site" => "Website added. Paste the line below into the site to start counting visits.",
         "goal" => "Goal added. Conversions count from now on, and for past visits too.",
         "goal_deleted" => "Goal removed.",

@@ -384,8 +384,8 @@ async fn show_page(
 ) -> PageResult {
     p.require(Permission::ViewPatients)?;
     let patient = state.store.patient(p.practice_id, id, &p.actor).await?;
-    let l = layout(&state, p, "patients", done).await?;
-    let tz = super::practice_tz(&state, p.practice_id).await?;
+    let l = layout(state, p, "patients", done).await?;
+    let tz = super::practice_tz(state, p.practice_id).await?;
     let visits = if p.can(Permission::ViewSchedule) {
         let types = state.store.appointment_types(p.practice_id).await?;
         let clinicians = state.store.clinicians(p.practice_id).await?;
@@ -432,16 +432,20 @@ async fn show_page(
                 .iter()
                 .map(|d| {
                     let r = row(d);
-                    (r.id, r.name, [r.phone, r.email].join(" ").trim().to_string())
+                    (
+                        r.id,
+                        r.name,
+                        [r.phone, r.email].join(" ").trim().to_string(),
+                    )
                 })
                 .collect()
         } else {
             Vec::new()
         },
         merged_into: state.store.merged_into(p.practice_id, id).await?,
-        plans: Some(plans_view(&state, p, id, plan_form).await?),
+        plans: Some(plans_view(state, p, id, plan_form).await?),
         hep: if p.can(Permission::ViewClinicalNotes) {
-            Some(hep_view(&state, p, &patient, &tz).await?)
+            Some(hep_view(state, p, &patient, &tz).await?)
         } else {
             None
         },
@@ -451,7 +455,7 @@ async fn show_page(
             } else {
                 None
             },
-            ..care_view(&state, p.practice_id, id, &tz).await?
+            ..care_view(state, p.practice_id, id, &tz).await?
         }),
     })
 }
@@ -508,7 +512,11 @@ async fn hep_view(
                     Some(at) => format!(
                         "{} by {}",
                         super::local_time(at, tz),
-                        if g.channel == "email" { "email" } else { "text" }
+                        if g.channel == "email" {
+                            "email"
+                        } else {
+                            "text"
+                        }
                     ),
                     None => "not sent".into(),
                 },
@@ -786,7 +794,9 @@ pub async fn merge(
         .trim()
         .trim_start_matches('#')
         .parse()
-        .map_err(|_| AppError::invalid("give the patient number of the duplicate, for example 31"))?;
+        .map_err(|_| {
+            AppError::invalid("give the patient number of the duplicate, for example 31")
+        })?;
     state
         .store
         .merge_patients(p.practice_id, id, duplicate, &p.actor)

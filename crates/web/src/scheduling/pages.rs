@@ -228,7 +228,10 @@ async fn schedule_page(
                     plan: position
                         .map(|x| {
                             if x.number > x.plan.prescribed_visits {
-                                format!("visit {} (past the {} prescribed)", x.number, x.plan.prescribed_visits)
+                                format!(
+                                    "visit {} (past the {} prescribed)",
+                                    x.number, x.plan.prescribed_visits
+                                )
                             } else {
                                 format!("visit {} of {}", x.number, x.plan.prescribed_visits)
                             }
