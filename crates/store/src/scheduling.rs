@@ -1431,7 +1431,7 @@ impl Store {
 }
 
 impl Store {
-    /// A patient's appointments, newest first, with their deposit's status.
+    /// All of a patient's appointments, newest first, with their deposit's status.
     pub async fn patient_appointments(
         &self,
         practice_id: i64,
@@ -1439,7 +1439,7 @@ impl Store {
     ) -> StoreResult<Vec<(Appointment, Option<String>)>> {
         sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT {}, (SELECT d.status FROM deposits d WHERE d.appointment_id = appointments.id) AS deposit_status \
-             FROM appointments WHERE practice_id = $1 AND patient_id = $2 ORDER BY starts_at DESC LIMIT 200",
+             FROM appointments WHERE practice_id = $1 AND patient_id = $2 ORDER BY starts_at DESC",
             APPT_COLS
         )))
         .bind(practice_id)
