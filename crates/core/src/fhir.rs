@@ -26,6 +26,9 @@ pub const CPT_SYSTEM: &str = "http://www.ama-assn.org/go/cpt";
 pub const HCPCS_SYSTEM: &str = "http://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets";
 /// ICD-10-CM diagnoses.
 pub const ICD10_CM_SYSTEM: &str = "http://hl7.org/fhir/sid/icd-10-cm";
+
+/// The code system of `Coverage.class.type` (R4 value set coverage-class).
+const COVERAGE_CLASS_SYSTEM: &str = "http://terminology.hl7.org/CodeSystem/coverage-class";
 const ACT_CODE_SYSTEM: &str = "http://terminology.hl7.org/CodeSystem/v3-ActCode";
 const SELF_PAY_SYSTEM: &str = "http://terminology.hl7.org/CodeSystem/coverage-selfpay";
 const GOAL_ACHIEVEMENT_SYSTEM: &str = "http://terminology.hl7.org/CodeSystem/goal-achievement";
@@ -53,6 +56,8 @@ pub struct ExportPatient {
 pub struct ExportCoverage {
     pub payer_id: Option<i64>,
     pub payer_name: Option<String>,
+    /// The plan on the insurance card ("PPO"), written as the Coverage's `plan` class.
+    pub plan: Option<String>,
     pub member_id: Option<String>,
     pub self_pay: bool,
 }
@@ -252,12 +257,12 @@ fn patient(e: &Export, base: &str) -> Value {
 /// insurer is named by display and Stride's payer id. Without either there is no valid payor
 /// (R4 requires one), so no Coverage.
 fn coverage(e: &Export, base: &str, c: &ExportCoverage) -> Option<Value> {
-    let (kind, payor, subscriber_id) = if c.self_pay {
+    let (kind, payor, subscriber_id, class) = if c.self_pay {
         let kind = json!({
             "coding": [{ "system": SELF_PAY_SYSTEM, "code": "pay", "display": "Pay" }],
             "text": "Self-pay",
         });
-        (Some(kind), patient_ref(e), None)
+        (Some(kind), patient_ref(e), None, None)
     } else {
         let name = nonblank(&c.payer_name);
         if name.is_none() && c.payer_id.is_none() {
@@ -270,7 +275,13 @@ fn coverage(e: &Export, base: &str, c: &ExportCoverage) -> Option<Value> {
             })
         });
         let payor = json!({ "identifier": identifier, "display": name });
-        (None, payor, nonblank(&c.member_id))
+        let class = nonblank(&c.plan).map(|plan| {
+            json!([{
+                "type": { "coding": [{ "system": COVERAGE_CLASS_SYSTEM, "code": "plan", "display": "Plan" }] },
+                "value": plan,
+            }])
+        });
+        (None, payor, nonblank(&c.member_id), class)
     };
     Some(json!({
         "resourceType": "Coverage",
@@ -280,6 +291,7 @@ fn coverage(e: &Export, base: &str, c: &ExportCoverage) -> Option<Value> {
         "subscriberId": subscriber_id,
         "beneficiary": patient_ref(e),
         "payor": [payor],
+        "class": class,
     }))
 }
 
@@ -635,6 +647,7 @@ pub fn example() -> Export {
         coverage: Some(ExportCoverage {
             payer_id: Some(3),
             payer_name: text("Blue Cross Blue Shield of Texas"),
+            plan: text("PPO"),
             member_id: text("XZP123456789"),
             self_pay: false,
         }),
@@ -854,6 +867,7 @@ mod tests {
         e.coverage = Some(ExportCoverage {
             payer_id: None,
             payer_name: None,
+            plan: None,
             member_id: Some("ignored".to_string()),
             self_pay: true,
         });
@@ -872,6 +886,7 @@ mod tests {
         e.coverage = Some(ExportCoverage {
             payer_id: None,
             payer_name: Some(" ".to_string()),
+            plan: None,
             member_id: None,
             self_pay: false,
         });
@@ -1233,6 +1248,7 @@ mod tests {
                 e.coverage = coverage.map(|(self_pay, payer_name, id)| ExportCoverage {
                     payer_id: (id > 0).then_some(id),
                     payer_name,
+                    plan: Some(name.clone()),
                     member_id: Some(name.clone()),
                     self_pay,
                 });

@@ -21,6 +21,8 @@ pub const REFERRALS: &[(&str, &str)] = &[
 pub struct Coverage {
     pub payer_id: Option<i64>,
     pub self_pay: bool,
+    /// The plan on the insurance card ("PPO"); empty for self-pay or when not recorded.
+    pub plan: String,
     /// One of `REFERRALS`' keys, or empty.
     pub referral: String,
     pub referring_physician: Option<String>,
@@ -45,7 +47,7 @@ fn aad(practice_id: i64) -> Vec<u8> {
 impl Store {
     pub async fn coverage(&self, practice_id: i64, patient_id: i64) -> StoreResult<Coverage> {
         let r = sqlx::query(
-            "SELECT payer_id, self_pay, referral, referring_physician_enc FROM patients WHERE id = $1 AND practice_id = $2",
+            "SELECT payer_id, self_pay, coverage_plan, referral, referring_physician_enc FROM patients WHERE id = $1 AND practice_id = $2",
         )
         .bind(patient_id)
         .bind(practice_id)
@@ -55,6 +57,7 @@ impl Store {
         Ok(Coverage {
             payer_id: r.try_get("payer_id")?,
             self_pay: r.try_get::<i64, _>("self_pay")? != 0,
+            plan: r.try_get("coverage_plan")?,
             referral: r.try_get("referral")?,
             referring_physician: self.keys().decrypt_opt(
                 opt_bytes(&r, "referring_physician_enc")?.as_deref(),
@@ -85,6 +88,16 @@ impl Store {
             .as_deref()
             .map(str::trim)
             .filter(|p| !p.is_empty());
+        let plan = if c.payer_id.is_some() {
+            c.plan.trim()
+        } else {
+            ""
+        };
+        if plan.chars().count() > 60 {
+            return Err(StoreError::Invalid(
+                "the plan name is longer than 60 characters".into(),
+            ));
+        }
         if physician.is_some_and(|p| p.chars().count() > 120) {
             return Err(StoreError::Invalid(
                 "the physician's name is longer than 120 characters".into(),
@@ -100,8 +113,8 @@ impl Store {
                 .ok_or_else(|| StoreError::Invalid("choose a payer from the directory".into()))?;
         }
         let done = sqlx::query(
-            "UPDATE patients SET payer_id = $3, self_pay = $4, referral = $5, referring_physician_enc = $6, updated_at = $7 \
-             WHERE id = $1 AND practice_id = $2",
+            "UPDATE patients SET payer_id = $3, self_pay = $4, referral = $5, referring_physician_enc = $6, updated_at = $7, \
+             coverage_plan = $8 WHERE id = $1 AND practice_id = $2",
         )
         .bind(patient_id)
         .bind(practice_id)
@@ -110,6 +123,7 @@ impl Store {
         .bind(c.referral.clone())
         .bind(self.keys().encrypt_opt(physician, &aad(practice_id)))
         .bind(now_ms())
+        .bind(plan.to_string())
         .execute(&mut *tx)
         .await?;
         if done.rows_affected() == 0 {

@@ -604,7 +604,7 @@ impl Store {
         if k.try_get::<Option<i64>, _>("payer_id")?.is_none()
             && k.try_get::<i64, _>("self_pay")? == 0
         {
-            cols.extend(["payer_id", "self_pay"]);
+            cols.extend(["payer_id", "self_pay", "coverage_plan"]);
         }
         if k.try_get::<String, _>("referral")?.is_empty() {
             cols.extend(["referral", "referring_physician_enc"]);

@@ -1,4 +1,5 @@
--- Plans of care, visit notes, drop-off outreach, home exercise programs and patient merges.
+-- Plans of care, visit notes, drop-off outreach, home exercise programs, patient merges, and the
+-- plan named on a patient's coverage.
 -- Free text a clinician writes (condition, diagnosis code, goals, notes, summaries) is sealed like
 -- the rest of a patient's identity; structured values reports count (statuses, visit counts, body
 -- regions, CPT codes and minutes) stay readable so reports need not decrypt.
@@ -164,3 +165,6 @@ CREATE INDEX hep_opens_program ON hep_opens (program_id, opened_at);
 
 -- A duplicate patient merged into another keeps its row (and its audit trail) and points here.
 ALTER TABLE patients ADD COLUMN merged_into INTEGER;
+
+-- The plan on the patient's insurance card ("PPO", "Medicare Advantage HMO").
+ALTER TABLE patients ADD COLUMN coverage_plan TEXT NOT NULL DEFAULT '';

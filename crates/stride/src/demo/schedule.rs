@@ -212,6 +212,11 @@ pub(super) async fn seed(store: &Store, practice_id: i64, desk: &str) -> anyhow:
                 &stride_store::care::Coverage {
                     payer_id: payer,
                     self_pay: payer.is_none(),
+                    plan: if payer.is_some() {
+                        (*rng.pick(&[("PPO", 55), ("HMO", 25), ("EPO", 10), ("POS", 10)])).into()
+                    } else {
+                        String::new()
+                    },
                     referral: if physician { "physician" } else { "self" }.into(),
                     referring_physician: physician.then(|| {
                         PHYSICIANS[rng.below(PHYSICIANS.len() as u64) as usize].to_string()

@@ -90,6 +90,7 @@ async fn a_clinician_runs_a_plan_of_care_and_a_signed_note_is_locked() {
             patient.id,
             &stride_store::care::Coverage {
                 payer_id: Some(aetna.id),
+                plan: "Open Access Managed Choice".into(),
                 ..Default::default()
             },
             &Actor::system("test"),
@@ -400,6 +401,10 @@ async fn a_clinician_runs_a_plan_of_care_and_a_signed_note_is_locked() {
     assert_eq!(count("Procedure"), 2, "97110 and 97140 of the signed note");
     let text = fhir.to_string();
     assert!(text.contains("\"M22.2X1\""));
+    assert!(
+        text.contains("\"Open Access Managed Choice\""),
+        "the plan on the card"
+    );
     assert!(text.contains("Quill"));
     if let Ok(python) = std::env::var("STRIDE_FHIR_PYTHON") {
         let file = std::env::temp_dir().join(format!("stride-fhir-{}.json", std::process::id()));

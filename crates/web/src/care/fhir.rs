@@ -129,6 +129,7 @@ pub async fn export(
                 .payer_id
                 .and_then(|pid| payers.iter().find(|x| x.id == pid))
                 .map(|x| x.name.clone()),
+            plan: Some(coverage.plan.clone()),
             member_id: patient.member_id,
             self_pay: coverage.self_pay,
         }),

@@ -266,6 +266,8 @@ pub struct CareView {
     /// (value, label, selected) for the coverage select: "" (not recorded), "self", payer ids.
     pub coverage: Vec<(String, String, bool)>,
     pub referrals: Vec<(&'static str, &'static str, bool)>,
+    /// The plan on the insurance card.
+    pub plan: String,
     pub physician: String,
     /// (visits, from, to, reference, used, left, warning)
     pub authorizations: Vec<(i64, String, String, String, i64, i64, String)>,
@@ -691,6 +693,7 @@ async fn care_view(
             .iter()
             .map(|(k, label)| (*k, *label, c.referral == *k))
             .collect(),
+        plan: c.plan.clone(),
         physician: c.referring_physician.unwrap_or_default(),
         authorizations,
         warning,
@@ -702,6 +705,7 @@ async fn care_view(
 #[serde(default)]
 pub struct CoverageForm {
     coverage: String,
+    plan: String,
     referral: String,
     physician: String,
 }
@@ -716,6 +720,7 @@ pub async fn save_coverage(
     let c = stride_store::care::Coverage {
         payer_id: f.coverage.parse().ok(),
         self_pay: f.coverage == "self",
+        plan: f.plan.trim().to_string(),
         referral: f.referral.trim().to_string(),
         referring_physician: Some(f.physician.trim().to_string()).filter(|s| !s.is_empty()),
     };
