@@ -196,6 +196,10 @@ pub fn router(state: AppState) -> Router {
         .route("/app/plans/{id}/goals", post(care::plans::add_goal))
         .route("/app/plans/{id}/hold", post(care::plans::hold))
         .route("/app/plans/{id}/flexible", post(care::plans::flexible))
+        .route(
+            "/app/plans/{id}/flexible/book",
+            post(care::plans::book_flexible),
+        )
         .route("/app/plans/{id}/close", post(care::plans::close))
         .route(
             "/app/visits/{id}/note",

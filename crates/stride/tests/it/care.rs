@@ -316,6 +316,34 @@ async fn a_clinician_runs_a_plan_of_care_and_a_signed_note_is_locked() {
         .await;
     assert!(db.is_err(), "addenda are append-only");
 
+    // "I'm fine now": the remaining visit is offered spaced out, at an open time, and booked.
+    let r = b.post_form(&format!("{plan_path}/flexible"), &[]).await;
+    assert_eq!(r.status(), 303);
+    let (_, page) = b.text(&plan_path).await;
+    assert!(page.contains("space the visits, don't stop"), "{page}");
+    assert!(page.contains("(after the 1 already booked)"));
+    let start = extract(&page, "name=\"start\" value=\"").expect("an open time is offered");
+    let before = app
+        .store
+        .patient_appointments(practice.id, patient.id)
+        .await
+        .unwrap()
+        .len();
+    let r = b
+        .post_form(
+            &format!("{plan_path}/flexible/book"),
+            &[("start", start.as_str())],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    let after = app
+        .store
+        .patient_appointments(practice.id, patient.id)
+        .await
+        .unwrap();
+    assert_eq!(after.len(), before + 1);
+    assert!(after.iter().any(|(a, _)| a.starts_at.to_string() == start));
+
     // The documentation audit: the first visit has no note, the signed one is past the payer's
     // single authorized visit.
     app.store
@@ -393,7 +421,11 @@ async fn a_clinician_runs_a_plan_of_care_and_a_signed_note_is_locked() {
         .collect();
     let count = |t: &str| resources.iter().filter(|r| r["resourceType"] == t).count();
     assert_eq!(count("Patient"), 1);
-    assert_eq!(count("Appointment"), 4);
+    assert_eq!(
+        count("Appointment"),
+        5,
+        "four imported, one booked at the flexible cadence"
+    );
     assert_eq!(count("Encounter"), 2, "one per attended visit");
     assert_eq!(count("EpisodeOfCare"), 1);
     assert_eq!(count("CarePlan"), 1);

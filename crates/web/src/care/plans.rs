@@ -146,8 +146,10 @@ struct PlanPage {
     certification: Option<String>,
     goals: Vec<GoalRow>,
     visits: Vec<VisitRow>,
-    /// Proposed dates when the patient feels better, and the day that was recorded.
-    flexible: Vec<String>,
+    /// Proposed visits when the patient feels better: (date, open time found or why not, start).
+    flexible: Vec<(String, String, Option<i64>)>,
+    /// Visits already booked ahead when the cadence was proposed.
+    booked_ahead: u32,
     feeling_better: bool,
     outreach: Vec<(String, String, String, String)>,
     summary: String,
@@ -237,13 +239,9 @@ async fn page(
             progress: g.progress,
         })
         .collect();
-    let remaining = plan.prescribed_visits.saturating_sub(count.attended);
     let feeling_better = plan.feeling_better_at.is_some();
     let flexible = if feeling_better && !plan.status.is_closed() {
-        care::flexible_cadence(remaining, plan.flexible_from.unwrap_or(day))
-            .iter()
-            .map(|d| d.strftime("%a %b %-d").to_string())
-            .collect()
+        flexible_visits(state, p, &plan, &visits, &count, day, &tz).await?
     } else {
         Vec::new()
     };
@@ -294,6 +292,7 @@ async fn page(
         goals,
         visits: visit_rows,
         flexible,
+        booked_ahead: count.upcoming,
         feeling_better,
         outreach,
         summary: plan.summary.clone().unwrap_or_default(),
@@ -478,4 +477,167 @@ pub async fn close(
         Ok(()) => Ok(redirect_done(&format!("/app/plans/{id}"), "plan_closed")),
         Err(e) => again(&state, &p, id, e).await,
     }
+}
+
+/// The remaining visits spaced out (`care::flexible_cadence`), after any already booked, each at
+/// the open time nearest the patient's usual time with the same clinician, type and place.
+async fn flexible_visits(
+    state: &AppState,
+    p: &Principal,
+    plan: &CarePlan,
+    visits: &[stride_store::plans::PlanVisit],
+    count: &care::VisitCount,
+    today: jiff::civil::Date,
+    tz: &jiff::tz::TimeZone,
+) -> Result<Vec<(String, String, Option<i64>)>, AppError> {
+    let left = plan
+        .prescribed_visits
+        .saturating_sub(count.attended + count.upcoming);
+    let Some(last) = visits.last() else {
+        return Ok(Vec::new());
+    };
+    let from = visits
+        .iter()
+        .map(|v| v.starts_at)
+        .max()
+        .and_then(|ms| jiff::Timestamp::from_millisecond(ms).ok())
+        .map(|t| t.to_zoned_datetime(tz.clone()).date())
+        .unwrap_or(today)
+        .max(plan.flexible_from.unwrap_or(today));
+    let dates = care::flexible_cadence(left, from);
+    let Some(horizon) = dates.last().map(|d| (*d - today).get_days() as i64 + 2) else {
+        return Ok(Vec::new());
+    };
+    let appt = state
+        .store
+        .appointment(p.practice_id, last.appointment_id)
+        .await?;
+    let usual = jiff::Timestamp::from_millisecond(appt.starts_at)
+        .map(|t| t.to_zoned_datetime(tz.clone()).time())
+        .unwrap_or_default();
+    let now = jiff::Timestamp::now().as_millisecond();
+    let slots = state
+        .store
+        .open_slots(
+            p.practice_id,
+            appt.type_id,
+            appt.location_id,
+            Some(appt.clinician_id),
+            now,
+            horizon.min(366),
+        )
+        .await?;
+    let clinician = state
+        .store
+        .clinicians(p.practice_id)
+        .await?
+        .into_iter()
+        .find(|c| c.id == appt.clinician_id)
+        .map(|c| c.name)
+        .unwrap_or_default();
+    Ok(dates
+        .iter()
+        .map(|d| {
+            let wanted = at(*d, usual, tz);
+            let best = slots
+                .iter()
+                .map(|(_, s)| s.start)
+                .filter(|s| {
+                    jiff::Timestamp::from_millisecond(*s)
+                        .map(|t| t.to_zoned_datetime(tz.clone()).date() == *d)
+                        .unwrap_or(false)
+                })
+                .min_by_key(|s| (s - wanted).abs());
+            (
+                d.strftime("%a %b %-d").to_string(),
+                match best {
+                    Some(s) => format!(
+                        "{} with {clinician}",
+                        jiff::Timestamp::from_millisecond(s)
+                            .map(|t| t
+                                .to_zoned_datetime(tz.clone())
+                                .strftime("%-I:%M %p")
+                                .to_string())
+                            .unwrap_or_default()
+                    ),
+                    None => format!("nothing open with {clinician} that day"),
+                },
+                best,
+            )
+        })
+        .collect())
+}
+
+/// `d` at `time` in `tz`, in Unix milliseconds.
+pub fn at(d: jiff::civil::Date, time: jiff::civil::Time, tz: &jiff::tz::TimeZone) -> i64 {
+    d.to_datetime(time)
+        .to_zoned_datetime(tz.clone())
+        .map(|z| z.timestamp().as_millisecond())
+        .unwrap_or(0)
+}
+
+/// Books the spaced-out visits offered on the plan page, like the patient's last visit (type,
+/// place, clinician). Times taken meanwhile are reported, the rest booked.
+pub async fn book_flexible(
+    State(state): State<AppState>,
+    Extension(p): Extension<Principal>,
+    Path(id): Path<i64>,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> PageResult {
+    p.require(Permission::EditClinicalNotes)?;
+    p.require(Permission::EditSchedule)?;
+    let f = Pairs(pairs);
+    let plan = state.store.plan(p.practice_id, id, &p.actor).await?;
+    let tz = state.store.practice_zone(p.practice_id).await?;
+    let visits = state.store.plan_visits(p.practice_id, &plan, &tz).await?;
+    let Some(last) = visits.last() else {
+        return again(
+            &state,
+            &p,
+            id,
+            AppError::invalid("the plan has no visit to follow"),
+        )
+        .await;
+    };
+    let appt = state
+        .store
+        .appointment(p.practice_id, last.appointment_id)
+        .await?;
+    let (mut booked, mut lost) = (0, 0);
+    for start in f.all("start").iter().filter_map(|s| s.parse::<i64>().ok()) {
+        let mut a = stride_store::scheduling::NewAppointment::new(
+            appt.location_id,
+            appt.clinician_id,
+            appt.type_id,
+            start,
+            "front desk",
+        );
+        a.patient_id = Some(plan.patient_id);
+        a.payer_id = appt.payer_id;
+        a.self_pay = appt.self_pay;
+        match state
+            .store
+            .book_appointment(p.practice_id, &a, &p.actor)
+            .await
+        {
+            Ok(_) => booked += 1,
+            Err(stride_store::scheduling::BookingError::Taken(_)) => lost += 1,
+            Err(stride_store::scheduling::BookingError::Store(e)) => return Err(e.into()),
+        }
+    }
+    if lost > 0 {
+        return again(
+            &state,
+            &p,
+            id,
+            AppError::Conflict(format!(
+                "Booked {booked}; {lost} of the times were taken meanwhile. The nearest open times are shown again below."
+            )),
+        )
+        .await;
+    }
+    Ok(redirect_done(
+        &format!("/app/plans/{id}"),
+        "flexible_booked",
+    ))
 }

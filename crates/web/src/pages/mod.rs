@@ -70,6 +70,7 @@ fn flash_message(key: Option<&str>) -> Option<&'static str> {
         "flexible" => {
             "Recorded that the patient feels better. Offer the spaced-out dates below instead of stopping."
         }
+        "flexible_booked" => "Visits booked at the flexible cadence. Reminders go out as usual.",
         "note_saved" => "Draft saved. Sign it when the visit is documented.",
         "note_signed" => "Note signed and locked. Changes from now on are addenda.",
         "addendum" => "Addendum added to the signed note.",
