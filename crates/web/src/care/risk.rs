@@ -245,7 +245,9 @@ pub struct Bar {
     pub y: f64,
     pub h: f64,
     pub ok: bool,
+    /// The month's short name; the year under January and the first month.
     pub label: String,
+    pub year: String,
     pub title: String,
 }
 
@@ -296,7 +298,12 @@ pub async fn completion(
                 y: 100.0 - rate,
                 h: rate,
                 ok: rate >= TARGET_COMPLETION_PERCENT,
-                label: month_label(&m.key),
+                label: month_part(&m.key, "%b"),
+                year: if i == 0 || m.key.ends_with("-01") {
+                    month_part(&m.key, "%Y")
+                } else {
+                    String::new()
+                },
                 title: format!(
                     "{}: {} of {} plans completed ({})",
                     month_label(&m.key),
@@ -372,9 +379,14 @@ pub async fn completion(
 }
 
 fn month_label(key: &str) -> String {
+    month_part(key, "%b %Y")
+}
+
+/// A month key ("2026-03") formatted with `fmt`.
+fn month_part(key: &str, fmt: &str) -> String {
     format!("{key}-01")
         .parse::<jiff::civil::Date>()
-        .map(|d| d.strftime("%b %Y").to_string())
+        .map(|d| d.strftime(fmt).to_string())
         .unwrap_or_else(|_| key.to_string())
 }
 
