@@ -679,3 +679,52 @@ impl Store {
         )
     }
 }
+
+impl Store {
+    /// The patients with these ids (in any order), recorded in the audit log as one listing, for
+    /// pages that name many patients at once (the drop-off list, the documentation audit).
+    pub async fn patients_by_ids(
+        &self,
+        practice_id: i64,
+        ids: &[i64],
+        actor: &Actor,
+    ) -> StoreResult<std::collections::HashMap<i64, Patient>> {
+        let mut ids: Vec<i64> = ids.to_vec();
+        ids.sort_unstable();
+        ids.dedup();
+        let mut out = std::collections::HashMap::new();
+        for chunk in ids.chunks(500) {
+            let list = chunk
+                .iter()
+                .map(i64::to_string)
+                .collect::<Vec<_>>()
+                .join(",");
+            // The ids are integers formatted here, never text from a request.
+            let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "SELECT {COLS} FROM patients WHERE practice_id = $1 AND id IN ({list})"
+            )))
+            .bind(practice_id)
+            .fetch_all(self.pool())
+            .await?;
+            for r in &rows {
+                let p = self.open_patient(r)?;
+                out.insert(p.id, p);
+            }
+        }
+        if !out.is_empty() {
+            let mut shown: Vec<i64> = out.keys().copied().collect();
+            shown.sort_unstable();
+            let shown: Vec<String> = shown.iter().map(i64::to_string).collect();
+            self.audit(
+                Some(practice_id),
+                actor,
+                "list",
+                "patient",
+                None,
+                &format!("ids {}", shown.join(",")),
+            )
+            .await?;
+        }
+        Ok(out)
+    }
+}

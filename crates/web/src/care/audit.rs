@@ -105,17 +105,29 @@ pub async fn audit(
         }
     }
     kinds.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    let names = state
+        .store
+        .patients_by_ids(
+            p.practice_id,
+            &audit
+                .findings
+                .iter()
+                .take(SHOWN)
+                .map(|f| f.patient_id)
+                .collect::<Vec<_>>(),
+            &p.actor,
+        )
+        .await?;
     let mut findings = Vec::new();
     for f in audit.findings.iter().take(SHOWN) {
-        let patient = state
-            .store
-            .patient(p.practice_id, f.patient_id, &p.actor)
-            .await?;
         findings.push(Finding {
             appointment_id: f.appointment_id,
             when: local_time(f.starts_at, &tzn),
             patient_id: f.patient_id,
-            patient: format!("{} {}", patient.first_name, patient.last_name),
+            patient: names
+                .get(&f.patient_id)
+                .map(|x| format!("{} {}", x.first_name, x.last_name))
+                .unwrap_or_default(),
             clinician: clinicians
                 .iter()
                 .find(|c| c.id == f.clinician_id)

@@ -74,16 +74,23 @@ async fn page(state: &AppState, p: &Principal, done: &Done, error: Option<String
         .await?
         .len();
     let clinicians = state.store.clinicians(p.practice_id).await?;
+    let names = state
+        .store
+        .patients_by_ids(
+            p.practice_id,
+            &list.iter().map(|r| r.plan.patient_id).collect::<Vec<_>>(),
+            &p.actor,
+        )
+        .await?;
     let mut rows = Vec::with_capacity(list.len());
     for r in list {
-        let patient = state
-            .store
-            .patient(p.practice_id, r.plan.patient_id, &p.actor)
-            .await?;
         rows.push(RiskRow {
             plan_id: r.plan.id,
             patient_id: r.plan.patient_id,
-            patient: format!("{} {}", patient.first_name, patient.last_name),
+            patient: names
+                .get(&r.plan.patient_id)
+                .map(|x| format!("{} {}", x.first_name, x.last_name))
+                .unwrap_or_default(),
             clinician: r
                 .plan
                 .clinician_id
