@@ -680,6 +680,25 @@ async fn the_risk_list_drives_outreach_and_the_completion_report_counts_what_was
         )
         .await;
     assert_eq!(r.status(), 422);
+    // With one, the list shows it until the outcome is recorded.
+    let due = day(3);
+    let r = owner
+        .post_form(
+            "/app/care/outreach",
+            &[
+                ("plan", plan_id.as_str()),
+                ("action", "task"),
+                ("template", "missed"),
+                ("due_on", due.as_str()),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    let (_, list) = owner.text("/app/care").await;
+    assert!(
+        list.contains(&format!("Task for later, due {due}")),
+        "{list}"
+    );
 
     // The outcome "dropped" closes the plan; the report counts the visits lost.
     let outreach = app

@@ -106,10 +106,15 @@ async fn page(state: &AppState, p: &Principal, done: &Done, error: Option<String
                     .iter()
                     .find(|(k, _)| *k == o.action)
                     .map_or(o.action.as_str(), |(_, l)| l);
+                let due = o
+                    .due_on
+                    .as_deref()
+                    .map(|d| format!(", due {d}"))
+                    .unwrap_or_default();
                 (
                     o.id,
                     format!(
-                        "{what} · {} · {}",
+                        "{what}{due} · {} · {}",
                         o.created_by,
                         local_time(o.created_at, &tzn)
                     ),
