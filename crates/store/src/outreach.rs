@@ -202,7 +202,7 @@ impl Store {
 
     /// The daily drop-off list: active plans with a reason, highest risk first.
     pub async fn risk_list(&self, practice_id: i64, now: i64) -> StoreResult<Vec<AtRisk>> {
-        let tz = self.practice_zone(practice_id).await?;
+        let tz = self.practice_time_zone(practice_id).await?;
         let plans = self.plans_in(practice_id, &[PlanStatus::Active]).await?;
         let visits = self
             .visits_of_plan_patients(practice_id, "('active')")
@@ -298,7 +298,7 @@ impl Store {
             return Err(StoreError::Conflict("the plan of care is closed".into()));
         }
         let now = now_ms();
-        let tz = self.practice_zone(practice_id).await?;
+        let tz = self.practice_time_zone(practice_id).await?;
         let visits = self.plan_visits(practice_id, &plan, &tz).await?;
         let records: Vec<_> = visits.iter().map(PlanVisit::record).collect();
         let count = care::visit_number(&records, now);
@@ -432,7 +432,7 @@ impl Store {
         .await?;
         tx.commit().await?;
         if outcome == "dropped" {
-            let tz = self.practice_zone(practice_id).await?;
+            let tz = self.practice_time_zone(practice_id).await?;
             let today = jiff::Timestamp::from_millisecond(now)
                 .map_err(|e| StoreError::Invalid(e.to_string()))?
                 .to_zoned_datetime(tz)
@@ -485,7 +485,7 @@ impl Store {
         from: Date,
         to: Date,
     ) -> StoreResult<CompletionReport> {
-        let tz = self.practice_zone(practice_id).await?;
+        let tz = self.practice_time_zone(practice_id).await?;
         let all = self.plans_in(practice_id, &[]).await?;
         let visits = self
             .visits_of_plan_patients(practice_id, "('completed', 'dropped', 'discharged')")

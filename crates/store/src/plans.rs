@@ -244,21 +244,6 @@ const PLAN_COLS: &str = "id, practice_id, patient_id, clinician_id, condition_en
 const OPEN: &str = "('active', 'on_hold')";
 
 impl Store {
-    /// The practice's time zone: its first location's (UTC before any location exists).
-    pub async fn practice_zone(&self, practice_id: i64) -> StoreResult<TimeZone> {
-        let name: Option<String> = sqlx::query(
-            "SELECT time_zone FROM locations WHERE practice_id = $1 ORDER BY id LIMIT 1",
-        )
-        .bind(practice_id)
-        .fetch_optional(self.pool())
-        .await?
-        .map(|r| r.try_get("time_zone"))
-        .transpose()?;
-        Ok(name
-            .and_then(|n| TimeZone::get(&n).ok())
-            .unwrap_or(TimeZone::UTC))
-    }
-
     fn read_plan(&self, r: &AnyRow) -> StoreResult<CarePlan> {
         let k = self.keys();
         let practice_id: i64 = r.try_get("practice_id")?;
@@ -829,7 +814,7 @@ impl Store {
             return Ok(None);
         };
         let starts_at: i64 = r.try_get("starts_at")?;
-        let tz = self.practice_zone(practice_id).await?;
+        let tz = self.practice_time_zone(practice_id).await?;
         Ok(self
             .patient_plans(practice_id, patient_id)
             .await?
@@ -1241,7 +1226,7 @@ impl Store {
         practice_id: i64,
         appointments: &[(i64, Option<i64>, i64)],
     ) -> StoreResult<std::collections::HashMap<i64, Position>> {
-        let tz = self.practice_zone(practice_id).await?;
+        let tz = self.practice_time_zone(practice_id).await?;
         let mut out = std::collections::HashMap::new();
         let mut patients: Vec<i64> = appointments.iter().filter_map(|a| a.1).collect();
         patients.sort_unstable();
@@ -1343,7 +1328,7 @@ impl Store {
         from: Date,
         to: Date,
     ) -> StoreResult<DocumentationAudit> {
-        let tz = self.practice_zone(practice_id).await?;
+        let tz = self.practice_time_zone(practice_id).await?;
         let (start, end) = (day_start(from, &tz), day_start(to, &tz) + DAY_MS);
         let notes = self.note_facts(practice_id, start, end).await?;
         // Every appointment of every patient, for plan and authorization counts.

@@ -77,7 +77,7 @@ pub async fn audit(
 ) -> PageResult {
     p.require(Permission::ViewClinicalNotes)?;
     let l = layout(&state, &p, "care", &done).await?;
-    let tz = state.store.practice_zone(p.practice_id).await?;
+    let tz = state.store.practice_time_zone(p.practice_id).await?;
     let tzn = practice_tz(&state, p.practice_id).await?;
     let (days, period) = match q.period.as_str() {
         "90d" => (90, "90d"),

@@ -29,7 +29,7 @@ pub async fn export(
     let store = &state.store;
     let patient = store.patient(p.practice_id, id, &p.actor).await?;
     let practice = store.practice(p.practice_id).await?;
-    let tz = store.practice_zone(p.practice_id).await?;
+    let tz = store.practice_time_zone(p.practice_id).await?;
     let coverage = store.coverage(p.practice_id, id).await?;
     let payers = store.payers(p.practice_id).await?;
     let clinicians = store.clinicians(p.practice_id).await?;

@@ -95,7 +95,7 @@ async fn page(
     let appt = state.store.appointment(p.practice_id, id).await?;
     let l = layout(state, p, "care", done).await?;
     let tzn = practice_tz(state, p.practice_id).await?;
-    let tz = state.store.practice_zone(p.practice_id).await?;
+    let tz = state.store.practice_time_zone(p.practice_id).await?;
     let patient = match appt.patient_id {
         Some(pid) => {
             let x = state.store.patient(p.practice_id, pid, &p.actor).await?;

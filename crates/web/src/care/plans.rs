@@ -185,7 +185,7 @@ async fn page(
         .patient(p.practice_id, plan.patient_id, &p.actor)
         .await?;
     let l = layout(state, p, "care", done).await?;
-    let tz = state.store.practice_zone(p.practice_id).await?;
+    let tz = state.store.practice_time_zone(p.practice_id).await?;
     let tzn = practice_tz(state, p.practice_id).await?;
     let now = jiff::Timestamp::now().as_millisecond();
     let visits = state.store.plan_visits(p.practice_id, &plan, &tz).await?;
@@ -435,7 +435,7 @@ pub async fn flexible(
     Path(id): Path<i64>,
 ) -> PageResult {
     p.require(Permission::EditClinicalNotes)?;
-    let tz = state.store.practice_zone(p.practice_id).await?;
+    let tz = state.store.practice_time_zone(p.practice_id).await?;
     match state
         .store
         .set_feeling_better(p.practice_id, id, Some(today(&tz)), &p.actor)
@@ -458,7 +458,7 @@ pub async fn close(
         let status = PlanStatus::parse(f.get("status"))
             .filter(|s| s.is_closed())
             .ok_or_else(|| AppError::invalid("choose how the plan ends"))?;
-        let tz = state.store.practice_zone(p.practice_id).await?;
+        let tz = state.store.practice_time_zone(p.practice_id).await?;
         let d = Discharge {
             status,
             closed_on: opt_date(f.get("closed_on"), "closing day")?.unwrap_or_else(|| today(&tz)),
@@ -588,7 +588,7 @@ pub async fn book_flexible(
     p.require(Permission::EditSchedule)?;
     let f = Pairs(pairs);
     let plan = state.store.plan(p.practice_id, id, &p.actor).await?;
-    let tz = state.store.practice_zone(p.practice_id).await?;
+    let tz = state.store.practice_time_zone(p.practice_id).await?;
     let visits = state.store.plan_visits(p.practice_id, &plan, &tz).await?;
     let Some(last) = visits.last() else {
         return again(

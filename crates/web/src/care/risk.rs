@@ -65,7 +65,7 @@ async fn page(state: &AppState, p: &Principal, done: &Done, error: Option<String
     require(p)?;
     let l = layout(state, p, "care", done).await?;
     let tzn = practice_tz(state, p.practice_id).await?;
-    let tz = state.store.practice_zone(p.practice_id).await?;
+    let tz = state.store.practice_time_zone(p.practice_id).await?;
     let now = jiff::Timestamp::now().as_millisecond();
     let list = state.store.risk_list(p.practice_id, now).await?;
     let active_plans = state
@@ -291,7 +291,7 @@ pub async fn completion(
 ) -> PageResult {
     p.require(Permission::ViewSchedule)?;
     let l = layout(&state, &p, "care", &done).await?;
-    let tz = state.store.practice_zone(p.practice_id).await?;
+    let tz = state.store.practice_time_zone(p.practice_id).await?;
     let day = today(&tz);
     let (from, to, period) = period(&q.period, day);
     let r = state
@@ -409,7 +409,7 @@ pub async fn completion_api(
     Query(q): Query<PeriodQuery>,
 ) -> crate::error::ApiResult<impl IntoResponse> {
     p.require(Permission::ViewSchedule)?;
-    let tz = state.store.practice_zone(p.practice_id).await?;
+    let tz = state.store.practice_time_zone(p.practice_id).await?;
     let (from, to, _) = period(&q.period, today(&tz));
     let r = state
         .store

@@ -565,7 +565,7 @@ async fn plans_view(
     patient_id: i64,
     typed: Option<(crate::care::plans::PlanFields, String)>,
 ) -> Result<PlansView, AppError> {
-    let tz = state.store.practice_zone(p.practice_id).await?;
+    let tz = state.store.practice_time_zone(p.practice_id).await?;
     let now = jiff::Timestamp::now().as_millisecond();
     let clinical = p.can(Permission::ViewClinicalNotes);
     let plans = state.store.patient_plans(p.practice_id, patient_id).await?;
