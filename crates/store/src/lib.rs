@@ -277,6 +277,11 @@ macro_rules! migration_files {
                 "plans",
                 include_str!(concat!("../migrations/", $dialect, "/0012_plans.sql")),
             ),
+            (
+                13,
+                "rollup pairs",
+                include_str!(concat!("../migrations/", $dialect, "/0013_rollup_pairs.sql")),
+            ),
         ]
     };
 }

@@ -1,7 +1,10 @@
 //! One local day of a site summed in memory, in one pass over its visits and events: for the whole
-//! site (segment "") and for every value of the one-click filters (segment "source=Google",
-//! "channel=paid_search", "campaign=spring", "device=mobile", and "page=/knee-pain" for the visits
-//! that viewed that page). The rules are those of the raw
+//! site (segment "") and for every filter the dashboard offers, alone and in pairs (see
+//! `segment_name`): each value of source, channel, campaign and device ("channel=paid_search"), each
+//! page the visit viewed ("page=/knee-pain") and each page pattern the site's goals, funnels and
+//! condition pages use that it matched ("page=/conditions/*"), and every two of those that are not
+//! both pages ("channel=paid_search&device=mobile", "device=mobile&page=/conditions/*"). The rules
+//! are those of the raw
 //! report queries in `reports` and `insights`, which the rollup tests compare against:
 //!
 //! - visit metrics (summary, breakdowns, funnels, confirmations) count visits that began in the
@@ -92,6 +95,8 @@ pub(crate) struct Definitions<'a> {
     pub funnels: Vec<(i64, Vec<(GoalKind, String)>)>,
     /// Each condition and its page patterns.
     pub conditions: &'a [(String, Vec<String>)],
+    /// The page patterns with a `*` that goals, funnels and condition pages use: each is a segment.
+    pub patterns: &'a [String],
 }
 
 /// One rollup row: segment, metric, key and sums.
@@ -104,23 +109,66 @@ fn matches(kind: GoalKind, pattern: &str, name: &str, path: &str) -> bool {
     }
 }
 
-/// The segments something with these filter values belongs to: the whole site, one per
-/// non-empty value, and one per page its visit viewed.
-fn segments<'a>(
-    values: impl Iterator<Item = (&'static str, &'a str)>,
+/// The name of the rollup segment for a set of filter values: "" for none, else `column=value`
+/// parts in the order source, channel, campaign, device, page, joined by `&`. A `%` or `&` in a
+/// value is escaped, so two different sets of filters never share a name.
+pub(crate) fn segment_name(parts: &[(&str, &str)]) -> String {
+    let mut out = String::new();
+    for (i, (column, value)) in parts.iter().enumerate() {
+        if i > 0 {
+            out.push('&');
+        }
+        out.push_str(column);
+        out.push('=');
+        for c in value.chars() {
+            match c {
+                '%' => out.push_str("%25"),
+                '&' => out.push_str("%26"),
+                c => out.push(c),
+            }
+        }
+    }
+    out
+}
+
+/// The segments something with these filter values belongs to: the whole site; each non-empty
+/// value, each page its visit viewed and each pattern one of those pages matched; and every two of
+/// these that are not both pages. `columns` are in `segment_name`'s order.
+fn segments(
+    columns: [(&'static str, &str); 4],
     viewed: &[&str],
+    patterns: &[String],
     segmented: bool,
 ) -> Vec<String> {
     let mut out = vec![String::new()];
     if !segmented {
         return out;
     }
-    out.extend(
-        values
-            .filter(|(_, v)| !v.is_empty())
-            .map(|(d, v)| format!("{d}={v}")),
-    );
-    out.extend(viewed.iter().map(|p| format!("page={p}")));
+    let columns: Vec<(&str, &str)> = columns.into_iter().filter(|(_, v)| !v.is_empty()).collect();
+    // A viewed path with a `*` is left out: a filter with a `*` is a pattern.
+    let pages: Vec<&str> = viewed
+        .iter()
+        .copied()
+        .filter(|p| !p.contains('*'))
+        .chain(
+            patterns
+                .iter()
+                .filter(|p| viewed.iter().any(|v| path_matches(p, v)))
+                .map(String::as_str),
+        )
+        .collect();
+    for (i, &a) in columns.iter().enumerate() {
+        out.push(segment_name(&[a]));
+        for &b in &columns[i + 1..] {
+            out.push(segment_name(&[a, b]));
+        }
+        for &p in &pages {
+            out.push(segment_name(&[a, ("page", p)]));
+        }
+    }
+    for &p in &pages {
+        out.push(segment_name(&[("page", p)]));
+    }
     out
 }
 
@@ -183,6 +231,19 @@ impl Segment {
             ..Segment::default()
         }
     }
+}
+
+/// The sums of a segment, started empty the first time it is named.
+fn segment_mut<'m>(
+    by_segment: &'m mut HashMap<String, Segment>,
+    name: &str,
+    defs: &Definitions,
+    confirm_pairs: usize,
+) -> &'m mut Segment {
+    if !by_segment.contains_key(name) {
+        by_segment.insert(name.to_string(), Segment::new(defs, confirm_pairs));
+    }
+    by_segment.get_mut(name).expect("inserted above")
 }
 
 /// Sums a day. `events` holds the day's events up to the day's end; those at or after `to` (a
@@ -268,6 +329,11 @@ pub(crate) fn day_rows(
         )
     };
 
+    let mut visit_segments: HashMap<i64, Vec<String>> = HashMap::with_capacity(visits.len());
+    let visit_attrs: HashMap<i64, [&str; 4]> = visits
+        .iter()
+        .map(|v| (v.id, SEGMENTED.map(|d| v.dims[d].as_str())))
+        .collect();
     for v in visits {
         let converts = converting.contains(&v.id);
         let confirm: Vec<usize> = confirm_pairs
@@ -279,13 +345,10 @@ pub(crate) fn day_rows(
             .iter()
             .map(|(_, steps)| reached(steps, v.id))
             .collect();
-        let values = SEGMENTED
-            .iter()
-            .map(|&d| (DIMENSIONS[d], v.dims[d].as_str()));
-        for seg in segments(values, viewed_by(v.id), segmented) {
-            let s = by_segment
-                .entry(seg)
-                .or_insert_with(|| Segment::new(defs, confirm_pairs.len()));
+        let values = SEGMENTED.map(|d| (DIMENSIONS[d], v.dims[d].as_str()));
+        let segs = segments(values, viewed_by(v.id), defs.patterns, segmented);
+        for seg in &segs {
+            let s = segment_mut(&mut by_segment, seg, defs, confirm_pairs.len());
             s.visitors.insert(v.visitor_id);
             s.visits += 1;
             s.pageviews += v.pageviews;
@@ -306,15 +369,23 @@ pub(crate) fn day_rows(
                 s.funnels[k].push(*r);
             }
         }
+        visit_segments.insert(v.id, segs);
     }
 
     for e in events.iter().filter(|e| e.at < to) {
         let lead = is_lead(e);
-        let attrs = [0, 1, 2, 3].map(|i| (DIMENSIONS[SEGMENTED[i]], e.attrs[i].as_str()));
-        for seg in segments(attrs.into_iter(), viewed_by(e.visit_id), segmented) {
-            let s = by_segment
-                .entry(seg)
-                .or_insert_with(|| Segment::new(defs, confirm_pairs.len()));
+        // An event's segments are its visit's, unless its own attributes differ.
+        let own;
+        let segs = match (visit_segments.get(&e.visit_id), visit_attrs.get(&e.visit_id)) {
+            (Some(segs), Some(attrs)) if attrs.iter().zip(&e.attrs).all(|(a, b)| *a == b) => segs,
+            _ => {
+                let attrs = [0, 1, 2, 3].map(|i| (DIMENSIONS[SEGMENTED[i]], e.attrs[i].as_str()));
+                own = segments(attrs, viewed_by(e.visit_id), defs.patterns, segmented);
+                &own
+            }
+        };
+        for seg in segs {
+            let s = segment_mut(&mut by_segment, seg, defs, confirm_pairs.len());
             if e.name == "pageview" {
                 s.pages
                     .entry(e.path.clone())
@@ -495,6 +566,7 @@ mod tests {
                 ],
             )],
             conditions: &conditions,
+            patterns: &["/knee*".to_string(), "/nowhere*".to_string()],
         };
         let rows = day_rows(&[a.clone(), b.clone()], &events, 10, &defs, true);
         let plain = day_rows(&[a, b], &events, 10, &defs, false);
@@ -535,5 +607,32 @@ mod tests {
         assert_eq!(get("page=/thank-you", "page", "/").visits, 1);
         assert_eq!(get("page=/knee", "goal", "7").visits, 0);
         assert_eq!(get("page=/knee", "condition", "Knee pain").visitors, 1);
+        // Pairs of filters, and the site's page patterns, alone and with a filter.
+        assert_eq!(get("source=Google&device=mobile", "summary", "").visits, 1);
+        assert_eq!(get("source=Google&device=desktop", "summary", "").visits, 0);
+        assert_eq!(
+            get("channel=organic_search&device=desktop", "page", "/knee").visits,
+            1
+        );
+        assert_eq!(get("device=mobile&page=/thank-you", "goal", "7").visits, 1);
+        assert_eq!(get("page=/knee*", "summary", "").visits, 1);
+        assert_eq!(get("source=Bing&page=/knee*", "source", "Bing").visits, 1);
+        assert!(!rows.iter().any(|r| r.0.contains("/nowhere")));
+        // Never two pages at once: a visit views one page or another, not a pair to filter by.
+        assert!(!rows.iter().any(|r| r.0.matches("page=").count() > 1));
+    }
+
+    #[test]
+    fn segment_names_cannot_collide() {
+        assert_eq!(segment_name(&[]), "");
+        assert_eq!(
+            segment_name(&[("channel", "email"), ("page", "/a&b")]),
+            "channel=email&page=/a%26b"
+        );
+        assert_ne!(
+            segment_name(&[("campaign", "x&device=mobile")]),
+            segment_name(&[("campaign", "x"), ("device", "mobile")])
+        );
+        assert_eq!(segment_name(&[("page", "/100%")]), "page=/100%25");
     }
 }

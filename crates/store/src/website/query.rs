@@ -118,18 +118,24 @@ impl Filters {
         *self == Filters::default()
     }
 
-    /// The rollup segment that serves these filters: "" without any, "channel=paid_search" for one
-    /// source, channel, campaign or device, "page=/knee-pain" for one exact page; none for a page
-    /// pattern with `*` or several filters (those read the raw events and visits).
-    pub(crate) fn segment(&self) -> Option<String> {
+    /// The rollup segment that serves these filters (see `day_sums::segment_name`): "" without
+    /// any, "channel=paid_search" for one, "channel=paid_search&device=mobile" for two that are
+    /// not both pages. A page pattern with `*` has a segment only when it is one of `patterns`,
+    /// those the site's goals, funnels and condition pages use. None for three filters or more or
+    /// another pattern: those read the raw events and visits.
+    pub(crate) fn segment(&self, patterns: &[String]) -> Option<String> {
         let page = self.page.as_deref().map(|p| ("page", p));
-        let mut set = self.columns().chain(page);
-        match (set.next(), set.next()) {
-            (None, _) => Some(String::new()),
-            (Some(("page", p)), None) if p.contains('*') => None,
-            (Some((column, value)), None) => Some(format!("{column}={value}")),
-            _ => None,
+        let parts: Vec<(&str, &str)> = self.columns().chain(page).collect();
+        if parts.len() > 2 {
+            return None;
         }
+        if let Some(p) = &self.page
+            && p.contains('*')
+            && !patterns.contains(p)
+        {
+            return None;
+        }
+        Some(super::day_sums::segment_name(&parts))
     }
 
     fn columns(&self) -> impl Iterator<Item = (&'static str, &str)> {
@@ -197,23 +203,35 @@ mod tests {
     }
 
     #[test]
-    fn one_click_filters_name_a_rollup_segment() {
-        let f = |source: Option<&str>, page: Option<&str>| Filters {
+    fn filters_name_a_rollup_segment_up_to_two_at_once() {
+        let f = |source: Option<&str>, device: Option<&str>, page: Option<&str>| Filters {
             source: source.map(String::from),
+            device: device.map(String::from),
             page: page.map(String::from),
             ..Filters::default()
         };
-        assert_eq!(f(None, None).segment().as_deref(), Some(""));
+        let patterns = ["/conditions/*".to_string()];
+        let segment = |f: Filters| f.segment(&patterns);
+        assert_eq!(segment(f(None, None, None)).as_deref(), Some(""));
         assert_eq!(
-            f(Some("Google"), None).segment().as_deref(),
+            segment(f(Some("Google"), None, None)).as_deref(),
             Some("source=Google")
         );
         assert_eq!(
-            f(None, Some("/knee")).segment().as_deref(),
+            segment(f(None, None, Some("/knee"))).as_deref(),
             Some("page=/knee")
         );
-        assert_eq!(f(None, Some("/conditions/*")).segment(), None);
-        assert_eq!(f(Some("Google"), Some("/knee")).segment(), None);
+        assert_eq!(
+            segment(f(None, Some("mobile"), Some("/conditions/*"))).as_deref(),
+            Some("device=mobile&page=/conditions/*")
+        );
+        assert_eq!(
+            segment(f(Some("Google"), Some("mobile"), None)).as_deref(),
+            Some("source=Google&device=mobile")
+        );
+        // A pattern no goal, funnel or condition page uses, and three filters: no segment.
+        assert_eq!(segment(f(None, None, Some("/blog/*"))), None);
+        assert_eq!(segment(f(Some("Google"), Some("mobile"), Some("/knee"))), None);
     }
 
     #[test]

@@ -2,8 +2,8 @@
 //! pages, goals, funnels, condition pages), so a report over a year reads a few thousand rows
 //! instead of millions of events. A report adds the rollups of the whole days it covers to the
 //! raw queries for the rest (today, and days not rolled up yet), so it never waits for them.
-//! Each day is also summed per value of the one-click filters (segments; see `day_sums`), so a
-//! report filtered by one source, channel, campaign or device reads rollups too.
+//! Each day is also summed per filter value, alone and in pairs (segments; see `day_sums`), so a
+//! report filtered by one or two of source, channel, campaign, device and page reads rollups too.
 //!
 //! Visitor ids come from a salt that rotates at the practice's local midnight, so no visitor id
 //! appears on two days and per-day visitor counts add up to exactly what one query over the whole
@@ -36,6 +36,8 @@ struct Loaded {
     goals: Vec<super::reports::Goal>,
     funnels: Vec<(i64, Vec<(super::reports::GoalKind, String)>)>,
     conditions: Vec<(String, Vec<String>)>,
+    /// The page patterns with a `*` among the above, sorted: each is a rollup segment.
+    patterns: Vec<String>,
 }
 
 /// A local day's bounds in milliseconds.
@@ -284,8 +286,9 @@ fn merge(a: Report, b: Report) -> Report {
 impl Store {
     /// Everything the dashboard and `/api/v1/sites/{id}/report` show for one period: rollups for
     /// the whole days they cover, day sums of the raw data for the rest, and the previous period's
-    /// summary. Rollups serve no filter or one source, channel, campaign, device or exact page; a
-    /// page pattern or several filters are summed from the raw events and visits.
+    /// summary. Rollups serve no filter, or one or two of source, channel, campaign, device and
+    /// page (an exact page or a pattern the site's definitions use); three filters or another page
+    /// pattern are summed from the raw events and visits.
     pub async fn website_report(&self, scope: &Scope) -> StoreResult<Report> {
         let mut report = self.combined_report(scope).await?;
         let tz = self.practice_time_zone(scope.practice_id).await?;
@@ -308,14 +311,7 @@ impl Store {
     }
 
     async fn combined_report(&self, scope: &Scope) -> StoreResult<Report> {
-        let covered = match scope.filters.segment() {
-            Some(segment) => self
-                .rolled_up(scope.site_id, scope.range)
-                .await?
-                .map(|c| (c, segment)),
-            None => None,
-        };
-        let Some((covered, segment)) = covered else {
+        let Some((covered, segment)) = self.rollup_segment(scope).await? else {
             return self.filtered_report(scope).await;
         };
         let mut report = self.rollup_report(scope, covered, &segment).await?;
@@ -341,7 +337,7 @@ impl Store {
         Ok(report)
     }
 
-    /// A report with filters no rollup segment serves (a page pattern, several filters), and the
+    /// A report with filters no rollup segment serves (three filters, an undefined page pattern), and the
     /// parts of a range not rolled up: the matching visits and their events, loaded one local day
     /// at a time (so memory stays bounded by a day's traffic) and summed in memory by the rules
     /// rollups follow. Per-day sums add up exactly because visitor ids rotate at local midnight.
@@ -376,7 +372,7 @@ impl Store {
 
     /// The site's goals, funnels and condition pages, as day sums read them.
     async fn definitions(&self, practice_id: i64, site_id: i64) -> StoreResult<Loaded> {
-        Ok(Loaded {
+        let mut loaded = Loaded {
             goals: self.goals(practice_id, site_id).await?,
             funnels: self
                 .funnels(practice_id, site_id)
@@ -390,20 +386,59 @@ impl Store {
                 })
                 .collect(),
             conditions: self.condition_groups(practice_id, site_id).await?,
-        })
+            patterns: Vec::new(),
+        };
+        let page = super::reports::GoalKind::Page;
+        let mut patterns: Vec<String> = loaded
+            .goals
+            .iter()
+            .filter(|g| g.kind == page)
+            .map(|g| g.pattern.clone())
+            .chain(loaded.funnels.iter().flat_map(|(_, steps)| {
+                steps
+                    .iter()
+                    .filter(|(kind, _)| *kind == page)
+                    .map(|(_, p)| p.clone())
+            }))
+            .chain(loaded.conditions.iter().flat_map(|(_, p)| p.iter().cloned()))
+            .filter(|p| p.contains('*'))
+            .collect();
+        patterns.sort();
+        patterns.dedup();
+        loaded.patterns = patterns;
+        Ok(loaded)
+    }
+
+    /// The rolled-up part of the scope's range and the rollup segment that serves its filters, if
+    /// any: the newest run of rolled-up days in the range (see `rolled_up`), for no filter or up to
+    /// two that are not both pages, with page patterns only those the site's definitions use.
+    async fn rollup_segment(&self, scope: &Scope) -> StoreResult<Option<(Range, String)>> {
+        let patterns = if scope.filters.page.as_ref().is_some_and(|p| p.contains('*')) {
+            self.definitions(scope.practice_id, scope.site_id)
+                .await?
+                .patterns
+        } else {
+            Vec::new()
+        };
+        let Some(segment) = scope.filters.segment(&patterns) else {
+            return Ok(None);
+        };
+        Ok(self
+            .rolled_up(scope.site_id, scope.range)
+            .await?
+            .map(|covered| (covered, segment)))
+    }
+
+    /// The part of the scope's range a report reads from rollups, if any (the rest is summed from
+    /// the raw events and visits): for benchmarks and tests.
+    pub async fn rolled_up_part(&self, scope: &Scope) -> StoreResult<Option<Range>> {
+        Ok(self.rollup_segment(scope).await?.map(|(covered, _)| covered))
     }
 
     /// Only the summary, for the previous period: rollups where they cover the range, raw visits for
     /// the rest (all of it with filters).
     async fn combined_summary(&self, scope: &Scope) -> StoreResult<Summary> {
-        let covered = match scope.filters.segment() {
-            Some(segment) => self
-                .rolled_up(scope.site_id, scope.range)
-                .await?
-                .map(|c| (c, segment)),
-            None => None,
-        };
-        let Some((covered, segment)) = covered else {
+        let Some((covered, segment)) = self.rollup_segment(scope).await? else {
             return self.website_summary(scope).await;
         };
         let r = sqlx::query(
@@ -699,7 +734,7 @@ impl Store {
 
     /// The scope's visits (those that began in its range) and their events up to `events_to`,
     /// loaded with the scope's filters and summed in memory (see `day_sums`): the rollup rows of
-    /// segment "" and, when `segmented`, of every one-click filter. Also returns the visits.
+    /// segment "" and, when `segmented`, of every filter and pair of filters. Also returns the visits.
     async fn sum_scope(
         &self,
         scope: &Scope,
@@ -794,6 +829,7 @@ impl Store {
             goals,
             funnels: funnels.clone(),
             conditions: &loaded.conditions,
+            patterns: &loaded.patterns,
         };
         let rows = day_rows(&visits, &events, scope.range.to, &defs, segmented);
         Ok((rows, visits))

@@ -628,46 +628,51 @@ async fn rolled_up_days_give_the_same_reports_as_the_raw_data() {
             )
         })
         .collect();
-    // One-click filters are rolled up per value as well; others are summed from the raw data
-    // when asked, in memory, by the same rules the report queries follow.
-    for (i, filters) in [
+    // Filters are rolled up per value, alone and in pairs; page patterns only those the site's
+    // goals, funnels and condition pages use. Others are summed from the raw data when asked, in
+    // memory, by the same rules the report queries follow.
+    let filters = |pairs: &[(&str, &str)]| {
+        let get = |k: &str| {
+            pairs
+                .iter()
+                .find(|(key, _)| *key == k)
+                .map(|(_, v)| v.to_string())
+        };
         Filters {
-            channel: Some("organic_search".into()),
-            ..Filters::default()
-        },
-        Filters {
-            source: Some("Google".into()),
-            ..Filters::default()
-        },
-        Filters {
-            device: Some("mobile".into()),
-            ..Filters::default()
-        },
-        Filters {
-            campaign: Some("Back pain – search".into()),
-            ..Filters::default()
-        },
-        Filters {
-            page: Some("/request-appointment".into()),
-            ..Filters::default()
-        },
-        // These no rollup serves: the matching visits are summed when asked.
-        Filters {
-            page: Some("/conditions/*".into()),
-            ..Filters::default()
-        },
-        Filters {
-            channel: Some("organic_search".into()),
-            device: Some("mobile".into()),
-            ..Filters::default()
-        },
+            source: get("source"),
+            channel: get("channel"),
+            campaign: get("campaign"),
+            page: get("page"),
+            device: get("device"),
+        }
+    };
+    let mut rolled = vec![true; scopes.len()];
+    for (i, (pairs, served)) in [
+        (vec![("channel", "organic_search")], true),
+        (vec![("source", "Google")], true),
+        (vec![("device", "mobile")], true),
+        (vec![("campaign", "Back pain – search")], true),
+        (vec![("page", "/request-appointment")], true),
+        // A goal's pattern.
+        (vec![("page", "/conditions/*")], true),
+        (vec![("channel", "organic_search"), ("device", "mobile")], true),
+        (vec![("source", "Google"), ("campaign", "Back pain – search")], true),
+        (vec![("device", "mobile"), ("page", "/conditions/*")], true),
+        (vec![("channel", "paid_search"), ("page", "/insurance")], true),
+        // These no rollup serves: a pattern nothing defines, and three filters.
+        (vec![("page", "/blog/*")], false),
+        (
+            vec![("source", "Google"), ("channel", "organic_search"), ("device", "mobile")],
+            false,
+        ),
     ]
     .into_iter()
     .enumerate()
     {
         let mut scope = scopes[1 + i % 2].clone();
-        scope.filters = filters;
+        scope.filters = filters(&pairs);
         scopes.push(scope);
+        rolled.push(served);
     }
     let view = |r: &stride_store::website::reports::Report| {
         serde_json::json!({
@@ -689,9 +694,11 @@ async fn rolled_up_days_give_the_same_reports_as_the_raw_data() {
         .await
         .unwrap();
     assert!(days >= 40, "six weeks rolled up: {days}");
-    for (scope, raw) in scopes.iter().zip(&raw) {
-        let rolled = view(&s.website_report(scope).await.unwrap());
-        assert_eq!(&rolled, raw, "the same report over {:?}", scope.range);
+    for ((scope, raw), served) in scopes.iter().zip(&raw).zip(&rolled) {
+        let report = view(&s.website_report(scope).await.unwrap());
+        assert_eq!(&report, raw, "the same report for {:?}", scope.filters);
+        let part = s.rolled_up_part(scope).await.unwrap();
+        assert_eq!(part.is_some(), *served, "read from rollups: {:?}", scope.filters);
     }
     // New traffic shows at once: today is rolled up only to a minute ago.
     let this_week = Scope::new(practice_id, site.id, period(7));

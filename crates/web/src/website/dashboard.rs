@@ -12,7 +12,7 @@ use stride_core::website::conversion::{band, conversion_rate};
 use stride_store::website::Filters;
 use stride_store::website::Site;
 use stride_store::website::insights::ConditionResult;
-use stride_store::website::reports::{BreakdownRow, GoalCategory, Range, Scope, Summary};
+use stride_store::website::reports::{BreakdownRow, GoalCategory, GoalKind, Range, Scope, Summary};
 
 use crate::AppState;
 use crate::auth::Principal;
@@ -81,6 +81,9 @@ struct DashboardPage {
     confirmations: Vec<ConfirmRow>,
     funnels: Vec<FunnelView>,
     conditions: Vec<ConditionResult>,
+    /// The page patterns goals, funnels and condition pages use, offered in the page filter: the
+    /// rollups keep them, so filtering by one is as quick as by one page.
+    page_patterns: Vec<String>,
     /// (title, what a row is, the filter a row sets, rows)
     tables: Vec<(&'static str, &'static str, &'static str, Vec<Row>)>,
 }
@@ -438,6 +441,7 @@ pub async fn dashboard(
         confirmations: Vec::new(),
         funnels: Vec::new(),
         conditions: Vec::new(),
+        page_patterns: Vec::new(),
         tables: Vec::new(),
     };
     let Some(site) = site else {
@@ -526,6 +530,24 @@ pub async fn dashboard(
             })
         })
         .collect();
+    let mut patterns: Vec<String> = report
+        .goals
+        .iter()
+        .filter(|g| g.goal.kind == GoalKind::Page)
+        .map(|g| g.goal.pattern.clone())
+        .chain(report.funnels.iter().flat_map(|f| {
+            f.funnel
+                .steps
+                .iter()
+                .filter(|s| s.kind == GoalKind::Page)
+                .map(|s| s.pattern.clone())
+        }))
+        .chain(report.conditions.iter().flat_map(|c| c.patterns.clone()))
+        .filter(|p| p.contains('*'))
+        .collect();
+    patterns.sort();
+    patterns.dedup();
+    page.page_patterns = patterns;
     page.funnels = report
         .funnels
         .into_iter()
