@@ -65,7 +65,11 @@ enum Command {
         runs: usize,
         /// Filter as the dashboard does.
         #[arg(long)]
+        source: Option<String>,
+        #[arg(long)]
         channel: Option<String>,
+        #[arg(long)]
+        campaign: Option<String>,
         #[arg(long)]
         device: Option<String>,
         #[arg(long)]
@@ -314,7 +318,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             site,
             raw,
             runs,
+            source,
             channel,
+            campaign,
             device,
             page,
             days,
@@ -329,11 +335,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 .iana_name()
                 .and_then(|n| stride_core::tz::TimeZoneName::parse(n).ok());
             let filters = stride_store::website::Filters {
+                source,
                 channel,
+                campaign,
                 device,
                 page,
-                ..Default::default()
-            };
+            }
+            .normalized();
             let periods = if days.is_empty() {
                 vec![7, 30, 365]
             } else {
@@ -356,8 +364,17 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     times.push(started.elapsed().as_secs_f64() * 1000.0);
                 }
                 times.sort_by(f64::total_cmp);
+                let rolled = match store.rolled_up_part(&scope).await? {
+                    _ if raw => "raw".to_string(),
+                    Some(part) => format!(
+                        "rollups for {} of {} days",
+                        (part.to - part.from + 43_200_000) / 86_400_000,
+                        (range.to - range.from + 43_200_000) / 86_400_000
+                    ),
+                    None => "no rollup serves these filters".to_string(),
+                };
                 println!(
-                    "{days:>3} days: {visitors} visitors; report in {:.1} ms (median of {}, fastest {:.1} ms)",
+                    "{days:>3} days: {visitors} visitors; report in {:.1} ms (median of {}, fastest {:.1} ms; {rolled})",
                     times[times.len() / 2],
                     times.len(),
                     times[0]

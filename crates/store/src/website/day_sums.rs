@@ -102,6 +102,83 @@ pub(crate) struct Definitions<'a> {
 /// One rollup row: segment, metric, key and sums.
 pub(crate) type Row = (String, &'static str, String, Sums);
 
+/// A segment's day as stored: its summary, and its other sums encoded by `encode_sums`.
+pub(crate) struct StoredSegment {
+    pub segment: String,
+    pub summary: Sums,
+    pub sums: String,
+}
+
+/// A day's rows grouped into one stored row per segment.
+pub(crate) fn stored_segments(rows: Vec<Row>) -> Vec<StoredSegment> {
+    let mut by: HashMap<String, (Sums, Vec<(&'static str, String, Sums)>)> = HashMap::new();
+    for (segment, metric, key, sums) in rows {
+        let entry = by.entry(segment).or_default();
+        if metric == "summary" {
+            entry.0 = sums;
+        } else {
+            entry.1.push((metric, key, sums));
+        }
+    }
+    by.into_iter()
+        .map(|(segment, (summary, rows))| StoredSegment {
+            segment,
+            summary,
+            sums: encode_sums(&rows),
+        })
+        .collect()
+}
+
+/// Sums as JSON: `[[metric, key, [visitors, visits, pageviews, bounces, duration_ms,
+/// converting]], ...]`, trailing zeros left out (most rows count only visitors and visits).
+pub(crate) fn encode_sums(rows: &[(&str, String, Sums)]) -> String {
+    let mut out = String::from("[");
+    for (i, (metric, key, s)) in rows.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        let values = [
+            s.visitors,
+            s.visits,
+            s.pageviews,
+            s.bounces,
+            s.duration_ms,
+            s.converting,
+        ];
+        let used = values.iter().rposition(|v| *v != 0).map_or(0, |i| i + 1);
+        let values: Vec<String> = values[..used].iter().map(i64::to_string).collect();
+        // A JSON string's Display is the string quoted and escaped.
+        out.push_str(&format!(
+            "[{},{},[{}]]",
+            serde_json::Value::from(*metric),
+            serde_json::Value::from(key.as_str()),
+            values.join(",")
+        ));
+    }
+    out.push(']');
+    out
+}
+
+/// The sums `encode_sums` wrote.
+pub(crate) fn decode_sums(text: &str) -> Result<Vec<(String, String, Sums)>, serde_json::Error> {
+    let rows: Vec<(String, String, Vec<i64>)> = serde_json::from_str(text)?;
+    Ok(rows
+        .into_iter()
+        .map(|(metric, key, v)| {
+            let at = |i: usize| v.get(i).copied().unwrap_or(0);
+            let sums = Sums {
+                visitors: at(0),
+                visits: at(1),
+                pageviews: at(2),
+                bounces: at(3),
+                duration_ms: at(4),
+                converting: at(5),
+            };
+            (metric, key, sums)
+        })
+        .collect())
+}
+
 fn matches(kind: GoalKind, pattern: &str, name: &str, path: &str) -> bool {
     match kind {
         GoalKind::Event => name == pattern,
@@ -620,6 +697,42 @@ mod tests {
         assert!(!rows.iter().any(|r| r.0.contains("/nowhere")));
         // Never two pages at once: a visit views one page or another, not a pair to filter by.
         assert!(!rows.iter().any(|r| r.0.matches("page=").count() > 1));
+    }
+
+    #[test]
+    fn stored_sums_read_back_the_same() {
+        let rows = vec![
+            (
+                "page",
+                "/a \"quoted\" & odd\tpath".to_string(),
+                Sums {
+                    visitors: 3,
+                    visits: 4,
+                    ..Sums::default()
+                },
+            ),
+            (
+                "condition",
+                "Knee pain".to_string(),
+                Sums {
+                    visitors: 2,
+                    converting: 1,
+                    ..Sums::default()
+                },
+            ),
+            ("goal", "7".to_string(), Sums::default()),
+        ];
+        let text = encode_sums(&rows);
+        assert!(text.contains(r#"["goal","7",[]]"#), "{text}");
+        assert!(text.contains(r#"["page","/a \"quoted\" & odd\tpath",[3,4]]"#), "{text}");
+        let back = decode_sums(&text).unwrap();
+        let expected: Vec<(String, String, Sums)> = rows
+            .into_iter()
+            .map(|(m, k, s)| (m.to_string(), k, s))
+            .collect();
+        assert_eq!(back, expected);
+        assert_eq!(decode_sums("[]").unwrap(), vec![]);
+        assert!(decode_sums("not json").is_err());
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Daily rollups: each ended day of a site's traffic summed once (visitors, visits, breakdowns,
-//! pages, goals, funnels, condition pages), so a report over a year reads a few thousand rows
-//! instead of millions of events. A report adds the rollups of the whole days it covers to the
+//! pages, goals, funnels, condition pages), so a report over a year reads a row per day instead
+//! of millions of events: a segment's day is one row, its summary in columns and its other sums
+//! as JSON (`day_sums::encode_sums`). A report adds the rollups of the whole days it covers to the
 //! raw queries for the rest (today, and days not rolled up yet), so it never waits for them.
 //! Each day is also summed per filter value, alone and in pairs (segments; see `day_sums`), so a
 //! report filtered by one or two of source, channel, campaign, device and page reads rollups too.
@@ -16,7 +17,9 @@ use jiff::tz::TimeZone;
 use sqlx::Row;
 
 use super::VISIT_GAP_MS;
-use super::day_sums::{DayEvent, DayVisit, Definitions, Sums, day_rows};
+use super::day_sums::{
+    DayEvent, DayVisit, Definitions, Sums, day_rows, decode_sums, stored_segments,
+};
 use super::insights::{ConditionResult, funnel_steps};
 use super::query::Sql;
 use super::reports::{
@@ -445,8 +448,7 @@ impl Store {
             "SELECT CAST(COALESCE(SUM(visitors), 0) AS BIGINT) AS visitors, CAST(COALESCE(SUM(visits), 0) AS BIGINT) AS visits, \
                     CAST(COALESCE(SUM(pageviews), 0) AS BIGINT) AS pageviews, CAST(COALESCE(SUM(bounces), 0) AS BIGINT) AS bounces, \
                     CAST(COALESCE(SUM(duration_ms), 0) AS BIGINT) AS duration_ms \
-             FROM rollups WHERE site_id = $1 AND segment = $2 AND day_start >= $3 AND day_start < $4 \
-             AND metric = 'summary'",
+             FROM rollups WHERE site_id = $1 AND segment = $2 AND day_start >= $3 AND day_start < $4",
         )
         .bind(scope.site_id)
         .bind(segment)
@@ -513,11 +515,8 @@ impl Store {
         segment: &str,
     ) -> StoreResult<Report> {
         let rows = sqlx::query(
-            "SELECT metric, key, CAST(SUM(visitors) AS BIGINT) AS visitors, CAST(SUM(visits) AS BIGINT) AS visits, \
-                    CAST(SUM(pageviews) AS BIGINT) AS pageviews, CAST(SUM(bounces) AS BIGINT) AS bounces, \
-                    CAST(SUM(duration_ms) AS BIGINT) AS duration_ms, CAST(SUM(converting) AS BIGINT) AS converting \
-             FROM rollups WHERE site_id = $1 AND segment = $2 AND day_start >= $3 AND day_start < $4 \
-             GROUP BY metric, key",
+            "SELECT day_start, visitors, visits, pageviews, bounces, duration_ms, sums FROM rollups \
+             WHERE site_id = $1 AND segment = $2 AND day_start >= $3 AND day_start < $4 ORDER BY day_start",
         )
         .bind(scope.site_id)
         .bind(segment.to_string())
@@ -525,43 +524,33 @@ impl Store {
         .bind(covered.to)
         .fetch_all(self.pool())
         .await?;
-        let mut sums: HashMap<(String, String), Sums> = HashMap::with_capacity(rows.len());
+        let mut sums: HashMap<(String, String), Sums> = HashMap::new();
+        let mut daily = Vec::with_capacity(rows.len());
         for r in &rows {
-            sums.insert(
-                (r.try_get("metric")?, r.try_get("key")?),
-                Sums {
-                    visitors: r.try_get("visitors")?,
-                    visits: r.try_get("visits")?,
-                    pageviews: r.try_get("pageviews")?,
-                    bounces: r.try_get("bounces")?,
-                    duration_ms: r.try_get("duration_ms")?,
-                    converting: r.try_get("converting")?,
-                },
-            );
+            let start: i64 = r.try_get("day_start")?;
+            let summary = Sums {
+                visitors: r.try_get("visitors")?,
+                visits: r.try_get("visits")?,
+                pageviews: r.try_get("pageviews")?,
+                bounces: r.try_get("bounces")?,
+                duration_ms: r.try_get("duration_ms")?,
+                converting: 0,
+            };
+            daily.push(Bucket {
+                // Rounded, so a day of 23 or 25 hours still lands on its own index.
+                index: (start - covered.from + 43_200_000).div_euclid(86_400_000),
+                visitors: summary.visitors,
+                pageviews: summary.pageviews,
+            });
+            let day = std::iter::once(("summary".to_string(), String::new(), summary));
+            let text: String = r.try_get("sums")?;
+            let decoded = decode_sums(&text)
+                .map_err(|e| crate::error::StoreError::Db(sqlx::Error::Decode(Box::new(e))))?;
+            for (metric, key, s) in day.chain(decoded) {
+                let total = sums.entry((metric, key)).or_default();
+                *total = total.plus(&s);
+            }
         }
-        let daily_rows = sqlx::query(
-            "SELECT day_start, visitors, pageviews FROM rollups \
-             WHERE site_id = $1 AND segment = $2 AND day_start >= $3 AND day_start < $4 AND metric = 'summary' \
-             ORDER BY day_start",
-        )
-        .bind(scope.site_id)
-        .bind(segment.to_string())
-        .bind(covered.from)
-        .bind(covered.to)
-        .fetch_all(self.pool())
-        .await?;
-        let daily = daily_rows
-            .iter()
-            .map(|r| {
-                let start: i64 = r.try_get("day_start")?;
-                Ok(Bucket {
-                    // Rounded, so a day of 23 or 25 hours still lands on its own index.
-                    index: (start - covered.from + 43_200_000).div_euclid(86_400_000),
-                    visitors: r.try_get("visitors")?,
-                    pageviews: r.try_get("pageviews")?,
-                })
-            })
-            .collect::<StoreResult<Vec<_>>>()?;
         self.report_from_sums(scope, covered, &sums, daily).await
     }
 
@@ -694,26 +683,25 @@ impl Store {
             .bind(from)
             .execute(&mut *tx)
             .await?;
-        for chunk in rows.chunks(60) {
+        for chunk in stored_segments(rows).chunks(60) {
             let mut sql = String::from(
-                "INSERT INTO rollups (site_id, segment, day_start, metric, key, visitors, visits, pageviews, \
-                 bounces, duration_ms, converting) VALUES ",
+                "INSERT INTO rollups (site_id, segment, day_start, visitors, visits, pageviews, bounces, \
+                 duration_ms, sums) VALUES ",
             );
-            super::push_placeholders(&mut sql, self.backend(), 1, chunk.len(), 11);
+            super::push_placeholders(&mut sql, self.backend(), 1, chunk.len(), 9);
             let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-            for (segment, metric, key, s) in chunk {
+            for row in chunk {
+                let s = &row.summary;
                 q = q
                     .bind(site_id)
-                    .bind(segment.as_str())
+                    .bind(row.segment.as_str())
                     .bind(from)
-                    .bind(*metric)
-                    .bind(key.as_str())
                     .bind(s.visitors)
                     .bind(s.visits)
                     .bind(s.pageviews)
                     .bind(s.bounces)
                     .bind(s.duration_ms)
-                    .bind(s.converting);
+                    .bind(row.sums.as_str());
             }
             q.execute(&mut *tx).await?;
         }
