@@ -17,7 +17,9 @@
 //! A visit never outlasts the local day it began in (visitor ids change at local midnight), so
 //! the day's events are all the events its visits have.
 
-use std::collections::{HashMap, HashSet};
+// foldhash rather than std's SipHash: a busy day is millions of inserts into these sets (keys are
+// visit and visitor ids and the day's own values, so hash flooding is not a concern here).
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 
 use stride_core::website::insights::{funnel_counts, funnel_reached, path_matches};
 
@@ -310,17 +312,38 @@ impl Segment {
     }
 }
 
-/// The sums of a segment, started empty the first time it is named.
-fn segment_mut<'m>(
-    by_segment: &'m mut HashMap<String, Segment>,
-    name: &str,
-    defs: &Definitions,
+/// A day's segments, each named once and then known by its index.
+struct Segments<'d> {
+    ids: HashMap<String, usize>,
+    list: Vec<(String, Segment)>,
+    defs: &'d Definitions<'d>,
     confirm_pairs: usize,
-) -> &'m mut Segment {
-    if !by_segment.contains_key(name) {
-        by_segment.insert(name.to_string(), Segment::new(defs, confirm_pairs));
+}
+
+impl<'d> Segments<'d> {
+    /// The index of a segment, started empty the first time it is named.
+    fn id(&mut self, name: String) -> usize {
+        if let Some(&id) = self.ids.get(&name) {
+            return id;
+        }
+        let id = self.list.len();
+        self.list
+            .push((name.clone(), Segment::new(self.defs, self.confirm_pairs)));
+        self.ids.insert(name, id);
+        id
     }
-    by_segment.get_mut(name).expect("inserted above")
+}
+
+/// Counts a visitor (and whether it converts) in a group, keyed by a value of the day.
+fn add_to(groups: &mut HashMap<String, Group>, key: &str, visitor: i64, converts: bool) {
+    match groups.get_mut(key) {
+        Some(g) => g.add(visitor, converts),
+        None => {
+            let mut g = Group::default();
+            g.add(visitor, converts);
+            groups.insert(key.to_string(), g);
+        }
+    }
 }
 
 /// Sums a day. `events` holds the day's events up to the day's end; those at or after `to` (a
@@ -365,8 +388,13 @@ pub(crate) fn day_rows(
         .filter(|e| e.at < to && is_lead(e))
         .map(|e| e.visit_id)
         .collect();
-    let mut by_segment: HashMap<String, Segment> = HashMap::new();
-    by_segment.insert(String::new(), Segment::new(defs, confirm_pairs.len()));
+    let mut by_segment = Segments {
+        ids: HashMap::new(),
+        list: Vec::new(),
+        defs,
+        confirm_pairs: confirm_pairs.len(),
+    };
+    by_segment.id(String::new());
 
     // Each visit's events, for funnels (already ordered by visit, time and id).
     let mut visit_events: HashMap<i64, &[DayEvent]> = HashMap::new();
@@ -406,7 +434,7 @@ pub(crate) fn day_rows(
         )
     };
 
-    let mut visit_segments: HashMap<i64, Vec<String>> = HashMap::with_capacity(visits.len());
+    let mut visit_segments: HashMap<i64, Vec<usize>> = HashMap::with_capacity(visits.len());
     let visit_attrs: HashMap<i64, [&str; 4]> = visits
         .iter()
         .map(|v| (v.id, SEGMENTED.map(|d| v.dims[d].as_str())))
@@ -423,9 +451,12 @@ pub(crate) fn day_rows(
             .map(|(_, steps)| reached(steps, v.id))
             .collect();
         let values = SEGMENTED.map(|d| (DIMENSIONS[d], v.dims[d].as_str()));
-        let segs = segments(values, viewed_by(v.id), defs.patterns, segmented);
-        for seg in &segs {
-            let s = segment_mut(&mut by_segment, seg, defs, confirm_pairs.len());
+        let segs: Vec<usize> = segments(values, viewed_by(v.id), defs.patterns, segmented)
+            .into_iter()
+            .map(|name| by_segment.id(name))
+            .collect();
+        for &seg in &segs {
+            let s = &mut by_segment.list[seg].1;
             s.visitors.insert(v.visitor_id);
             s.visits += 1;
             s.pageviews += v.pageviews;
@@ -433,10 +464,7 @@ pub(crate) fn day_rows(
             s.duration_ms += v.duration_ms;
             for (d, value) in v.dims.iter().enumerate() {
                 if !value.is_empty() {
-                    s.dims[d]
-                        .entry(value.clone())
-                        .or_default()
-                        .add(v.visitor_id, converts);
+                    add_to(&mut s.dims[d], value, v.visitor_id, converts);
                 }
             }
             for (k, r) in confirm.iter().enumerate() {
@@ -451,35 +479,52 @@ pub(crate) fn day_rows(
 
     for e in events.iter().filter(|e| e.at < to) {
         let lead = is_lead(e);
+        let pageview = e.name == "pageview";
+        let converts = converting.contains(&e.visit_id);
+        // What the event counts towards, worked out once for all its segments.
+        let conditions: Vec<usize> = if pageview {
+            (0..defs.conditions.len())
+                .filter(|&c| {
+                    defs.conditions[c]
+                        .1
+                        .iter()
+                        .any(|p| path_matches(p, &e.path))
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let goals: Vec<usize> = (0..defs.goals.len())
+            .filter(|&g| {
+                let goal = &defs.goals[g];
+                matches(goal.kind, &goal.pattern, &e.name, &e.path)
+            })
+            .collect();
         // An event's segments are its visit's, unless its own attributes differ.
-        let own;
+        let own: Vec<usize>;
         let segs = match (visit_segments.get(&e.visit_id), visit_attrs.get(&e.visit_id)) {
             (Some(segs), Some(attrs)) if attrs.iter().zip(&e.attrs).all(|(a, b)| *a == b) => segs,
             _ => {
                 let attrs = [0, 1, 2, 3].map(|i| (DIMENSIONS[SEGMENTED[i]], e.attrs[i].as_str()));
-                own = segments(attrs, viewed_by(e.visit_id), defs.patterns, segmented);
+                own = segments(attrs, viewed_by(e.visit_id), defs.patterns, segmented)
+                    .into_iter()
+                    .map(|name| by_segment.id(name))
+                    .collect();
                 &own
             }
         };
-        for seg in segs {
-            let s = segment_mut(&mut by_segment, seg, defs, confirm_pairs.len());
-            if e.name == "pageview" {
-                s.pages
-                    .entry(e.path.clone())
-                    .or_default()
-                    .add(e.visitor_id, converting.contains(&e.visit_id));
-                for (c, (_, patterns)) in defs.conditions.iter().enumerate() {
-                    if patterns.iter().any(|p| path_matches(p, &e.path)) {
-                        s.condition_visitors[c].insert(e.visitor_id);
-                        s.condition_visits[c].insert(e.visit_id);
-                    }
-                }
+        for &seg in segs {
+            let s = &mut by_segment.list[seg].1;
+            if pageview {
+                add_to(&mut s.pages, &e.path, e.visitor_id, converts);
             }
-            for (g, goal) in defs.goals.iter().enumerate() {
-                if matches(goal.kind, &goal.pattern, &e.name, &e.path) {
-                    s.goals[g].0.insert(e.visitor_id);
-                    s.goals[g].1 += 1;
-                }
+            for &c in &conditions {
+                s.condition_visitors[c].insert(e.visitor_id);
+                s.condition_visits[c].insert(e.visit_id);
+            }
+            for &g in &goals {
+                s.goals[g].0.insert(e.visitor_id);
+                s.goals[g].1 += 1;
             }
             if lead {
                 s.lead_visits.insert(e.visit_id);
@@ -488,7 +533,7 @@ pub(crate) fn day_rows(
     }
 
     let mut rows = Vec::new();
-    for (seg, s) in by_segment {
+    for (seg, s) in by_segment.list {
         rows.push((
             seg.clone(),
             "summary",
