@@ -290,6 +290,17 @@ async fn funnels_gaps_conditions_and_filters_add_up() {
     assert!(html.contains("Home to booking"));
     assert!(html.contains("Clicked vs confirmed"));
     assert!(html.contains("Condition pages by leads"));
+    // The page filter offers the patterns goals and condition pages use (rollups keep those).
+    for pattern in [
+        "/thank-you*",
+        "/conditions/sciatica*",
+        "/conditions/knee-pain*",
+    ] {
+        assert!(
+            html.contains(&format!("<option value=\"{pattern}\">")),
+            "{pattern} offered"
+        );
+    }
     let (status, html) = b
         .text(&format!(
             "/app/website?site={}&from=2026-13-01&to=2026-01-01",
