@@ -280,7 +280,11 @@ macro_rules! migration_files {
             (
                 13,
                 "rollup pairs",
-                include_str!(concat!("../migrations/", $dialect, "/0013_rollup_pairs.sql")),
+                include_str!(concat!(
+                    "../migrations/",
+                    $dialect,
+                    "/0013_rollup_pairs.sql"
+                )),
             ),
         ]
     };

@@ -113,7 +113,9 @@ pub(crate) struct StoredSegment {
 
 /// A day's rows grouped into one stored row per segment.
 pub(crate) fn stored_segments(rows: Vec<Row>) -> Vec<StoredSegment> {
-    let mut by: HashMap<String, (Sums, Vec<(&'static str, String, Sums)>)> = HashMap::new();
+    // Per segment: its summary and its other sums (metric, key, sums).
+    type Day = (Sums, Vec<(&'static str, String, Sums)>);
+    let mut by: HashMap<String, Day> = HashMap::new();
     for (segment, metric, key, sums) in rows {
         let entry = by.entry(segment).or_default();
         if metric == "summary" {
@@ -502,7 +504,10 @@ pub(crate) fn day_rows(
             .collect();
         // An event's segments are its visit's, unless its own attributes differ.
         let own: Vec<usize>;
-        let segs = match (visit_segments.get(&e.visit_id), visit_attrs.get(&e.visit_id)) {
+        let segs = match (
+            visit_segments.get(&e.visit_id),
+            visit_attrs.get(&e.visit_id),
+        ) {
             (Some(segs), Some(attrs)) if attrs.iter().zip(&e.attrs).all(|(a, b)| *a == b) => segs,
             _ => {
                 let attrs = [0, 1, 2, 3].map(|i| (DIMENSIONS[SEGMENTED[i]], e.attrs[i].as_str()));
@@ -769,7 +774,10 @@ mod tests {
         ];
         let text = encode_sums(&rows);
         assert!(text.contains(r#"["goal","7",[]]"#), "{text}");
-        assert!(text.contains(r#"["page","/a \"quoted\" & odd\tpath",[3,4]]"#), "{text}");
+        assert!(
+            text.contains(r#"["page","/a \"quoted\" & odd\tpath",[3,4]]"#),
+            "{text}"
+        );
         let back = decode_sums(&text).unwrap();
         let expected: Vec<(String, String, Sums)> = rows
             .into_iter()

@@ -231,7 +231,10 @@ mod tests {
         );
         // A pattern no goal, funnel or condition page uses, and three filters: no segment.
         assert_eq!(segment(f(None, None, Some("/blog/*"))), None);
-        assert_eq!(segment(f(Some("Google"), Some("mobile"), Some("/knee"))), None);
+        assert_eq!(
+            segment(f(Some("Google"), Some("mobile"), Some("/knee"))),
+            None
+        );
     }
 
     #[test]

@@ -403,7 +403,12 @@ impl Store {
                     .filter(|(kind, _)| *kind == page)
                     .map(|(_, p)| p.clone())
             }))
-            .chain(loaded.conditions.iter().flat_map(|(_, p)| p.iter().cloned()))
+            .chain(
+                loaded
+                    .conditions
+                    .iter()
+                    .flat_map(|(_, p)| p.iter().cloned()),
+            )
             .filter(|p| p.contains('*'))
             .collect();
         patterns.sort();
@@ -435,7 +440,10 @@ impl Store {
     /// The part of the scope's range a report reads from rollups, if any (the rest is summed from
     /// the raw events and visits): for benchmarks and tests.
     pub async fn rolled_up_part(&self, scope: &Scope) -> StoreResult<Option<Range>> {
-        Ok(self.rollup_segment(scope).await?.map(|(covered, _)| covered))
+        Ok(self
+            .rollup_segment(scope)
+            .await?
+            .map(|(covered, _)| covered))
     }
 
     /// Only the summary, for the previous period: rollups where they cover the range, raw visits for

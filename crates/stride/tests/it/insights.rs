@@ -666,14 +666,27 @@ async fn rolled_up_days_give_the_same_reports_as_the_raw_data() {
         (vec![("page", "/request-appointment")], true),
         // A goal's pattern.
         (vec![("page", "/conditions/*")], true),
-        (vec![("channel", "organic_search"), ("device", "mobile")], true),
-        (vec![("source", "Google"), ("campaign", "Back pain – search")], true),
+        (
+            vec![("channel", "organic_search"), ("device", "mobile")],
+            true,
+        ),
+        (
+            vec![("source", "Google"), ("campaign", "Back pain – search")],
+            true,
+        ),
         (vec![("device", "mobile"), ("page", "/conditions/*")], true),
-        (vec![("channel", "paid_search"), ("page", "/insurance")], true),
+        (
+            vec![("channel", "paid_search"), ("page", "/insurance")],
+            true,
+        ),
         // These no rollup serves: a pattern nothing defines, and three filters.
         (vec![("page", "/blog/*")], false),
         (
-            vec![("source", "Google"), ("channel", "organic_search"), ("device", "mobile")],
+            vec![
+                ("source", "Google"),
+                ("channel", "organic_search"),
+                ("device", "mobile"),
+            ],
             false,
         ),
     ]
@@ -709,7 +722,12 @@ async fn rolled_up_days_give_the_same_reports_as_the_raw_data() {
         let report = view(&s.website_report(scope).await.unwrap());
         assert_eq!(&report, raw, "the same report for {:?}", scope.filters);
         let part = s.rolled_up_part(scope).await.unwrap();
-        assert_eq!(part.is_some(), *served, "read from rollups: {:?}", scope.filters);
+        assert_eq!(
+            part.is_some(),
+            *served,
+            "read from rollups: {:?}",
+            scope.filters
+        );
     }
     // New traffic shows at once: today is rolled up only to a minute ago.
     let this_week = Scope::new(practice_id, site.id, period(7));
