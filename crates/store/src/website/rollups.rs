@@ -437,6 +437,16 @@ impl Store {
             .map(|covered| (covered, segment)))
     }
 
+    /// The page patterns (with a `*`) the site's goals, funnels and condition pages use: rollups keep
+    /// a segment for each, so a report filtered by one is as quick as by one page.
+    pub async fn rolled_up_patterns(
+        &self,
+        practice_id: i64,
+        site_id: i64,
+    ) -> StoreResult<Vec<String>> {
+        Ok(self.definitions(practice_id, site_id).await?.patterns)
+    }
+
     /// The part of the scope's range a report reads from rollups, if any (the rest is summed from
     /// the raw events and visits): for benchmarks and tests.
     pub async fn rolled_up_part(&self, scope: &Scope) -> StoreResult<Option<Range>> {

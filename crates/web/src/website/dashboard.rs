@@ -12,7 +12,7 @@ use stride_core::website::conversion::{band, conversion_rate};
 use stride_store::website::Filters;
 use stride_store::website::Site;
 use stride_store::website::insights::ConditionResult;
-use stride_store::website::reports::{BreakdownRow, GoalCategory, GoalKind, Range, Scope, Summary};
+use stride_store::website::reports::{BreakdownRow, GoalCategory, Range, Scope, Summary};
 
 use crate::AppState;
 use crate::auth::Principal;
@@ -530,24 +530,10 @@ pub async fn dashboard(
             })
         })
         .collect();
-    let mut patterns: Vec<String> = report
-        .goals
-        .iter()
-        .filter(|g| g.goal.kind == GoalKind::Page)
-        .map(|g| g.goal.pattern.clone())
-        .chain(report.funnels.iter().flat_map(|f| {
-            f.funnel
-                .steps
-                .iter()
-                .filter(|s| s.kind == GoalKind::Page)
-                .map(|s| s.pattern.clone())
-        }))
-        .chain(report.conditions.iter().flat_map(|c| c.patterns.clone()))
-        .filter(|p| p.contains('*'))
-        .collect();
-    patterns.sort();
-    patterns.dedup();
-    page.page_patterns = patterns;
+    page.page_patterns = state
+        .store
+        .rolled_up_patterns(p.practice_id, site.id)
+        .await?;
     page.funnels = report
         .funnels
         .into_iter()
