@@ -42,13 +42,39 @@ pub fn install_crypto_provider() {
 }
 
 /// The Prometheus recorder is process-wide; tests start many applications in one process.
+/// Request durations go into fixed buckets (a Prometheus histogram: constant memory, summable across
+/// instances). The recorder buffers each recorded value until upkeep drains it, so a thread of its
+/// own runs upkeep every five seconds: memory stays bounded under a flood even if nothing scrapes
+/// `/metrics`.
 fn metrics_handle() -> Option<PrometheusHandle> {
     static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
     HANDLE
         .get_or_init(|| {
-            let recorder = PrometheusBuilder::new().build_recorder();
+            let recorder = PrometheusBuilder::new()
+                .set_buckets_for_metric(
+                    metrics_exporter_prometheus::Matcher::Full(
+                        "stride_http_request_duration_seconds".into(),
+                    ),
+                    &[
+                        0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+                        5.0, 10.0,
+                    ],
+                )
+                .ok()?
+                .build_recorder();
             let handle = recorder.handle();
-            metrics::set_global_recorder(recorder).ok().map(|_| handle)
+            metrics::set_global_recorder(recorder).ok()?;
+            let upkeep = handle.clone();
+            std::thread::Builder::new()
+                .name("metrics-upkeep".into())
+                .spawn(move || {
+                    loop {
+                        std::thread::sleep(Duration::from_secs(5));
+                        upkeep.run_upkeep();
+                    }
+                })
+                .ok()?;
+            Some(handle)
         })
         .clone()
 }

@@ -490,19 +490,26 @@ pub fn router(state: AppState) -> Router {
 /// ids) and logs one line per request without query strings or bodies.
 async fn observe(req: Request, next: Next) -> Response {
     let start = Instant::now();
-    let method = req.method().clone();
-    let route = req
+    // Labels are built once and shared (a static method name, one `Arc` for the route): this runs
+    // for every tracker beacon.
+    let method: metrics::SharedString = match *req.method() {
+        axum::http::Method::GET => "GET".into(),
+        axum::http::Method::POST => "POST".into(),
+        axum::http::Method::HEAD => "HEAD".into(),
+        axum::http::Method::OPTIONS => "OPTIONS".into(),
+        ref other => other.to_string().into(),
+    };
+    let route: Arc<str> = req
         .extensions()
         .get::<MatchedPath>()
-        .map(|m| m.as_str().to_string())
-        .unwrap_or_else(|| "unmatched".into());
+        .map_or_else(|| Arc::from("unmatched"), |m| Arc::from(m.as_str()));
     let resp = next.run(req).await;
     let status = resp.status().as_u16();
     let elapsed = start.elapsed();
-    metrics::counter!("stride_http_requests_total", "method" => method.to_string(), "route" => route.clone(), "status" => status.to_string()).increment(1);
-    metrics::histogram!("stride_http_request_duration_seconds", "method" => method.to_string(), "route" => route.clone()).record(elapsed.as_secs_f64());
+    metrics::counter!("stride_http_requests_total", "method" => method.clone(), "route" => route.clone(), "status" => status.to_string()).increment(1);
+    metrics::histogram!("stride_http_request_duration_seconds", "method" => method.clone(), "route" => route.clone()).record(elapsed.as_secs_f64());
     // Tracker beacons are counted in the metrics above; a log line each would drown everything else.
-    if route == "/api/event" && status == 202 {
+    if &*route == "/api/event" && status == 202 {
         tracing::debug!(target: "stride::http", %method, route = %route, status, ms = elapsed.as_millis() as u64, "request");
     } else {
         tracing::info!(target: "stride::http", %method, route = %route, status, ms = elapsed.as_millis() as u64, "request");

@@ -4,7 +4,7 @@
 //! identifies a visitor is kept: the address and user agent only feed a hash under a daily salt.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::body::to_bytes;
@@ -54,12 +54,12 @@ pub enum Queued {
 }
 
 /// A site's recording pages: (pattern, call-to-action selector).
-type HeatmapConfig = std::sync::Arc<Vec<(String, String)>>;
+type HeatmapConfig = Arc<Vec<(String, String)>>;
 
 /// The intake's shared state: the queue's sending side, caches, and counts of what was dropped.
 pub struct Intake {
     tx: mpsc::Sender<Queued>,
-    sites: Mutex<HashMap<String, (Option<Site>, Instant)>>,
+    sites: Mutex<HashMap<String, (Option<Arc<Site>>, Instant)>>,
     heatmaps: Mutex<HashMap<i64, (HeatmapConfig, Instant)>>,
     cta: Mutex<HashMap<(i64, String), (i64, Instant)>>,
     /// Per practice: its time zone, today's local date there and when that date ends (ms).
@@ -104,13 +104,13 @@ impl Intake {
         &self,
         store: &Store,
         domain: &str,
-    ) -> Result<Option<Site>, stride_store::StoreError> {
+    ) -> Result<Option<Arc<Site>>, stride_store::StoreError> {
         if let Some((site, at)) = self.sites.lock().expect("site cache").get(domain)
             && at.elapsed() < SITE_CACHE_TTL
         {
             return Ok(site.clone());
         }
-        let site = store.site_by_domain(domain).await?;
+        let site = store.site_by_domain(domain).await?.map(Arc::new);
         let mut cache = self.sites.lock().expect("site cache");
         if cache.len() > 10_000 {
             cache.clear();
@@ -129,7 +129,7 @@ impl Intake {
         {
             return Ok(config.clone());
         }
-        let config = std::sync::Arc::new(store.heatmap_config(site_id).await?);
+        let config = Arc::new(store.heatmap_config(site_id).await?);
         let mut cache = self.heatmaps.lock().expect("heatmap cache");
         if cache.len() > 10_000 {
             cache.clear();
@@ -233,7 +233,7 @@ impl Intake {
 /// requests); then closes the queue and stores what is left. Drop counts are written with each batch.
 pub async fn run_writer(
     store: Store,
-    intake: std::sync::Arc<Intake>,
+    intake: Arc<Intake>,
     mut queue: IntakeQueue,
     mut finish: tokio::sync::watch::Receiver<bool>,
 ) {
@@ -401,6 +401,12 @@ pub async fn preflight() -> Response {
     resp
 }
 
+/// Whether `host` is `domain` or one of its subdomains.
+fn is_within(host: &str, domain: &str) -> bool {
+    host.strip_suffix(domain)
+        .is_some_and(|rest| rest.is_empty() || rest.ends_with('.'))
+}
+
 fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> &'a str {
     headers
         .get(name)
@@ -526,7 +532,7 @@ pub async fn event(State(state): State<AppState>, req: Request) -> Response {
             );
         }
     };
-    if url.host != site.domain && !url.host.ends_with(&format!(".{}", site.domain)) {
+    if !is_within(&url.host, &site.domain) {
         state.intake.drop_event(site.id, "foreign_url");
         return reject(
             StatusCode::BAD_REQUEST,
@@ -539,9 +545,7 @@ pub async fn event(State(state): State<AppState>, req: Request) -> Response {
     }
     let referrer = incoming.referrer.as_deref().and_then(referrer_host);
     if let Some(r) = &referrer
-        && REFERRER_SPAM
-            .iter()
-            .any(|spam| r == spam || r.ends_with(&format!(".{spam}")))
+        && REFERRER_SPAM.iter().any(|spam| is_within(r, spam))
     {
         state.intake.drop_event(site.id, "referrer_spam");
         return accepted();
