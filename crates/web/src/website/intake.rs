@@ -263,7 +263,7 @@ pub async fn run_writer(
             }
         }
         if !events.is_empty() {
-            if let Err(e) = store.insert_events(&events, &mut visits).await {
+            if let Err(e) = off_the_workers(store.insert_events(&events, &mut visits)).await {
                 visits.clear();
                 tracing::error!(error = %e, events = events.len(), "could not store a batch of events");
                 for ev in &events {
@@ -275,7 +275,7 @@ pub async fn run_writer(
             events.clear();
         }
         if !clicks.is_empty() {
-            if let Err(e) = store.insert_clicks(&clicks).await {
+            if let Err(e) = off_the_workers(store.insert_clicks(&clicks)).await {
                 tracing::error!(error = %e, clicks = clicks.len(), "could not store a batch of clicks");
                 for c in &clicks {
                     intake.drop_event(c.site_id, "write_failed");
@@ -293,6 +293,20 @@ pub async fn run_writer(
         if finishing && received == 0 {
             break;
         }
+    }
+}
+
+/// Runs a batch's statements to completion on this thread, which tokio first hands over from its
+/// workers (`block_in_place`). Awaited on a worker, each of a batch's statements would resume only
+/// after every request queued on that worker, so under a flood the writer fell behind and the
+/// batch building delayed those requests; here the batch gets a thread of its own while requests
+/// carry on. (On a single-threaded runtime, as in some tests, it is simply awaited.)
+async fn off_the_workers<T>(work: impl Future<Output = T>) -> T {
+    let handle = tokio::runtime::Handle::current();
+    if handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread {
+        tokio::task::block_in_place(|| handle.block_on(work))
+    } else {
+        work.await
     }
 }
 
