@@ -286,6 +286,15 @@ macro_rules! migration_files {
                     "/0013_rollup_pairs.sql"
                 )),
             ),
+            (
+                14,
+                "report segments",
+                include_str!(concat!(
+                    "../migrations/",
+                    $dialect,
+                    "/0014_report_segments.sql"
+                )),
+            ),
         ]
     };
 }

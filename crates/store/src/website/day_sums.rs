@@ -99,6 +99,44 @@ pub(crate) struct Definitions<'a> {
     pub conditions: &'a [(String, Vec<String>)],
     /// The page patterns with a `*` that goals, funnels and condition pages use: each is a segment.
     pub patterns: &'a [String],
+    /// Filter sets reports asked for that no standard segment serves: each is a segment too.
+    pub extras: &'a [Extra],
+}
+
+/// Which segments a day is summed for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Segmenting {
+    /// Only segment "": for a report whose rows were already filtered.
+    Site,
+    /// Every segment: a day's rollup.
+    All,
+    /// Only the extra segments: filling them in for a day rolled up before they were asked for.
+    Extras,
+}
+
+/// A filter set a report asked for that no standard segment serves (three filters or more, or a
+/// page pattern nothing defines), rolled up as a segment of its own once asked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Extra {
+    /// Its segment name (`segment_name` of all its filters).
+    pub name: String,
+    /// Its column filters, by `segment_name`'s column names.
+    pub columns: Vec<(&'static str, String)>,
+    /// The page, or page pattern, its visits viewed.
+    pub page: Option<String>,
+}
+
+impl Extra {
+    /// Whether something with these column values, whose visit viewed these pages, is in it.
+    fn contains(&self, columns: &[(&'static str, &str)], viewed: &[&str]) -> bool {
+        self.columns
+            .iter()
+            .all(|(c, v)| columns.iter().any(|(cc, vv)| cc == c && vv == v))
+            && self
+                .page
+                .as_deref()
+                .is_none_or(|p| viewed.iter().any(|v| path_matches(p, v)))
+    }
 }
 
 /// One rollup row: segment, metric, key and sums.
@@ -213,18 +251,27 @@ pub(crate) fn segment_name(parts: &[(&str, &str)]) -> String {
 }
 
 /// The segments something with these filter values belongs to: the whole site; each non-empty
-/// value, each page its visit viewed and each pattern one of those pages matched; and every two of
-/// these that are not both pages. `columns` are in `segment_name`'s order.
+/// value, each page its visit viewed and each pattern one of those pages matched; every two of
+/// these that are not both pages; and each extra segment it is in. `columns` are in
+/// `segment_name`'s order.
 fn segments(
     columns: [(&'static str, &str); 4],
     viewed: &[&str],
-    patterns: &[String],
-    segmented: bool,
+    defs: &Definitions,
+    segmenting: Segmenting,
 ) -> Vec<String> {
     let mut out = vec![String::new()];
-    if !segmented {
-        return out;
+    let extras = defs
+        .extras
+        .iter()
+        .filter(|x| x.contains(&columns, viewed))
+        .map(|x| x.name.clone());
+    match segmenting {
+        Segmenting::Site => return out,
+        Segmenting::Extras => return extras.collect(),
+        Segmenting::All => out.extend(extras),
     }
+    let patterns = defs.patterns;
     let columns: Vec<(&str, &str)> = columns.into_iter().filter(|(_, v)| !v.is_empty()).collect();
     // A viewed path with a `*` is left out: a filter with a `*` is a pattern.
     let pages: Vec<&str> = viewed
@@ -349,14 +396,14 @@ fn add_to(groups: &mut HashMap<String, Group>, key: &str, visitor: i64, converts
 }
 
 /// Sums a day. `events` holds the day's events up to the day's end; those at or after `to` (a
-/// partial day's cut-off) count only towards funnels of visits that began before it. Without
-/// `segmented`, only segment "" (the rows given, for a report that filtered them itself).
+/// partial day's cut-off) count only towards funnels of visits that began before it. `segmenting`
+/// says which segments are summed (see `Segmenting`).
 pub(crate) fn day_rows(
     visits: &[DayVisit],
     events: &[DayEvent],
     to: i64,
     defs: &Definitions,
-    segmented: bool,
+    segmenting: Segmenting,
 ) -> Vec<Row> {
     let lead_goals: Vec<&Goal> = defs
         .goals
@@ -396,7 +443,9 @@ pub(crate) fn day_rows(
         defs,
         confirm_pairs: confirm_pairs.len(),
     };
-    by_segment.id(String::new());
+    if segmenting != Segmenting::Extras {
+        by_segment.id(String::new());
+    }
 
     // Each visit's events, for funnels (already ordered by visit, time and id).
     let mut visit_events: HashMap<i64, &[DayEvent]> = HashMap::new();
@@ -453,7 +502,7 @@ pub(crate) fn day_rows(
             .map(|(_, steps)| reached(steps, v.id))
             .collect();
         let values = SEGMENTED.map(|d| (DIMENSIONS[d], v.dims[d].as_str()));
-        let segs: Vec<usize> = segments(values, viewed_by(v.id), defs.patterns, segmented)
+        let segs: Vec<usize> = segments(values, viewed_by(v.id), defs, segmenting)
             .into_iter()
             .map(|name| by_segment.id(name))
             .collect();
@@ -511,7 +560,7 @@ pub(crate) fn day_rows(
             (Some(segs), Some(attrs)) if attrs.iter().zip(&e.attrs).all(|(a, b)| *a == b) => segs,
             _ => {
                 let attrs = [0, 1, 2, 3].map(|i| (DIMENSIONS[SEGMENTED[i]], e.attrs[i].as_str()));
-                own = segments(attrs, viewed_by(e.visit_id), defs.patterns, segmented)
+                own = segments(attrs, viewed_by(e.visit_id), defs, segmenting)
                     .into_iter()
                     .map(|name| by_segment.id(name))
                     .collect();
@@ -694,10 +743,45 @@ mod tests {
             )],
             conditions: &conditions,
             patterns: &["/knee*".to_string(), "/nowhere*".to_string()],
+            extras: &[
+                // Three filters, and a pattern nothing defines: segments once a report asks.
+                Extra {
+                    name: "source=Google&channel=organic_search&device=mobile".into(),
+                    columns: vec![
+                        ("source", "Google".into()),
+                        ("channel", "organic_search".into()),
+                        ("device", "mobile".into()),
+                    ],
+                    page: None,
+                },
+                Extra {
+                    name: "page=/thank*".into(),
+                    columns: Vec::new(),
+                    page: Some("/thank*".into()),
+                },
+                Extra {
+                    name: "source=Bing&device=mobile&page=/knee".into(),
+                    columns: vec![("source", "Bing".into()), ("device", "mobile".into())],
+                    page: Some("/knee".into()),
+                },
+            ],
         };
-        let rows = day_rows(&[a.clone(), b.clone()], &events, 10, &defs, true);
-        let plain = day_rows(&[a, b], &events, 10, &defs, false);
+        let rows = day_rows(&[a.clone(), b.clone()], &events, 10, &defs, Segmenting::All);
+        let plain = day_rows(&[a.clone(), b.clone()], &events, 10, &defs, Segmenting::Site);
         assert!(plain.iter().all(|r| r.0.is_empty()));
+        // Filling in the extras alone gives the same rows for them as a whole rollup does.
+        let extras = day_rows(&[a, b], &events, 10, &defs, Segmenting::Extras);
+        let of_extras = |rows: &[Row]| {
+            let mut v: Vec<Row> = rows
+                .iter()
+                .filter(|r| defs.extras.iter().any(|x| x.name == r.0))
+                .cloned()
+                .collect();
+            v.sort_by(|x, y| (&x.0, x.1, &x.2).cmp(&(&y.0, y.1, &y.2)));
+            v
+        };
+        assert_eq!(of_extras(&extras), of_extras(&rows));
+        assert_eq!(of_extras(&extras).len(), extras.len());
         let get = |seg: &str, metric: &str, key: &str| {
             rows.iter()
                 .find(|r| r.0 == seg && r.1 == metric && r.2 == key)
@@ -747,6 +831,12 @@ mod tests {
         assert!(!rows.iter().any(|r| r.0.contains("/nowhere")));
         // Never two pages at once: a visit views one page or another, not a pair to filter by.
         assert!(!rows.iter().any(|r| r.0.matches("page=").count() > 1));
+        // The extras: visitor 10 matches all three filters; only visitor 10 reached /thank-you;
+        // visitor 20 read /knee from a desktop, so is not in the third.
+        let three = get("source=Google&channel=organic_search&device=mobile", "summary", "");
+        assert_eq!((three.visitors, three.pageviews), (1, 2));
+        assert_eq!(get("page=/thank*", "goal", "7").visits, 1);
+        assert!(!rows.iter().any(|r| r.0 == "source=Bing&device=mobile&page=/knee"));
     }
 
     #[test]

@@ -138,6 +138,21 @@ impl Filters {
         Some(super::day_sums::segment_name(&parts))
     }
 
+    /// These filters as a segment of their own, named by all of them: what a report remembers
+    /// when no standard segment serves it (see `Store::rollup_segment`).
+    pub(crate) fn extra(&self) -> super::day_sums::Extra {
+        let page = self.page.as_deref().map(|p| ("page", p));
+        let parts: Vec<(&str, &str)> = self.columns().chain(page).collect();
+        super::day_sums::Extra {
+            name: super::day_sums::segment_name(&parts),
+            columns: self
+                .columns()
+                .map(|(c, v)| (c, v.to_string()))
+                .collect(),
+            page: self.page.clone(),
+        }
+    }
+
     fn columns(&self) -> impl Iterator<Item = (&'static str, &str)> {
         [
             ("source", &self.source),

@@ -18,7 +18,8 @@ use sqlx::Row;
 
 use super::VISIT_GAP_MS;
 use super::day_sums::{
-    DayEvent, DayVisit, Definitions, Sums, day_rows, decode_sums, stored_segments,
+    DayEvent, DayVisit, Definitions, Extra, Segmenting, StoredSegment, Sums, day_rows, decode_sums,
+    stored_segments,
 };
 use super::insights::{ConditionResult, funnel_steps};
 use super::query::Sql;
@@ -33,6 +34,9 @@ pub const SETTLE_MS: i64 = VISIT_GAP_MS + 5 * 60_000;
 
 /// How often today's partial rollup is brought up to date.
 pub const TODAY_REFRESH_MS: i64 = 5 * 60_000;
+/// Filter sets a site's reports may have rolled up besides the standard segments (see
+/// `Store::remember_segment`): the least recently used go beyond this.
+const MAX_REPORT_SEGMENTS: i64 = 30;
 
 /// A site's goals, funnels (id and steps) and condition pages, loaded once for many days.
 struct Loaded {
@@ -41,6 +45,8 @@ struct Loaded {
     conditions: Vec<(String, Vec<String>)>,
     /// The page patterns with a `*` among the above, sorted: each is a rollup segment.
     patterns: Vec<String>,
+    /// The filter sets reports asked for that no standard segment serves (`report_segments`).
+    extras: Vec<Extra>,
 }
 
 /// A local day's bounds in milliseconds.
@@ -360,7 +366,7 @@ impl Store {
             };
             let to = day_end.min(scope.range.to);
             let (rows, visits) = self
-                .sum_scope(&scope.over(Range { from, to }), day_end, false, &loaded)
+                .sum_scope(&scope.over(Range { from, to }), day_end, Segmenting::Site, &loaded)
                 .await?;
             for (_, metric, key, s) in rows {
                 let total = sums.entry((metric.to_string(), key)).or_default();
@@ -390,6 +396,12 @@ impl Store {
                 .collect(),
             conditions: self.condition_groups(practice_id, site_id).await?,
             patterns: Vec::new(),
+            extras: self
+                .report_segments(site_id)
+                .await?
+                .into_iter()
+                .map(|(extra, _)| extra)
+                .collect(),
         };
         let page = super::reports::GoalKind::Page;
         let mut patterns: Vec<String> = loaded
@@ -418,8 +430,10 @@ impl Store {
     }
 
     /// The rolled-up part of the scope's range and the rollup segment that serves its filters, if
-    /// any: the newest run of rolled-up days in the range (see `rolled_up`), for no filter or up to
-    /// two that are not both pages, with page patterns only those the site's definitions use.
+    /// any: the newest run of rolled-up days in the range (see `rolled_up`). Standard segments
+    /// serve no filter, or up to two that are not both pages, with page patterns only those the
+    /// site's definitions use. Other filter sets are remembered the first time they are asked for
+    /// (`report_segments`) and read raw until the background task has filled in their days.
     async fn rollup_segment(&self, scope: &Scope) -> StoreResult<Option<(Range, String)>> {
         let patterns = if scope.filters.page.as_ref().is_some_and(|p| p.contains('*')) {
             self.definitions(scope.practice_id, scope.site_id)
@@ -428,13 +442,111 @@ impl Store {
         } else {
             Vec::new()
         };
-        let Some(segment) = scope.filters.segment(&patterns) else {
+        if let Some(segment) = scope.filters.segment(&patterns) {
+            return Ok(self
+                .rolled_up(scope.site_id, scope.range)
+                .await?
+                .map(|covered| (covered, segment)));
+        }
+        let extra = scope.filters.extra();
+        let Some(done_from) = self.remember_segment(scope.site_id, &scope.filters).await? else {
             return Ok(None);
         };
+        let from = scope.range.from.max(done_from);
+        if from >= scope.range.to {
+            return Ok(None);
+        }
         Ok(self
-            .rolled_up(scope.site_id, scope.range)
+            .rolled_up(scope.site_id, Range { from, ..scope.range })
             .await?
-            .map(|covered| (covered, segment)))
+            .map(|covered| (covered, extra.name)))
+    }
+
+    /// Remembers a filter set no standard segment serves, or notes that it was used again. Returns
+    /// where its filled-in days begin (see `report_segments.done_from`), None before the first.
+    /// A site keeps at most `MAX_REPORT_SEGMENTS`; the least recently used go, with their rows.
+    async fn remember_segment(
+        &self,
+        site_id: i64,
+        filters: &super::query::Filters,
+    ) -> StoreResult<Option<i64>> {
+        let extra = filters.extra();
+        let now = now_ms();
+        let known = sqlx::query(
+            "SELECT done_from, used_at FROM report_segments WHERE site_id = $1 AND segment = $2",
+        )
+        .bind(site_id)
+        .bind(extra.name.as_str())
+        .fetch_optional(self.pool())
+        .await?;
+        if let Some(row) = known {
+            // Written at most once a day per segment: a report is a read.
+            if row.try_get::<i64, _>("used_at")? + 86_400_000 < now {
+                sqlx::query(
+                    "UPDATE report_segments SET used_at = $3 WHERE site_id = $1 AND segment = $2",
+                )
+                .bind(site_id)
+                .bind(extra.name.as_str())
+                .bind(now)
+                .execute(self.pool())
+                .await?;
+            }
+            return Ok(row.try_get("done_from")?);
+        }
+        let json = serde_json::to_string(filters)
+            .map_err(|e| crate::StoreError::Invalid(format!("filters as JSON: {e}")))?;
+        let mut tx = self.begin().await?;
+        sqlx::query(
+            "INSERT INTO report_segments (site_id, segment, filters, done_from, used_at) VALUES ($1, $2, $3, NULL, $4) \
+             ON CONFLICT (site_id, segment) DO NOTHING",
+        )
+        .bind(site_id)
+        .bind(extra.name.as_str())
+        .bind(json)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        let stale = sqlx::query(
+            "SELECT segment FROM report_segments WHERE site_id = $1 ORDER BY used_at DESC, segment LIMIT 1000 OFFSET $2",
+        )
+        .bind(site_id)
+        .bind(MAX_REPORT_SEGMENTS)
+        .fetch_all(&mut *tx)
+        .await?;
+        for row in stale {
+            let segment: String = row.try_get("segment")?;
+            for table in ["rollups", "report_segments"] {
+                sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "DELETE FROM {table} WHERE site_id = $1 AND segment = $2"
+                )))
+                .bind(site_id)
+                .bind(segment.as_str())
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(None)
+    }
+
+    /// The filter sets a site's reports asked for (see `remember_segment`), each with where its
+    /// filled-in days begin.
+    async fn report_segments(&self, site_id: i64) -> StoreResult<Vec<(Extra, Option<i64>)>> {
+        sqlx::query(
+            "SELECT filters, done_from FROM report_segments WHERE site_id = $1 ORDER BY used_at DESC, segment",
+        )
+        .bind(site_id)
+        .fetch_all(self.pool())
+        .await?
+        .iter()
+        .map(|r| {
+            let filters: super::query::Filters =
+                serde_json::from_str(&r.try_get::<String, _>("filters")?).map_err(|e| {
+                    crate::StoreError::Invalid(format!("a stored report segment: {e}"))
+                })?;
+            Ok((filters.extra(), r.try_get("done_from")?))
+        })
+        .collect()
     }
 
     /// The page patterns (with a `*`) the site's goals, funnels and condition pages use: rollups keep
@@ -682,7 +794,9 @@ impl Store {
             .try_get("rollup_generation")?;
         let scope = Scope::new(practice_id, site_id, Range { from, to });
         let loaded = self.definitions(practice_id, site_id).await?;
-        let (rows, _) = self.sum_scope(&scope, end, true, &loaded).await?;
+        let (rows, _) = self
+            .sum_scope(&scope, end, Segmenting::All, &loaded)
+            .await?;
         let mut tx = self.begin().await?;
         // Also locks the site's row, so a concurrent change waits for this write and then drops it.
         let current = sqlx::query(
@@ -701,28 +815,7 @@ impl Store {
             .bind(from)
             .execute(&mut *tx)
             .await?;
-        for chunk in stored_segments(rows).chunks(60) {
-            let mut sql = String::from(
-                "INSERT INTO rollups (site_id, segment, day_start, visitors, visits, pageviews, bounces, \
-                 duration_ms, sums) VALUES ",
-            );
-            super::push_placeholders(&mut sql, self.backend(), 1, chunk.len(), 9);
-            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-            for row in chunk {
-                let s = &row.summary;
-                q = q
-                    .bind(site_id)
-                    .bind(row.segment.as_str())
-                    .bind(from)
-                    .bind(s.visitors)
-                    .bind(s.visits)
-                    .bind(s.pageviews)
-                    .bind(s.bounces)
-                    .bind(s.duration_ms)
-                    .bind(row.sums.as_str());
-            }
-            q.execute(&mut *tx).await?;
-        }
+        insert_segments(&mut tx, self.backend(), site_id, from, &stored_segments(rows)).await?;
         sqlx::query(
             "INSERT INTO rollup_days (site_id, day_number, day_start, day_end, computed_at) VALUES ($1, $2, $3, $4, $5) \
              ON CONFLICT (site_id, day_number) DO UPDATE SET day_start = $3, day_end = $4, computed_at = $5",
@@ -740,12 +833,12 @@ impl Store {
 
     /// The scope's visits (those that began in its range) and their events up to `events_to`,
     /// loaded with the scope's filters and summed in memory (see `day_sums`): the rollup rows of
-    /// segment "" and, when `segmented`, of every filter and pair of filters. Also returns the visits.
+    /// the segments `segmenting` names (see `Segmenting`). Also returns the visits.
     async fn sum_scope(
         &self,
         scope: &Scope,
         events_to: i64,
-        segmented: bool,
+        segmenting: Segmenting,
         loaded: &Loaded,
     ) -> StoreResult<(Vec<super::day_sums::Row>, Vec<DayVisit>)> {
         let (goals, funnels) = (&loaded.goals, &loaded.funnels);
@@ -836,8 +929,9 @@ impl Store {
             funnels: funnels.clone(),
             conditions: &loaded.conditions,
             patterns: &loaded.patterns,
+            extras: &loaded.extras,
         };
-        let rows = day_rows(&visits, &events, scope.range.to, &defs, segmented);
+        let rows = day_rows(&visits, &events, scope.range.to, &defs, segmenting);
         Ok((rows, visits))
     }
 
@@ -904,11 +998,128 @@ impl Store {
                     Err(_) => break,
                 }
             }
+            if done < max_days {
+                done += self
+                    .fill_in_segments(practice_id, site_id, &tz, max_days - done)
+                    .await?;
+            }
             if done >= max_days {
                 break;
             }
         }
         Ok(done)
+    }
+
+    /// Fills in the segments of filter sets reports asked for (see `remember_segment`) for days
+    /// rolled up before they were asked for, newest first, at most `max_days` days. Returns how
+    /// many days it filled in.
+    async fn fill_in_segments(
+        &self,
+        practice_id: i64,
+        site_id: i64,
+        tz: &TimeZone,
+        max_days: usize,
+    ) -> StoreResult<usize> {
+        let mut done = 0;
+        while done < max_days {
+            let Some((extra, done_from)) = self
+                .report_segments(site_id)
+                .await?
+                .into_iter()
+                .find(|(_, done_from)| *done_from != Some(0))
+            else {
+                break;
+            };
+            let days = sqlx::query(
+                "SELECT day_start, day_end FROM rollup_days WHERE site_id = $1 AND day_start < $2 \
+                 ORDER BY day_start DESC LIMIT $3",
+            )
+            .bind(site_id)
+            .bind(done_from.unwrap_or(i64::MAX))
+            .bind((max_days - done) as i64)
+            .fetch_all(self.pool())
+            .await?;
+            if days.is_empty() {
+                // Every rolled-up day has it, and every day rolled up from now on will.
+                self.segment_done_from(site_id, &extra.name, 0).await?;
+                continue;
+            }
+            for day in &days {
+                let (start, until): (i64, i64) = (day.try_get("day_start")?, day.try_get("day_end")?);
+                if !self
+                    .fill_in_day(practice_id, site_id, tz, &extra, start, until)
+                    .await?
+                {
+                    return Ok(done);
+                }
+                self.segment_done_from(site_id, &extra.name, start).await?;
+                done += 1;
+            }
+        }
+        Ok(done)
+    }
+
+    async fn segment_done_from(&self, site_id: i64, segment: &str, from: i64) -> StoreResult<()> {
+        sqlx::query("UPDATE report_segments SET done_from = $3 WHERE site_id = $1 AND segment = $2")
+            .bind(site_id)
+            .bind(segment)
+            .bind(from)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    /// One rolled-up day's rows of one extra segment, up to `until` as the day was rolled up.
+    /// False when the site's definitions changed meanwhile (its rollups are then being rebuilt).
+    async fn fill_in_day(
+        &self,
+        practice_id: i64,
+        site_id: i64,
+        tz: &TimeZone,
+        extra: &Extra,
+        start: i64,
+        until: i64,
+    ) -> StoreResult<bool> {
+        let Some((from, end)) = jiff::Timestamp::from_millisecond(start)
+            .ok()
+            .and_then(|t| day_bounds(t.to_zoned_datetime(tz.clone()).date(), tz))
+        else {
+            return Ok(true);
+        };
+        let generation: i64 = sqlx::query("SELECT rollup_generation FROM sites WHERE id = $1")
+            .bind(site_id)
+            .fetch_one(self.pool())
+            .await?
+            .try_get("rollup_generation")?;
+        let loaded = Loaded {
+            extras: vec![extra.clone()],
+            ..self.definitions(practice_id, site_id).await?
+        };
+        let scope = Scope::new(practice_id, site_id, Range { from, to: until });
+        let (rows, _) = self
+            .sum_scope(&scope, end, Segmenting::Extras, &loaded)
+            .await?;
+        let mut tx = self.begin().await?;
+        let current = sqlx::query(
+            "UPDATE sites SET rollup_generation = rollup_generation WHERE id = $1 AND rollup_generation = $2",
+        )
+        .bind(site_id)
+        .bind(generation)
+        .execute(&mut *tx)
+        .await?;
+        if current.rows_affected() == 0 {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        sqlx::query("DELETE FROM rollups WHERE site_id = $1 AND day_start = $2 AND segment = $3")
+            .bind(site_id)
+            .bind(from)
+            .bind(extra.name.as_str())
+            .execute(&mut *tx)
+            .await?;
+        insert_segments(&mut tx, self.backend(), site_id, from, &stored_segments(rows)).await?;
+        tx.commit().await?;
+        Ok(true)
     }
 
     /// Drops a practice's rollups after its goals, funnels or condition pages changed; they are
@@ -929,6 +1140,13 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         }
+        // Every day rolled up again includes the remembered filter sets: none needs filling in.
+        sqlx::query(
+            "UPDATE report_segments SET done_from = 0 WHERE site_id IN (SELECT id FROM sites WHERE practice_id = $1)",
+        )
+        .bind(practice_id)
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -951,6 +1169,39 @@ impl Store {
             None => TimeZone::UTC,
         })
     }
+}
+
+/// Writes a day's stored segments, 60 rows to a statement.
+async fn insert_segments(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    backend: crate::Backend,
+    site_id: i64,
+    day_start: i64,
+    segments: &[StoredSegment],
+) -> StoreResult<()> {
+    for chunk in segments.chunks(60) {
+        let mut sql = String::from(
+            "INSERT INTO rollups (site_id, segment, day_start, visitors, visits, pageviews, bounces, \
+             duration_ms, sums) VALUES ",
+        );
+        super::push_placeholders(&mut sql, backend, 1, chunk.len(), 9);
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for row in chunk {
+            let s = &row.summary;
+            q = q
+                .bind(site_id)
+                .bind(row.segment.as_str())
+                .bind(day_start)
+                .bind(s.visitors)
+                .bind(s.visits)
+                .bind(s.pageviews)
+                .bind(s.bounces)
+                .bind(s.duration_ms)
+                .bind(row.sums.as_str());
+        }
+        q.execute(&mut **tx).await?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
