@@ -767,7 +767,13 @@ mod tests {
             ],
         };
         let rows = day_rows(&[a.clone(), b.clone()], &events, 10, &defs, Segmenting::All);
-        let plain = day_rows(&[a.clone(), b.clone()], &events, 10, &defs, Segmenting::Site);
+        let plain = day_rows(
+            &[a.clone(), b.clone()],
+            &events,
+            10,
+            &defs,
+            Segmenting::Site,
+        );
         assert!(plain.iter().all(|r| r.0.is_empty()));
         // Filling in the extras alone gives the same rows for them as a whole rollup does.
         let extras = day_rows(&[a, b], &events, 10, &defs, Segmenting::Extras);
@@ -833,10 +839,18 @@ mod tests {
         assert!(!rows.iter().any(|r| r.0.matches("page=").count() > 1));
         // The extras: visitor 10 matches all three filters; only visitor 10 reached /thank-you;
         // visitor 20 read /knee from a desktop, so is not in the third.
-        let three = get("source=Google&channel=organic_search&device=mobile", "summary", "");
+        let three = get(
+            "source=Google&channel=organic_search&device=mobile",
+            "summary",
+            "",
+        );
         assert_eq!((three.visitors, three.pageviews), (1, 2));
         assert_eq!(get("page=/thank*", "goal", "7").visits, 1);
-        assert!(!rows.iter().any(|r| r.0 == "source=Bing&device=mobile&page=/knee"));
+        assert!(
+            !rows
+                .iter()
+                .any(|r| r.0 == "source=Bing&device=mobile&page=/knee")
+        );
     }
 
     #[test]

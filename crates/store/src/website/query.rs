@@ -145,10 +145,7 @@ impl Filters {
         let parts: Vec<(&str, &str)> = self.columns().chain(page).collect();
         super::day_sums::Extra {
             name: super::day_sums::segment_name(&parts),
-            columns: self
-                .columns()
-                .map(|(c, v)| (c, v.to_string()))
-                .collect(),
+            columns: self.columns().map(|(c, v)| (c, v.to_string())).collect(),
             page: self.page.clone(),
         }
     }

@@ -366,7 +366,12 @@ impl Store {
             };
             let to = day_end.min(scope.range.to);
             let (rows, visits) = self
-                .sum_scope(&scope.over(Range { from, to }), day_end, Segmenting::Site, &loaded)
+                .sum_scope(
+                    &scope.over(Range { from, to }),
+                    day_end,
+                    Segmenting::Site,
+                    &loaded,
+                )
                 .await?;
             for (_, metric, key, s) in rows {
                 let total = sums.entry((metric.to_string(), key)).or_default();
@@ -457,7 +462,13 @@ impl Store {
             return Ok(None);
         }
         Ok(self
-            .rolled_up(scope.site_id, Range { from, ..scope.range })
+            .rolled_up(
+                scope.site_id,
+                Range {
+                    from,
+                    ..scope.range
+                },
+            )
             .await?
             .map(|covered| (covered, extra.name)))
     }
@@ -815,7 +826,14 @@ impl Store {
             .bind(from)
             .execute(&mut *tx)
             .await?;
-        insert_segments(&mut tx, self.backend(), site_id, from, &stored_segments(rows)).await?;
+        insert_segments(
+            &mut tx,
+            self.backend(),
+            site_id,
+            from,
+            &stored_segments(rows),
+        )
+        .await?;
         sqlx::query(
             "INSERT INTO rollup_days (site_id, day_number, day_start, day_end, computed_at) VALUES ($1, $2, $3, $4, $5) \
              ON CONFLICT (site_id, day_number) DO UPDATE SET day_start = $3, day_end = $4, computed_at = $5",
@@ -984,6 +1002,13 @@ impl Store {
                     .await?;
                 done += 1;
             }
+            // Remembered filter sets are filled in for the days already rolled up before older
+            // days are rolled up (which include them anyway).
+            if done < max_days {
+                done += self
+                    .fill_in_segments(practice_id, site_id, &tz, max_days - done)
+                    .await?;
+            }
             while date >= first && done < max_days {
                 if let Some((_, end)) = day_bounds(date, &tz)
                     && end + SETTLE_MS <= now
@@ -997,11 +1022,6 @@ impl Store {
                     Ok(d) => date = d,
                     Err(_) => break,
                 }
-            }
-            if done < max_days {
-                done += self
-                    .fill_in_segments(practice_id, site_id, &tz, max_days - done)
-                    .await?;
             }
             if done >= max_days {
                 break;
@@ -1045,7 +1065,8 @@ impl Store {
                 continue;
             }
             for day in &days {
-                let (start, until): (i64, i64) = (day.try_get("day_start")?, day.try_get("day_end")?);
+                let (start, until): (i64, i64) =
+                    (day.try_get("day_start")?, day.try_get("day_end")?);
                 if !self
                     .fill_in_day(practice_id, site_id, tz, &extra, start, until)
                     .await?
@@ -1060,12 +1081,14 @@ impl Store {
     }
 
     async fn segment_done_from(&self, site_id: i64, segment: &str, from: i64) -> StoreResult<()> {
-        sqlx::query("UPDATE report_segments SET done_from = $3 WHERE site_id = $1 AND segment = $2")
-            .bind(site_id)
-            .bind(segment)
-            .bind(from)
-            .execute(self.pool())
-            .await?;
+        sqlx::query(
+            "UPDATE report_segments SET done_from = $3 WHERE site_id = $1 AND segment = $2",
+        )
+        .bind(site_id)
+        .bind(segment)
+        .bind(from)
+        .execute(self.pool())
+        .await?;
         Ok(())
     }
 
@@ -1117,7 +1140,14 @@ impl Store {
             .bind(extra.name.as_str())
             .execute(&mut *tx)
             .await?;
-        insert_segments(&mut tx, self.backend(), site_id, from, &stored_segments(rows)).await?;
+        insert_segments(
+            &mut tx,
+            self.backend(),
+            site_id,
+            from,
+            &stored_segments(rows),
+        )
+        .await?;
         tx.commit().await?;
         Ok(true)
     }
