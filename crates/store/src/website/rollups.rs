@@ -560,14 +560,27 @@ impl Store {
         .collect()
     }
 
-    /// The page patterns (with a `*`) the site's goals, funnels and condition pages use: rollups keep
-    /// a segment for each, so a report filtered by one is as quick as by one page.
+    /// The page patterns (with a `*`) the site's goals, funnels and condition pages use, and those
+    /// a report filtered by on their own before (remembered filter sets): rollups keep a segment for
+    /// each, so a report filtered by one is as quick as by one page.
     pub async fn rolled_up_patterns(
         &self,
         practice_id: i64,
         site_id: i64,
     ) -> StoreResult<Vec<String>> {
-        Ok(self.definitions(practice_id, site_id).await?.patterns)
+        let loaded = self.definitions(practice_id, site_id).await?;
+        let mut patterns = loaded.patterns;
+        patterns.extend(
+            loaded
+                .extras
+                .into_iter()
+                .filter(|x| x.columns.is_empty())
+                .filter_map(|x| x.page)
+                .filter(|p| p.contains('*')),
+        );
+        patterns.sort();
+        patterns.dedup();
+        Ok(patterns)
     }
 
     /// The part of the scope's range a report reads from rollups, if any (the rest is summed from

@@ -301,6 +301,30 @@ async fn funnels_gaps_conditions_and_filters_add_up() {
             "{pattern} offered"
         );
     }
+    // Three filters: no standard rollup segment serves them. Once the site has rollups, the first
+    // report remembers the combination and says it is being prepared; filled in, it is not.
+    while s.refresh_rollups(100).await.unwrap() > 0 {}
+    let three = format!(
+        "/app/website?site={}&source=Google&channel=organic_search&device=mobile&period=7d",
+        site.id
+    );
+    let (status, html) = b.text(&three).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("These filters are new here"), "{html}");
+    while s.refresh_rollups(100).await.unwrap() > 0 {}
+    let (_, html) = b.text(&three).await;
+    assert!(!html.contains("These filters are new here"), "{html}");
+    // A pattern asked for on its own is offered in the page filter from then on.
+    let plain = format!("/app/website?site={}&period=7d", site.id);
+    let (_, html) = b.text(&plain).await;
+    assert!(!html.contains("<option value=\"/blog/*\">"), "not before");
+    b.text(&format!(
+        "/app/website?site={}&page=/blog/*&period=7d",
+        site.id
+    ))
+    .await;
+    let (_, html) = b.text(&plain).await;
+    assert!(html.contains("<option value=\"/blog/*\">"), "offered after");
     let (status, html) = b
         .text(&format!(
             "/app/website?site={}&from=2026-13-01&to=2026-01-01",

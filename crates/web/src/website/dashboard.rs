@@ -84,6 +84,9 @@ struct DashboardPage {
     /// The page patterns goals, funnels and condition pages use, offered in the page filter: the
     /// rollups keep them, so filtering by one is as quick as by one page.
     page_patterns: Vec<String>,
+    /// The filters are a combination the rollups do not serve yet: remembered by this report and
+    /// filled in in the background, read from the raw events until then.
+    preparing: bool,
     /// (title, what a row is, the filter a row sets, rows)
     tables: Vec<(&'static str, &'static str, &'static str, Vec<Row>)>,
 }
@@ -442,6 +445,7 @@ pub async fn dashboard(
         funnels: Vec::new(),
         conditions: Vec::new(),
         page_patterns: Vec::new(),
+        preparing: false,
         tables: Vec::new(),
     };
     let Some(site) = site else {
@@ -449,6 +453,14 @@ pub async fn dashboard(
     };
     let scope = Scope::new(p.practice_id, site.id, range).with_filters(filters);
     let report = state.store.website_report(&scope).await?;
+    // A new combination of filters on a site whose rollups already serve the plain report.
+    page.preparing = !scope.filters.is_empty()
+        && state.store.rolled_up_part(&scope).await?.is_none()
+        && state
+            .store
+            .rolled_up_part(&Scope::new(p.practice_id, site.id, range))
+            .await?
+            .is_some();
     let now = &report.summary;
     page.cards = cards(now, &report.previous);
     let daily = &report.daily;
