@@ -53,13 +53,16 @@ pub enum Queued {
     Click(NewClick),
 }
 
+/// A registered site, or None for a domain that is not one.
+type CachedSite = Option<Arc<Site>>;
+
 /// A site's recording pages: (pattern, call-to-action selector).
 type HeatmapConfig = Arc<Vec<(String, String)>>;
 
 /// The intake's shared state: the queue's sending side, caches, and counts of what was dropped.
 pub struct Intake {
     tx: mpsc::Sender<Queued>,
-    sites: Mutex<HashMap<String, (Option<Arc<Site>>, Instant)>>,
+    sites: Mutex<HashMap<String, (CachedSite, Instant)>>,
     heatmaps: Mutex<HashMap<i64, (HeatmapConfig, Instant)>>,
     cta: Mutex<HashMap<(i64, String), (i64, Instant)>>,
     /// Per practice: its time zone, today's local date there and when that date ends (ms).
