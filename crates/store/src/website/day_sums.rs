@@ -269,7 +269,7 @@ fn segments(
     match segmenting {
         Segmenting::Site => return out,
         Segmenting::Extras => return extras.collect(),
-        Segmenting::All => out.extend(extras),
+        Segmenting::All => {}
     }
     let patterns = defs.patterns;
     let columns: Vec<(&str, &str)> = columns.into_iter().filter(|(_, v)| !v.is_empty()).collect();
@@ -296,6 +296,13 @@ fn segments(
     }
     for &p in &pages {
         out.push(segment_name(&[("page", p)]));
+    }
+    // An extra may have become a standard segment since it was remembered (a goal now uses its
+    // pattern): it is counted once.
+    for x in extras {
+        if !out.contains(&x) {
+            out.push(x);
+        }
     }
     out
 }
@@ -758,6 +765,12 @@ mod tests {
                     name: "page=/thank*".into(),
                     columns: Vec::new(),
                     page: Some("/thank*".into()),
+                },
+                // The same as a standard segment (the site's pattern): counted once.
+                Extra {
+                    name: "page=/knee*".into(),
+                    columns: Vec::new(),
+                    page: Some("/knee*".into()),
                 },
                 Extra {
                     name: "source=Bing&device=mobile&page=/knee".into(),
