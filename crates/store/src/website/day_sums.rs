@@ -110,8 +110,6 @@ pub(crate) enum Segmenting {
     Site,
     /// Every segment: a day's rollup.
     All,
-    /// Only the extra segments: filling them in for a day rolled up before they were asked for.
-    Extras,
 }
 
 /// A filter set a report asked for that no standard segment serves (three filters or more, or a
@@ -266,10 +264,8 @@ fn segments(
         .iter()
         .filter(|x| x.contains(&columns, viewed))
         .map(|x| x.name.clone());
-    match segmenting {
-        Segmenting::Site => return out,
-        Segmenting::Extras => return extras.collect(),
-        Segmenting::All => {}
+    if segmenting == Segmenting::Site {
+        return out;
     }
     let patterns = defs.patterns;
     let columns: Vec<(&str, &str)> = columns.into_iter().filter(|(_, v)| !v.is_empty()).collect();
@@ -450,9 +446,7 @@ pub(crate) fn day_rows(
         defs,
         confirm_pairs: confirm_pairs.len(),
     };
-    if segmenting != Segmenting::Extras {
-        by_segment.id(String::new());
-    }
+    by_segment.id(String::new());
 
     // Each visit's events, for funnels (already ordered by visit, time and id).
     let mut visit_events: HashMap<i64, &[DayEvent]> = HashMap::new();
@@ -780,27 +774,8 @@ mod tests {
             ],
         };
         let rows = day_rows(&[a.clone(), b.clone()], &events, 10, &defs, Segmenting::All);
-        let plain = day_rows(
-            &[a.clone(), b.clone()],
-            &events,
-            10,
-            &defs,
-            Segmenting::Site,
-        );
+        let plain = day_rows(&[a, b], &events, 10, &defs, Segmenting::Site);
         assert!(plain.iter().all(|r| r.0.is_empty()));
-        // Filling in the extras alone gives the same rows for them as a whole rollup does.
-        let extras = day_rows(&[a, b], &events, 10, &defs, Segmenting::Extras);
-        let of_extras = |rows: &[Row]| {
-            let mut v: Vec<Row> = rows
-                .iter()
-                .filter(|r| defs.extras.iter().any(|x| x.name == r.0))
-                .cloned()
-                .collect();
-            v.sort_by(|x, y| (&x.0, x.1, &x.2).cmp(&(&y.0, y.1, &y.2)));
-            v
-        };
-        assert_eq!(of_extras(&extras), of_extras(&rows));
-        assert_eq!(of_extras(&extras).len(), extras.len());
         let get = |seg: &str, metric: &str, key: &str| {
             rows.iter()
                 .find(|r| r.0 == seg && r.1 == metric && r.2 == key)

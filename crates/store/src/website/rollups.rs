@@ -405,7 +405,7 @@ impl Store {
                 .report_segments(site_id)
                 .await?
                 .into_iter()
-                .map(|(extra, _)| extra)
+                .map(|(filters, _)| filters.extra())
                 .collect(),
         };
         let page = super::reports::GoalKind::Page;
@@ -542,7 +542,10 @@ impl Store {
 
     /// The filter sets a site's reports asked for (see `remember_segment`), each with where its
     /// filled-in days begin.
-    async fn report_segments(&self, site_id: i64) -> StoreResult<Vec<(Extra, Option<i64>)>> {
+    async fn report_segments(
+        &self,
+        site_id: i64,
+    ) -> StoreResult<Vec<(super::query::Filters, Option<i64>)>> {
         sqlx::query(
             "SELECT filters, done_from FROM report_segments WHERE site_id = $1 ORDER BY used_at DESC, segment",
         )
@@ -555,7 +558,7 @@ impl Store {
                 serde_json::from_str(&r.try_get::<String, _>("filters")?).map_err(|e| {
                     crate::StoreError::Invalid(format!("a stored report segment: {e}"))
                 })?;
-            Ok((filters.extra(), r.try_get("done_from")?))
+            Ok((filters, r.try_get("done_from")?))
         })
         .collect()
     }
@@ -1055,7 +1058,7 @@ impl Store {
     ) -> StoreResult<usize> {
         let mut done = 0;
         while done < max_days {
-            let Some((extra, done_from)) = self
+            let Some((filters, done_from)) = self
                 .report_segments(site_id)
                 .await?
                 .into_iter()
@@ -1063,6 +1066,7 @@ impl Store {
             else {
                 break;
             };
+            let extra = filters.extra();
             let days = sqlx::query(
                 "SELECT day_start, day_end FROM rollup_days WHERE site_id = $1 AND day_start < $2 \
                  ORDER BY day_start DESC LIMIT $3",
@@ -1077,13 +1081,13 @@ impl Store {
                 self.segment_done_from(site_id, &extra.name, 0).await?;
                 continue;
             }
+            let loaded = self.definitions(practice_id, site_id).await?;
+            let scope =
+                Scope::new(practice_id, site_id, Range { from: 0, to: 0 }).with_filters(filters);
             for day in &days {
                 let (start, until): (i64, i64) =
                     (day.try_get("day_start")?, day.try_get("day_end")?);
-                if !self
-                    .fill_in_day(practice_id, site_id, tz, &extra, start, until)
-                    .await?
-                {
+                if !self.fill_in_day(&scope, &loaded, tz, start, until).await? {
                     return Ok(done);
                 }
                 self.segment_done_from(site_id, &extra.name, start).await?;
@@ -1105,17 +1109,20 @@ impl Store {
         Ok(())
     }
 
-    /// One rolled-up day's rows of one extra segment, up to `until` as the day was rolled up.
-    /// False when the site's definitions changed meanwhile (its rollups are then being rebuilt).
+    /// One rolled-up day's rows of the segment of the scope's filters, up to `until` as the day was
+    /// rolled up: the day's matching visits and their events, summed as a filtered report sums
+    /// them (the filters work in SQL, so only the segment's own rows are read). False when the
+    /// site's definitions changed meanwhile (its rollups are then being rebuilt).
     async fn fill_in_day(
         &self,
-        practice_id: i64,
-        site_id: i64,
+        scope: &Scope,
+        loaded: &Loaded,
         tz: &TimeZone,
-        extra: &Extra,
         start: i64,
         until: i64,
     ) -> StoreResult<bool> {
+        let site_id = scope.site_id;
+        let extra = scope.filters.extra();
         let Some((from, end)) = jiff::Timestamp::from_millisecond(start)
             .ok()
             .and_then(|t| day_bounds(t.to_zoned_datetime(tz.clone()).date(), tz))
@@ -1127,14 +1134,21 @@ impl Store {
             .fetch_one(self.pool())
             .await?
             .try_get("rollup_generation")?;
-        let loaded = Loaded {
-            extras: vec![extra.clone()],
-            ..self.definitions(practice_id, site_id).await?
-        };
-        let scope = Scope::new(practice_id, site_id, Range { from, to: until });
         let (rows, _) = self
-            .sum_scope(&scope, end, Segmenting::Extras, &loaded)
+            .sum_scope(
+                &scope.over(Range { from, to: until }),
+                end,
+                Segmenting::Site,
+                loaded,
+            )
             .await?;
+        // A day without visits in the segment has no row, as in a day's rollup.
+        let visited = rows.iter().any(|r| r.1 == "summary" && r.3.visits > 0);
+        let rows = rows
+            .into_iter()
+            .filter(|_| visited)
+            .map(|(_, metric, key, sums)| (extra.name.clone(), metric, key, sums))
+            .collect();
         let mut tx = self.begin().await?;
         let current = sqlx::query(
             "UPDATE sites SET rollup_generation = rollup_generation WHERE id = $1 AND rollup_generation = $2",
