@@ -1112,7 +1112,8 @@ impl Store {
     /// One rolled-up day's rows of the segment of the scope's filters, up to `until` as the day was
     /// rolled up: the day's matching visits and their events, summed as a filtered report sums
     /// them (the filters work in SQL, so only the segment's own rows are read). False when the
-    /// site's definitions changed meanwhile (its rollups are then being rebuilt).
+    /// site's definitions changed meanwhile (its rollups are then being rebuilt) or the set was
+    /// dropped.
     async fn fill_in_day(
         &self,
         scope: &Scope,
@@ -1157,7 +1158,14 @@ impl Store {
         .bind(generation)
         .execute(&mut *tx)
         .await?;
-        if current.rows_affected() == 0 {
+        // The set may have been dropped meanwhile (a site keeps the most recently used few).
+        let kept = sqlx::query("SELECT 1 FROM report_segments WHERE site_id = $1 AND segment = $2")
+            .bind(site_id)
+            .bind(extra.name.as_str())
+            .fetch_optional(&mut *tx)
+            .await?
+            .is_some();
+        if current.rows_affected() == 0 || !kept {
             tx.rollback().await?;
             return Ok(false);
         }

@@ -361,6 +361,45 @@ async fn post(app: &TestApp, body: serde_json::Value) -> u16 {
 }
 
 #[tokio::test]
+async fn a_site_remembers_its_thirty_most_recent_filter_sets() {
+    let app = TestApp::spawn().await;
+    let practice = app.practice("alpha").await;
+    let s = &app.store;
+    let site = s
+        .create_site(practice.id, "alphapt.example", &[], false)
+        .await
+        .unwrap();
+    let now = stride_store::now_ms();
+    let range = Range {
+        from: now - 7 * 86_400_000,
+        to: now,
+    };
+    // Three filters each: no standard segment serves them, so each report remembers its set.
+    for i in 0..31 {
+        let scope = Scope::new(practice.id, site.id, range).with_filters(Filters {
+            source: Some(format!("Source {i}")),
+            channel: Some("referral".into()),
+            device: Some("mobile".into()),
+            ..Filters::default()
+        });
+        s.website_report(&scope).await.unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(3)).await;
+    }
+    let kept: Vec<String> =
+        sqlx::query_scalar("SELECT segment FROM report_segments WHERE site_id = $1")
+            .bind(site.id)
+            .fetch_all(s.pool())
+            .await
+            .unwrap();
+    assert_eq!(kept.len(), 30);
+    assert!(
+        !kept.iter().any(|k| k.starts_with("source=Source 0&")),
+        "the least recently used went: {kept:?}"
+    );
+    assert!(kept.iter().any(|k| k.starts_with("source=Source 30&")));
+}
+
+#[tokio::test]
 async fn heatmaps_record_clicks_only_where_asked_and_explain_them() {
     let app = TestApp::spawn().await;
     let practice = app.practice("alpha").await;
