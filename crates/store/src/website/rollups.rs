@@ -814,26 +814,14 @@ impl Store {
         let to = until.map_or(end, |u| u.clamp(from, end));
         // Goals, funnels or condition pages may change while the day is computed; the rollup is
         // then stale, and the generation check below discards it.
-        let generation: i64 = sqlx::query("SELECT rollup_generation FROM sites WHERE id = $1")
-            .bind(site_id)
-            .fetch_one(self.pool())
-            .await?
-            .try_get("rollup_generation")?;
+        let generation = self.rollup_generation(site_id).await?;
         let scope = Scope::new(practice_id, site_id, Range { from, to });
         let loaded = self.definitions(practice_id, site_id).await?;
         let (rows, _) = self
             .sum_scope(&scope, end, Segmenting::All, &loaded)
             .await?;
         let mut tx = self.begin().await?;
-        // Also locks the site's row, so a concurrent change waits for this write and then drops it.
-        let current = sqlx::query(
-            "UPDATE sites SET rollup_generation = rollup_generation WHERE id = $1 AND rollup_generation = $2",
-        )
-        .bind(site_id)
-        .bind(generation)
-        .execute(&mut *tx)
-        .await?;
-        if current.rows_affected() == 0 {
+        if !still_current(&mut tx, site_id, generation).await? {
             tx.rollback().await?;
             return Ok(());
         }
@@ -1130,11 +1118,7 @@ impl Store {
         else {
             return Ok(true);
         };
-        let generation: i64 = sqlx::query("SELECT rollup_generation FROM sites WHERE id = $1")
-            .bind(site_id)
-            .fetch_one(self.pool())
-            .await?
-            .try_get("rollup_generation")?;
+        let generation = self.rollup_generation(site_id).await?;
         let (rows, _) = self
             .sum_scope(
                 &scope.over(Range { from, to: until }),
@@ -1151,13 +1135,7 @@ impl Store {
             .map(|(_, metric, key, sums)| (extra.name.clone(), metric, key, sums))
             .collect();
         let mut tx = self.begin().await?;
-        let current = sqlx::query(
-            "UPDATE sites SET rollup_generation = rollup_generation WHERE id = $1 AND rollup_generation = $2",
-        )
-        .bind(site_id)
-        .bind(generation)
-        .execute(&mut *tx)
-        .await?;
+        let current = still_current(&mut tx, site_id, generation).await?;
         // The set may have been dropped meanwhile (a site keeps the most recently used few).
         let kept = sqlx::query("SELECT 1 FROM report_segments WHERE site_id = $1 AND segment = $2")
             .bind(site_id)
@@ -1165,7 +1143,7 @@ impl Store {
             .fetch_optional(&mut *tx)
             .await?
             .is_some();
-        if current.rows_affected() == 0 || !kept {
+        if !current || !kept {
             tx.rollback().await?;
             return Ok(false);
         }
@@ -1185,6 +1163,17 @@ impl Store {
         .await?;
         tx.commit().await?;
         Ok(true)
+    }
+
+    /// The site's rollup generation, bumped whenever its rollups are dropped (see `still_current`).
+    async fn rollup_generation(&self, site_id: i64) -> StoreResult<i64> {
+        Ok(
+            sqlx::query("SELECT rollup_generation FROM sites WHERE id = $1")
+                .bind(site_id)
+                .fetch_one(self.pool())
+                .await?
+                .try_get("rollup_generation")?,
+        )
     }
 
     /// Drops a practice's rollups after its goals, funnels or condition pages changed; they are
@@ -1234,6 +1223,24 @@ impl Store {
             None => TimeZone::UTC,
         })
     }
+}
+
+/// Whether the site's rollup generation is still `generation`, so what was summed under it may be
+/// written. Also locks the site's row, so a concurrent change waits for this write and then drops
+/// it.
+async fn still_current(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    site_id: i64,
+    generation: i64,
+) -> StoreResult<bool> {
+    let updated = sqlx::query(
+        "UPDATE sites SET rollup_generation = rollup_generation WHERE id = $1 AND rollup_generation = $2",
+    )
+    .bind(site_id)
+    .bind(generation)
+    .execute(&mut **tx)
+    .await?;
+    Ok(updated.rows_affected() > 0)
 }
 
 /// Writes a day's stored segments, 60 rows to a statement.
