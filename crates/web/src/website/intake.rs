@@ -819,3 +819,18 @@ pub async fn heatmap_config(
     );
     resp
 }
+
+#[cfg(test)]
+mod tests {
+    use super::is_within;
+
+    #[test]
+    fn a_host_is_within_its_domain_and_subdomains_only() {
+        assert!(is_within("semalt.com", "semalt.com"));
+        assert!(is_within("www.semalt.com", "semalt.com"));
+        assert!(!is_within("notsemalt.com", "semalt.com"));
+        assert!(!is_within("semalt.com.evil.example", "semalt.com"));
+        assert!(is_within("blog.riversidept.com", "riversidept.com"));
+        assert!(!is_within("riversidept.co", "riversidept.com"));
+    }
+}
