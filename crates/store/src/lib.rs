@@ -72,6 +72,8 @@ pub struct Store {
     pool: AnyPool,
     backend: Backend,
     keys: Arc<Keyring>,
+    /// Wakes the rollup task when a report asks for a filter set it should fill in.
+    rollups_wanted: Arc<tokio::sync::Notify>,
 }
 
 /// The URL of the embedded database inside a data directory.
@@ -113,6 +115,7 @@ impl Store {
             pool,
             backend,
             keys: Arc::new(keys),
+            rollups_wanted: Arc::default(),
         })
     }
 
@@ -334,6 +337,7 @@ impl Store {
             pool: self.pool.clone(),
             backend: self.backend,
             keys: Arc::new(keys),
+            rollups_wanted: self.rollups_wanted.clone(),
         }
     }
 

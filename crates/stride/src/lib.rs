@@ -198,13 +198,15 @@ impl Application {
 }
 
 /// Keeps the website reports' daily rollups up to date: shortly after start, then every minute
-/// (today's partial rollup is refreshed every five), a batch of days at a time so a large backlog
-/// never holds the database for long.
+/// (today's partial rollup is refreshed every five) or at once when a report remembers a new
+/// filter set, a batch of days at a time so a large backlog never holds the database for long.
 async fn roll_up(store: Store, mut stop: watch::Receiver<bool>) {
     let mut wait = std::time::Duration::from_secs(5);
     loop {
         tokio::select! {
             _ = tokio::time::sleep(wait) => {}
+            // A report remembered a new filter set: fill it in now rather than in a minute.
+            _ = store.rollups_wanted() => {}
             _ = stop.changed() => return,
         }
         wait = match store.refresh_rollups(20).await {

@@ -537,7 +537,14 @@ impl Store {
             }
         }
         tx.commit().await?;
+        self.rollups_wanted.notify_one();
         Ok(None)
+    }
+
+    /// Resolves when a report has asked for a filter set the rollup task should fill in (at once
+    /// if one did since the last call): the task then need not wait for its next round.
+    pub async fn rollups_wanted(&self) {
+        self.rollups_wanted.notified().await;
     }
 
     /// The filter sets a site's reports asked for (see `remember_segment`), each with where its

@@ -452,8 +452,9 @@ pub async fn dashboard(
         return render(&page);
     };
     let scope = Scope::new(p.practice_id, site.id, range).with_filters(filters);
-    let report = state.store.website_report(&scope).await?;
-    // A new combination of filters on a site whose rollups already serve the plain report.
+    // A combination of filters the rollups do not serve yet, on a site whose rollups serve the
+    // plain report. Asked before the report is read: asking remembers the combination, and the
+    // rollup task, woken, may fill in a small site before this request is answered.
     page.preparing = !scope.filters.is_empty()
         && state.store.rolled_up_part(&scope).await?.is_none()
         && state
@@ -461,6 +462,7 @@ pub async fn dashboard(
             .rolled_up_part(&Scope::new(p.practice_id, site.id, range))
             .await?
             .is_some();
+    let report = state.store.website_report(&scope).await?;
     let now = &report.summary;
     page.cards = cards(now, &report.previous);
     let daily = &report.daily;
