@@ -106,12 +106,12 @@ impl Application {
         };
         let (intake, queue) =
             stride_web::website::intake::Intake::new(stride_web::website::intake::QUEUE_CAPACITY);
-        let state = AppState {
+        let state = AppState::new(stride_web::Shared {
             store: store.clone(),
             intake: Arc::new(intake),
             config: Arc::new(config),
             metrics: metrics_handle(),
-        };
+        });
         Ok(Application {
             listener,
             store,

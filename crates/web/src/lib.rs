@@ -55,12 +55,30 @@ impl Default for WebConfig {
     }
 }
 
+/// What every handler shares. Axum clones the state for each request (and each extractor that
+/// asks for it), so it is one `Arc`: a clone is one atomic increment rather than one per part.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+pub struct Shared {
     pub store: Store,
     pub intake: Arc<website::intake::Intake>,
     pub config: Arc<WebConfig>,
     pub metrics: Option<PrometheusHandle>,
+}
+
+impl AppState {
+    pub fn new(shared: Shared) -> Self {
+        AppState(Arc::new(shared))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
 }
 
 pub fn router(state: AppState) -> Router {

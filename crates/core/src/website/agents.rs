@@ -104,9 +104,12 @@ pub fn classify_agent(ua: &str) -> Agent {
     let any = |needles: &[&str]| needles.iter().any(|n| ua.contains(n));
 
     let bot = ua.is_empty() || {
-        let mut scrubbed = ua.clone();
+        // Copied only for the rare agent that names one (this runs for every event).
+        let mut scrubbed = std::borrow::Cow::Borrowed(ua.as_str());
         for name in NOT_BOTS {
-            scrubbed = scrubbed.replace(name, "");
+            if scrubbed.contains(name) {
+                scrubbed = scrubbed.replace(name, "").into();
+            }
         }
         BOT_MARKERS.iter().any(|m| scrubbed.contains(m))
             // Crawlers identify as "compatible; Name/1.0; +http://…/about".

@@ -19,9 +19,9 @@ use stride_core::website::insights::{path_matches, pattern_js_regex, viewport_cl
 use stride_core::website::scrub::{looks_personal, scrub_props};
 use stride_core::website::urls::{CAMPAIGN_PARAMS, CleanUrl, clean_url, referrer_host};
 use stride_core::website::visitors::visitor_id;
-use stride_store::Store;
 use stride_store::website::insights::NewClick;
 use stride_store::website::{NewEvent, Site, normalize_domain};
+use stride_store::{Store, StoreError};
 use tokio::sync::mpsc;
 
 use crate::AppState;
@@ -32,7 +32,8 @@ pub const MAX_EVENT_BYTES: usize = 8 * 1024;
 /// Events waiting for the writer before intake starts shedding load.
 pub const QUEUE_CAPACITY: usize = 20_000;
 const WRITE_BATCH: usize = 1_000;
-const SITE_CACHE_TTL: Duration = Duration::from_secs(30);
+/// How long intake trusts what it read about a site (its settings, heatmaps, time zone).
+const CACHE_TTL: Duration = Duration::from_secs(30);
 
 /// Referrers that only exist to appear in analytics reports.
 const REFERRER_SPAM: &[&str] = &[
@@ -59,14 +60,73 @@ type CachedSite = Option<Arc<Site>>;
 /// A site's recording pages: (pattern, call-to-action selector).
 type HeatmapConfig = Arc<Vec<(String, String)>>;
 
+/// A practice's time zone, today's local date there and when that date ends (ms).
+type LocalDay = (jiff::tz::TimeZone, String, i64);
+
+/// What intake read from the database, trusted for `CACHE_TTL`. When an entry goes stale, the
+/// first request to find it reads it again while requests meanwhile keep the stale value: on a
+/// busy site every request in flight would otherwise go to the database at the same moment, every
+/// 30 seconds. If that read fails, the stale value serves another round.
+struct Cache<K, V> {
+    entries: Mutex<HashMap<K, (V, Instant)>>,
+    ttl: Duration,
+}
+
+impl<K, V> Default for Cache<K, V> {
+    fn default() -> Self {
+        Cache {
+            entries: Mutex::default(),
+            ttl: CACHE_TTL,
+        }
+    }
+}
+
+impl<K: std::hash::Hash + Eq, V: Clone> Cache<K, V> {
+    async fn get<Q, Fut>(&self, key: &Q, read: impl FnOnce() -> Fut) -> Result<V, StoreError>
+    where
+        K: std::borrow::Borrow<Q>,
+        Q: std::hash::Hash + Eq + ToOwned<Owned = K> + ?Sized,
+        Fut: Future<Output = Result<V, StoreError>>,
+    {
+        let stale = match self.entries.lock().expect("intake cache").get_mut(key) {
+            Some((value, at)) if at.elapsed() < self.ttl => return Ok(value.clone()),
+            Some((value, at)) => {
+                *at = Instant::now();
+                Some(value.clone())
+            }
+            None => None,
+        };
+        match read().await {
+            Ok(value) => {
+                self.put(key.to_owned(), value.clone());
+                Ok(value)
+            }
+            Err(e) => match stale {
+                Some(value) => {
+                    tracing::warn!(error = %e, "intake keeps a cached value it could not read again");
+                    Ok(value)
+                }
+                None => Err(e),
+            },
+        }
+    }
+
+    fn put(&self, key: K, value: V) {
+        let mut entries = self.entries.lock().expect("intake cache");
+        if entries.len() > 10_000 {
+            entries.clear();
+        }
+        entries.insert(key, (value, Instant::now()));
+    }
+}
+
 /// The intake's shared state: the queue's sending side, caches, and counts of what was dropped.
 pub struct Intake {
     tx: mpsc::Sender<Queued>,
-    sites: Mutex<HashMap<String, (CachedSite, Instant)>>,
-    heatmaps: Mutex<HashMap<i64, (HeatmapConfig, Instant)>>,
+    sites: Cache<String, CachedSite>,
+    heatmaps: Cache<i64, HeatmapConfig>,
     cta: Mutex<HashMap<(i64, String), (i64, Instant)>>,
-    /// Per practice: its time zone, today's local date there and when that date ends (ms).
-    zones: Mutex<HashMap<i64, (jiff::tz::TimeZone, String, i64, Instant)>>,
+    zones: Cache<i64, LocalDay>,
     salts: Mutex<HashMap<String, [u8; 32]>>,
     drops: Mutex<HashMap<(i64, &'static str), i64>>,
 }
@@ -79,10 +139,10 @@ impl Intake {
         let (tx, rx) = mpsc::channel(capacity.max(1));
         let intake = Intake {
             tx,
-            sites: Mutex::default(),
-            heatmaps: Mutex::default(),
+            sites: Cache::default(),
+            heatmaps: Cache::default(),
             cta: Mutex::default(),
-            zones: Mutex::default(),
+            zones: Cache::default(),
             salts: Mutex::default(),
             drops: Mutex::default(),
         };
@@ -103,42 +163,20 @@ impl Intake {
         std::mem::take(&mut *self.drops.lock().expect("drops lock"))
     }
 
-    pub(crate) async fn site(
-        &self,
-        store: &Store,
-        domain: &str,
-    ) -> Result<Option<Arc<Site>>, stride_store::StoreError> {
-        if let Some((site, at)) = self.sites.lock().expect("site cache").get(domain)
-            && at.elapsed() < SITE_CACHE_TTL
-        {
-            return Ok(site.clone());
-        }
-        let site = store.site_by_domain(domain).await?.map(Arc::new);
-        let mut cache = self.sites.lock().expect("site cache");
-        if cache.len() > 10_000 {
-            cache.clear();
-        }
-        cache.insert(domain.to_string(), (site.clone(), Instant::now()));
-        Ok(site)
+    pub(crate) async fn site(&self, store: &Store, domain: &str) -> Result<CachedSite, StoreError> {
+        self.sites
+            .get(domain, || async {
+                Ok(store.site_by_domain(domain).await?.map(Arc::new))
+            })
+            .await
     }
 
-    async fn heatmaps(
-        &self,
-        store: &Store,
-        site_id: i64,
-    ) -> Result<HeatmapConfig, stride_store::StoreError> {
-        if let Some((config, at)) = self.heatmaps.lock().expect("heatmap cache").get(&site_id)
-            && at.elapsed() < SITE_CACHE_TTL
-        {
-            return Ok(config.clone());
-        }
-        let config = Arc::new(store.heatmap_config(site_id).await?);
-        let mut cache = self.heatmaps.lock().expect("heatmap cache");
-        if cache.len() > 10_000 {
-            cache.clear();
-        }
-        cache.insert(site_id, (config.clone(), Instant::now()));
-        Ok(config)
+    async fn heatmaps(&self, store: &Store, site_id: i64) -> Result<HeatmapConfig, StoreError> {
+        self.heatmaps
+            .get(&site_id, || async {
+                Ok(Arc::new(store.heatmap_config(site_id).await?))
+            })
+            .await
     }
 
     /// Whether a reported call-to-action depth is news: a change, or ten minutes since the last.
@@ -164,28 +202,29 @@ impl Intake {
         store: &Store,
         practice_id: i64,
         now: jiff::Timestamp,
-    ) -> Result<String, stride_store::StoreError> {
-        let now_ms = now.as_millisecond();
-        if let Some((_, day, until, at)) = self.zones.lock().expect("zone cache").get(&practice_id)
-            && at.elapsed() < SITE_CACHE_TTL
-            && now_ms < *until
-        {
-            return Ok(day.clone());
+    ) -> Result<String, StoreError> {
+        let local = |tz: jiff::tz::TimeZone| {
+            let date = now.to_zoned_datetime(tz.clone()).date();
+            let until = date
+                .tomorrow()
+                .ok()
+                .and_then(|d| d.to_zoned_datetime(tz.clone()).ok())
+                .map_or(now.as_millisecond(), |z| z.timestamp().as_millisecond());
+            (tz, date.to_string(), until)
+        };
+        let (tz, day, until) = self
+            .zones
+            .get(&practice_id, || async {
+                Ok(local(store.practice_time_zone(practice_id).await?))
+            })
+            .await?;
+        if now.as_millisecond() < until {
+            return Ok(day);
         }
-        let tz = store.practice_time_zone(practice_id).await?;
-        let date = now.to_zoned_datetime(tz.clone()).date();
-        let until = date
-            .tomorrow()
-            .ok()
-            .and_then(|d| d.to_zoned_datetime(tz.clone()).ok())
-            .map_or(now_ms, |z| z.timestamp().as_millisecond());
-        let day = date.to_string();
-        let mut cache = self.zones.lock().expect("zone cache");
-        if cache.len() > 10_000 {
-            cache.clear();
-        }
-        cache.insert(practice_id, (tz, day.clone(), until, Instant::now()));
-        Ok(day)
+        // The practice's midnight has passed since the zone was read.
+        let today = local(tz);
+        self.zones.put(practice_id, today.clone());
+        Ok(today.1)
     }
 
     /// Today's visitor id of a browser (address and user agent) on a site: the same hash the
@@ -196,7 +235,7 @@ impl Intake {
         site: &Site,
         ip: &str,
         user_agent: &str,
-    ) -> Result<i64, stride_store::StoreError> {
+    ) -> Result<i64, StoreError> {
         let day = self
             .local_day(store, site.practice_id, jiff::Timestamp::now())
             .await?;
@@ -217,7 +256,7 @@ impl Intake {
         }
     }
 
-    async fn salt(&self, store: &Store, day: &str) -> Result<[u8; 32], stride_store::StoreError> {
+    async fn salt(&self, store: &Store, day: &str) -> Result<[u8; 32], StoreError> {
         if let Some(salt) = self.salts.lock().expect("salt cache").get(day) {
             return Ok(*salt);
         }
@@ -822,7 +861,39 @@ pub async fn heatmap_config(
 
 #[cfg(test)]
 mod tests {
-    use super::is_within;
+    use super::{Cache, is_within};
+    use std::time::Duration;
+    use stride_store::StoreError;
+
+    #[tokio::test]
+    async fn a_stale_cache_entry_is_read_again_once_and_kept_if_that_fails() {
+        let cache: Cache<String, i64> = Cache {
+            ttl: Duration::from_millis(50),
+            ..Cache::default()
+        };
+        let unused = || async { panic!("a fresh entry is not read again") };
+        assert_eq!(cache.get("a", || async { Ok(1) }).await.unwrap(), 1);
+        assert_eq!(cache.get("a", unused).await.unwrap(), 1);
+
+        // Stale: the first request reads it again; one arriving meanwhile keeps the old value.
+        tokio::time::sleep(Duration::from_millis(60)).await;
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let refresh = cache.get("a", || async { Ok(rx.await.unwrap()) });
+        let meanwhile = async {
+            let value = cache.get("a", unused).await.unwrap();
+            tx.send(2).unwrap();
+            value
+        };
+        let (refreshed, meanwhile) = tokio::join!(refresh, meanwhile);
+        assert_eq!((refreshed.unwrap(), meanwhile), (2, 1));
+        assert_eq!(cache.get("a", unused).await.unwrap(), 2);
+
+        // A failed read keeps the stale value; with nothing cached, the error is the answer.
+        tokio::time::sleep(Duration::from_millis(60)).await;
+        let down = || async { Err(StoreError::Invalid("database down".into())) };
+        assert_eq!(cache.get("a", down).await.unwrap(), 2);
+        assert!(cache.get("b", down).await.is_err());
+    }
 
     #[test]
     fn a_host_is_within_its_domain_and_subdomains_only() {
