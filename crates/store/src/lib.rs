@@ -298,6 +298,11 @@ macro_rules! migration_files {
                     "/0014_report_segments.sql"
                 )),
             ),
+            (
+                15,
+                "heatmap cta",
+                include_str!(concat!("../migrations/", $dialect, "/0015_heatmap_cta.sql")),
+            ),
         ]
     };
 }

@@ -10,6 +10,7 @@ use stride_core::phone::PhoneE164;
 use stride_core::role::Role;
 use stride_core::slug::Slug;
 use stride_core::tz::TimeZoneName;
+use stride_core::website::agents::Device;
 use stride_store::Store;
 use stride_store::audit::Actor;
 use stride_store::messages::{Channel, NewMessage};
@@ -460,7 +461,14 @@ async fn seed_insights(store: &Store, practice_id: i64, site_id: i64) -> anyhow:
         store
             .create_heatmap(practice_id, site_id, "/", "#request-appointment")
             .await?;
-        store.report_cta_depth(site_id, "/", 24).await?;
+        // The call to action sits lower on a phone, where the columns stack.
+        for (device, depth) in [
+            (Device::Desktop, 24),
+            (Device::Tablet, 31),
+            (Device::Mobile, 42),
+        ] {
+            store.report_cta_depth(site_id, "/", device, depth).await?;
+        }
         let site = store.site(practice_id, site_id).await?;
         crate::traffic::generate_clicks(store, &site, 365, 9, 42).await?;
     }

@@ -42,6 +42,6 @@
   setInterval(function () {
     if (at != L.pathname) seen = 0, at = L.pathname;
     try { var c = cur().c, r = !seen && c && d.querySelector(c).getBoundingClientRect(); } catch (x) {}
-    if (r && r.height) { seen = 1; S.s('$cta', { y: cl((r.top + w.scrollY) / R.scrollHeight * 100, 100) }); }
+    if (r && r.height) { seen = 1; S.s('$cta', { y: cl((r.top + w.scrollY) / R.scrollHeight * 100, 100), vw: w.innerWidth }); }
   }, 1000);
 })(window, document, location);

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::truncate_chars;
 
-/// Query parameters always kept: UTM tags and ad click ids.
+/// Query parameters always kept: UTM tags and ad click ids (and any other `utm_` tag, see `is_utm_tag`).
 pub const CAMPAIGN_PARAMS: &[&str] = &[
     "utm_source",
     "utm_medium",
@@ -60,6 +60,12 @@ pub enum UrlError {
 /// hand, keeping only the parts listed on [`CleanUrl`]. `allow` names extra
 /// query parameters to keep besides [`CAMPAIGN_PARAMS`].
 pub fn clean_url(raw: &str, allow: &[&str]) -> Result<CleanUrl, UrlError> {
+    clean_url_in_mode(raw, allow, false)
+}
+
+/// [`clean_url`] for a site that routes by the fragment: with `hash_mode` (Plausible's `h: 1`) any
+/// fragment is part of the path ("#pricing" as well as "#/book").
+pub fn clean_url_in_mode(raw: &str, allow: &[&str], hash_mode: bool) -> Result<CleanUrl, UrlError> {
     let raw = raw.trim();
     if raw.is_empty() {
         return Err(UrlError::Empty);
@@ -98,7 +104,7 @@ pub fn clean_url(raw: &str, allow: &[&str]) -> Result<CleanUrl, UrlError> {
     if let Some(query) = query {
         collect_params(query, allow, &mut params);
     }
-    if let Some(route) = fragment.filter(|f| f.starts_with('/')) {
+    if let Some(route) = fragment.filter(|f| f.starts_with('/') || hash_mode && !f.is_empty()) {
         // Hash routers carry their own query ("#/book?utm_source=x"); it is
         // filtered like the real one instead of leaking into the path.
         let (route, route_query) = match route.split_once('?') {
@@ -207,8 +213,19 @@ fn collect_params(query: &str, allow: &[&str], out: &mut Vec<(String, String)>) 
             .find(|name| name.eq_ignore_ascii_case(key))
         {
             out.push(((*name).to_owned(), decode_value(value)));
+        } else if is_utm_tag(key) {
+            out.push((key.to_ascii_lowercase(), decode_value(value)));
         }
     }
+}
+
+/// Any other UTM tag (`utm_id`, `utm_source_platform`, …), as the tracker keeps them: `utm_` and up to 40
+/// letters, digits or underscores.
+fn is_utm_tag(key: &str) -> bool {
+    key.len() > 4
+        && key.len() <= 44
+        && key[..4].eq_ignore_ascii_case("utm_")
+        && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
 }
 
 /// '+' becomes a space and valid %XX escapes are decoded; if the result is not
@@ -271,6 +288,31 @@ mod tests {
         assert_eq!(u.host, "riversidept.com");
         assert_eq!(u.path, "/services/back-pain");
         assert_eq!(pairs(&u), [("utm_source", "Google"), ("utm_medium", "cpc")]);
+    }
+
+    #[test]
+    fn a_plain_fragment_is_part_of_the_path_only_in_hash_mode() {
+        let raw = "https://a.com/app#pricing?utm_source=x&name=Jane";
+        assert_eq!(ok(raw).path, "/app");
+        let u = clean_url_in_mode(raw, &[], true).unwrap();
+        assert_eq!(u.path, "/app#pricing");
+        assert_eq!(pairs(&u), [("utm_source", "x")]);
+        assert_eq!(
+            clean_url_in_mode("https://a.com/#", &[], true)
+                .unwrap()
+                .path,
+            "/"
+        );
+    }
+
+    #[test]
+    fn keeps_every_utm_tag_but_nothing_that_only_starts_like_one() {
+        let u =
+            ok("https://a.com/?UTM_ID=42&utm_source_platform=Google+Ads&utm_=x&utm_a-b=y&utmz=z");
+        assert_eq!(
+            pairs(&u),
+            [("utm_id", "42"), ("utm_source_platform", "Google Ads")]
+        );
     }
 
     #[test]

@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
+use stride_core::website::agents::Device;
 use stride_core::website::insights::{
     dead_click_advice, funnel_counts, funnel_reached, path_matches, scroll_quarters,
 };
@@ -27,8 +28,6 @@ pub struct Heatmap {
     pub pattern: String,
     /// The CSS selector of the page's main call to action, or empty.
     pub cta_selector: String,
-    /// Where the call to action sits, in percent of the page's height, as last reported.
-    pub cta_depth: Option<i64>,
 }
 
 /// One click as the click script reports it, already cleaned by the intake.
@@ -80,6 +79,9 @@ pub struct ScrollDepth {
     pub visitors: i64,
     /// How many of them reached 25, 50, 75 and 100 percent of the page.
     pub quarters: [i64; 4],
+    /// Where the main call to action sits on this device class, in percent of the page's height, as
+    /// last reported.
+    pub cta_depth: Option<i64>,
     /// How many reached the main call to action, when its depth is known.
     pub reached_cta: Option<i64>,
 }
@@ -216,7 +218,6 @@ fn heatmap_from(r: &sqlx::any::AnyRow) -> StoreResult<Heatmap> {
         site_id: r.try_get("site_id")?,
         pattern: r.try_get("pattern")?,
         cta_selector: r.try_get("cta_selector")?,
-        cta_depth: r.try_get("cta_depth")?,
     })
 }
 
@@ -251,7 +252,7 @@ impl Store {
         }
         let row = sqlx::query(
             "INSERT INTO heatmaps (site_id, practice_id, pattern, cta_selector, created_at) \
-             VALUES ($1, $2, $3, $4, $5) RETURNING id, site_id, pattern, cta_selector, cta_depth",
+             VALUES ($1, $2, $3, $4, $5) RETURNING id, site_id, pattern, cta_selector",
         )
         .bind(site_id)
         .bind(practice_id)
@@ -266,7 +267,7 @@ impl Store {
 
     pub async fn heatmaps(&self, practice_id: i64, site_id: i64) -> StoreResult<Vec<Heatmap>> {
         let rows = sqlx::query(
-            "SELECT id, site_id, pattern, cta_selector, cta_depth FROM heatmaps \
+            "SELECT id, site_id, pattern, cta_selector FROM heatmaps \
              WHERE site_id = $1 AND practice_id = $2 ORDER BY pattern",
         )
         .bind(site_id)
@@ -278,7 +279,7 @@ impl Store {
 
     pub async fn heatmap(&self, practice_id: i64, id: i64) -> StoreResult<Heatmap> {
         let row = sqlx::query(
-            "SELECT id, site_id, pattern, cta_selector, cta_depth FROM heatmaps WHERE id = $1 AND practice_id = $2",
+            "SELECT id, site_id, pattern, cta_selector FROM heatmaps WHERE id = $1 AND practice_id = $2",
         )
         .bind(id)
         .bind(practice_id)
@@ -307,8 +308,15 @@ impl Store {
             .collect()
     }
 
-    /// Records where the call to action sits on a page of the site (percent of the page height).
-    pub async fn report_cta_depth(&self, site_id: i64, path: &str, depth: i64) -> StoreResult<()> {
+    /// Records where the call to action sits on a page of the site (percent of the page height) for
+    /// a device class.
+    pub async fn report_cta_depth(
+        &self,
+        site_id: i64,
+        path: &str,
+        device: Device,
+        depth: i64,
+    ) -> StoreResult<()> {
         let rows = sqlx::query("SELECT id, pattern FROM heatmaps WHERE site_id = $1")
             .bind(site_id)
             .fetch_all(self.pool())
@@ -316,11 +324,15 @@ impl Store {
         for r in rows {
             let pattern: String = r.try_get("pattern")?;
             if path_matches(&pattern, path) {
-                sqlx::query("UPDATE heatmaps SET cta_depth = $1 WHERE id = $2")
-                    .bind(depth.clamp(0, 100))
-                    .bind(r.try_get::<i64, _>("id")?)
-                    .execute(self.pool())
-                    .await?;
+                sqlx::query(
+                    "INSERT INTO heatmap_cta (heatmap_id, device, depth) VALUES ($1, $2, $3) \
+                     ON CONFLICT (heatmap_id, device) DO UPDATE SET depth = excluded.depth",
+                )
+                .bind(r.try_get::<i64, _>("id")?)
+                .bind(device.as_str())
+                .bind(depth.clamp(0, 100))
+                .execute(self.pool())
+                .await?;
             }
         }
         Ok(())
@@ -441,8 +453,8 @@ impl Store {
         let dead = by_element("dead").await?;
         let rage = by_element("rage").await?;
         let top = by_element("click").await?;
-        let scroll = self.scroll_depth(scope, &heatmap).await?;
-        let forms = self.form_stats(scope, &heatmap.pattern).await?;
+        let scroll = self.scroll_depth(scope, &heatmap, device).await?;
+        let forms = self.form_stats(scope, &heatmap.pattern, device).await?;
         Ok(HeatmapReport {
             device: device.to_string(),
             clicks,
@@ -456,11 +468,27 @@ impl Store {
         })
     }
 
-    /// How far down the heatmap's pages visitors scrolled, from their engagement events.
-    async fn scroll_depth(&self, scope: &Scope, heatmap: &Heatmap) -> StoreResult<ScrollDepth> {
+    /// How far down the heatmap's pages visitors on a device class scrolled, from their engagement
+    /// events.
+    async fn scroll_depth(
+        &self,
+        scope: &Scope,
+        heatmap: &Heatmap,
+        device: &str,
+    ) -> StoreResult<ScrollDepth> {
+        let cta_depth: Option<i64> =
+            sqlx::query("SELECT depth FROM heatmap_cta WHERE heatmap_id = $1 AND device = $2")
+                .bind(heatmap.id)
+                .bind(device.to_string())
+                .fetch_optional(self.pool())
+                .await?
+                .map(|r| r.try_get("depth"))
+                .transpose()?;
         let mut sql = Sql::new("SELECT visitor_id, MAX(scroll_depth) AS depth");
         scope.events_where(&mut sql);
-        sql.push(" AND name = 'engagement' AND scroll_depth IS NOT NULL AND path LIKE ")
+        sql.push(" AND name = 'engagement' AND scroll_depth IS NOT NULL AND device = ")
+            .text(device)
+            .push(" AND path LIKE ")
             .text(&like_pattern(&heatmap.pattern))
             .push(" ESCAPE '\\' GROUP BY visitor_id");
         let depths: Vec<i64> = sql
@@ -473,17 +501,24 @@ impl Store {
         Ok(ScrollDepth {
             visitors: depths.len() as i64,
             quarters: q.map(|n| n as i64),
-            reached_cta: heatmap
-                .cta_depth
-                .map(|cta| depths.iter().filter(|d| **d >= cta).count() as i64),
+            cta_depth,
+            reached_cta: cta_depth.map(|cta| depths.iter().filter(|d| **d >= cta).count() as i64),
         })
     }
 
-    /// Form starts and submits by form (the tracker's "form" property) on pages of `pattern`.
-    pub async fn form_stats(&self, scope: &Scope, pattern: &str) -> StoreResult<Vec<FormStats>> {
+    /// Form starts and submits by form (the tracker's "form" property) on pages of `pattern`, by
+    /// visitors on a device class.
+    pub async fn form_stats(
+        &self,
+        scope: &Scope,
+        pattern: &str,
+        device: &str,
+    ) -> StoreResult<Vec<FormStats>> {
         let mut sql = Sql::new("SELECT name, props, visitor_id");
         scope.events_where(&mut sql);
-        sql.push(" AND name IN ('Form Start', 'Form Submit') AND path LIKE ")
+        sql.push(" AND name IN ('Form Start', 'Form Submit') AND device = ")
+            .text(device)
+            .push(" AND path LIKE ")
             .text(&like_pattern(pattern))
             .push(" ESCAPE '\\'");
         let mut forms: BTreeMap<String, (HashSet<i64>, HashSet<i64>)> = BTreeMap::new();

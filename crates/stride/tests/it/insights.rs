@@ -8,6 +8,7 @@ use stride_store::website::{Filters, NewEvent, Site, VisitCache};
 
 use crate::helpers::*;
 
+const IPHONE: &str = "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Mobile/15E148 Safari/604.1";
 const CHROME: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
 
 struct Visit<'a> {
@@ -522,10 +523,17 @@ async fn heatmaps_record_clicks_only_where_asked_and_explain_them() {
         post(&app, click("/", "click", "#x", "<script>", "", 1, 1)).await,
         400
     );
-    // Where the call to action sits, and how far two visitors scrolled.
-    let cta = serde_json::json!({"n": "$cta", "u": "https://alphapt.example/", "d": "alphapt.example", "y": 60});
+    // Where the call to action sits on a desktop and on a phone (lower: the columns stack), and how
+    // far two desktop visitors and one phone visitor scrolled.
+    let cta = serde_json::json!({"n": "$cta", "u": "https://alphapt.example/", "d": "alphapt.example", "y": 60, "vw": 1280});
     assert_eq!(post(&app, cta).await, 202);
-    for (ua_suffix, depth) in [("A", 90), ("B", 30)] {
+    let cta = serde_json::json!({"n": "$cta", "u": "https://alphapt.example/", "d": "alphapt.example", "y": 85, "vw": 390});
+    assert_eq!(post(&app, cta).await, 202);
+    for (ua, depth) in [
+        (format!("{CHROME} A"), 90),
+        (format!("{CHROME} B"), 30),
+        (IPHONE.to_string(), 95),
+    ] {
         let client = reqwest::Client::new();
         for body in [
             serde_json::json!({"n": "pageview", "u": "https://alphapt.example/", "d": "alphapt.example"}),
@@ -534,7 +542,7 @@ async fn heatmaps_record_clicks_only_where_asked_and_explain_them() {
         ] {
             let status = client
                 .post(app.url("/api/event"))
-                .header("user-agent", format!("{CHROME} {ua_suffix}"))
+                .header("user-agent", &ua)
                 .body(body.to_string())
                 .send()
                 .await
@@ -542,10 +550,10 @@ async fn heatmaps_record_clicks_only_where_asked_and_explain_them() {
                 .status();
             assert_eq!(status, 202);
         }
-        if depth > 50 {
+        if depth > 50 && depth < 95 {
             let status = client
                 .post(app.url("/api/event"))
-                .header("user-agent", format!("{CHROME} {ua_suffix}"))
+                .header("user-agent", &ua)
                 .body(serde_json::json!({"n": "Form Submit", "u": "https://alphapt.example/", "d": "alphapt.example", "p": {"form": "request"}}).to_string())
                 .send()
                 .await
@@ -565,7 +573,12 @@ async fn heatmaps_record_clicks_only_where_asked_and_explain_them() {
     );
     eventually("the clicks and events are stored", || async {
         let r = s.heatmap_report(&scope, map_id, "desktop").await.unwrap();
-        r.points.len() == 6 && r.scroll.visitors == 2 && r.heatmap.cta_depth.is_some()
+        let m = s.heatmap_report(&scope, map_id, "mobile").await.unwrap();
+        r.points.len() == 6
+            && r.scroll.visitors == 2
+            && r.scroll.cta_depth.is_some()
+            && m.scroll.visitors == 1
+            && m.scroll.cta_depth.is_some()
     })
     .await;
     let r = s.heatmap_report(&scope, map_id, "desktop").await.unwrap();
@@ -578,13 +591,21 @@ async fn heatmaps_record_clicks_only_where_asked_and_explain_them() {
     assert!(r.dead[1].advice.unwrap().contains("tel:"));
     assert_eq!(r.rage[0].selector, "#book");
     assert_eq!(r.scroll.quarters, [2, 1, 1, 0]);
-    assert_eq!(r.heatmap.cta_depth, Some(60));
+    assert_eq!(r.scroll.cta_depth, Some(60));
     assert_eq!(r.scroll.reached_cta, Some(1));
     assert_eq!(r.forms.len(), 1);
     assert_eq!((r.forms[0].started, r.forms[0].submitted), (2, 1));
     assert_eq!(r.forms[0].abandonment, Some(50.0));
+    // The phone's figures are its own: its call to action's depth, its visitor's scroll, its form.
     let mobile = s.heatmap_report(&scope, map_id, "mobile").await.unwrap();
     assert!(mobile.points.is_empty());
+    assert_eq!(mobile.scroll.cta_depth, Some(85));
+    assert_eq!(
+        (mobile.scroll.quarters, mobile.scroll.reached_cta),
+        ([1, 1, 1, 0], Some(1))
+    );
+    assert_eq!(mobile.forms.len(), 1);
+    assert_eq!((mobile.forms[0].started, mobile.forms[0].submitted), (1, 0));
 
     // The heatmap's page and API answer the same.
     let owner = app.user(&practice, Role::Owner).await;

@@ -74,14 +74,25 @@ async fn plausible_events_are_cleaned_classified_and_stored() {
     assert_eq!(status, 202);
     let (status, ..) = post(&app, CHROME, r#"{"n":"engagement","u":"https://alphapt.example/conditions/knee-pain","d":"alphapt.example","sd":87,"e":15400,"i":false}"#).await;
     assert_eq!(status, 202);
+    // A site that routes by the fragment (Plausible's hash mode), with a campaign value holding an `&`.
+    let (status, ..) = post(&app, CHROME, r#"{"n":"pageview","u":"https://alphapt.example/app#pricing?utm_campaign=Spring%20%26%20Summer&utm_id=7&name=Jo","d":"alphapt.example","h":1}"#).await;
+    assert_eq!(status, 202);
 
-    let got = events(&app.store, practice.id, site.id, 3).await;
-    assert_eq!(got.len(), 3);
-    let pageview = got.iter().find(|e| e.name == "pageview").unwrap();
+    let got = events(&app.store, practice.id, site.id, 4).await;
+    assert_eq!(got.len(), 4);
+    let hashed = got.iter().find(|e| e.path.contains('#')).unwrap();
+    assert_eq!(
+        (hashed.path.as_str(), hashed.query.as_str()),
+        ("/app#pricing", "utm_campaign=Spring+%26+Summer&utm_id=7")
+    );
+    let pageview = got
+        .iter()
+        .find(|e| e.name == "pageview" && !e.path.contains('#'))
+        .unwrap();
     assert_eq!(pageview.path, "/conditions/knee-pain");
     assert_eq!(
         pageview.query,
-        "utm_source=google&utm_medium=cpc&utm_campaign=Knee Pain&gclid=Cj0abc&service=acl",
+        "utm_source=google&utm_medium=cpc&utm_campaign=Knee+Pain&gclid=Cj0abc&service=acl",
         "only campaign and allowed parameters"
     );
     assert_eq!(

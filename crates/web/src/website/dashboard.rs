@@ -570,12 +570,15 @@ pub async fn dashboard(
         })
         .collect();
     page.conditions = report.conditions;
-    let rows = |rows: Vec<BreakdownRow>| -> Vec<Row> {
+    // Only the Channels table's keys are channels: a source named "Direct" or "email" is shown as is.
+    let rows = |rows: Vec<BreakdownRow>, channels: bool| -> Vec<Row> {
         rows.into_iter()
             .map(|r| {
                 let shown = match r.key.parse::<Channel>() {
-                    Ok(c) => format!("{} ({})", c.label(), c.direction().label().to_lowercase()),
-                    Err(_) => r.key.clone(),
+                    Ok(c) if channels => {
+                        format!("{} ({})", c.label(), c.direction().label().to_lowercase())
+                    }
+                    _ => r.key.clone(),
                 };
                 let rate = conversion_rate(r.converting as u64, r.visitors as u64)
                     .map(|r| format!("{r:.1}%"))
@@ -585,14 +588,29 @@ pub async fn dashboard(
             .collect()
     };
     page.tables = vec![
-        ("Sources", "Source", "source", rows(report.sources)),
-        ("Channels", "Channel", "channel", rows(report.channels)),
-        ("Campaigns", "Campaign", "campaign", rows(report.campaigns)),
-        ("Top pages", "Page", "page", rows(report.pages)),
-        ("Landing pages", "Page", "page", rows(report.landing_pages)),
-        ("Devices", "Device", "device", rows(report.devices)),
-        ("Browsers", "Browser", "", rows(report.browsers)),
-        ("Systems", "System", "", rows(report.systems)),
+        ("Sources", "Source", "source", rows(report.sources, false)),
+        (
+            "Channels",
+            "Channel",
+            "channel",
+            rows(report.channels, true),
+        ),
+        (
+            "Campaigns",
+            "Campaign",
+            "campaign",
+            rows(report.campaigns, false),
+        ),
+        ("Top pages", "Page", "page", rows(report.pages, false)),
+        (
+            "Landing pages",
+            "Page",
+            "page",
+            rows(report.landing_pages, false),
+        ),
+        ("Devices", "Device", "device", rows(report.devices, false)),
+        ("Browsers", "Browser", "", rows(report.browsers, false)),
+        ("Systems", "System", "", rows(report.systems, false)),
     ];
     render(&page)
 }

@@ -317,7 +317,7 @@ pub async fn heatmap(
             (label.to_string(), n, format!("{share:.0}%"), share)
         })
         .collect();
-    let cta_line = match (r.heatmap.cta_depth, r.scroll.reached_cta) {
+    let cta_line = match (r.scroll.cta_depth, r.scroll.reached_cta) {
         (Some(at), Some(n)) if total > 0 => Some(format!(
             "The call to action (“{}”) sits {at}% down the page; {n} of {total} visitors ({:.0}%) scrolled that far.",
             r.heatmap.cta_selector,
@@ -350,7 +350,7 @@ pub async fn heatmap(
         l,
         domain: site.domain.clone(),
         labels,
-        cta_y: r.heatmap.cta_depth.map(|d| d * map_height / 100),
+        cta_y: r.scroll.cta_depth.map(|d| d * map_height / 100),
         device,
         period,
         periods: PERIODS,

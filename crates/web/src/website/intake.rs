@@ -13,11 +13,11 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::Value;
-use stride_core::website::agents::classify_agent;
+use stride_core::website::agents::{Device, classify_agent};
 use stride_core::website::channels::{Attribution, VisitSource, classify};
 use stride_core::website::insights::{path_matches, pattern_js_regex, viewport_class};
 use stride_core::website::scrub::{looks_personal, scrub_props};
-use stride_core::website::urls::{CAMPAIGN_PARAMS, CleanUrl, clean_url, referrer_host};
+use stride_core::website::urls::{CleanUrl, clean_url_in_mode, referrer_host};
 use stride_core::website::visitors::visitor_id;
 use stride_store::website::insights::NewClick;
 use stride_store::website::{NewEvent, Site, normalize_domain};
@@ -52,6 +52,8 @@ const REFERRER_SPAM: &[&str] = &[
 pub enum Queued {
     Event(NewEvent),
     Click(NewClick),
+    /// Where a heatmap page's call to action sits (site, path, device class, percent of the page).
+    CtaDepth(i64, String, Device, i64),
 }
 
 /// A registered site, or None for a domain that is not one.
@@ -125,7 +127,7 @@ pub struct Intake {
     tx: mpsc::Sender<Queued>,
     sites: Cache<String, CachedSite>,
     heatmaps: Cache<i64, HeatmapConfig>,
-    cta: Mutex<HashMap<(i64, String), (i64, Instant)>>,
+    cta: Mutex<HashMap<(i64, String, Device), (i64, Instant)>>,
     zones: Cache<i64, LocalDay>,
     salts: Mutex<HashMap<String, [u8; 32]>>,
     drops: Mutex<HashMap<(i64, &'static str), i64>>,
@@ -180,12 +182,12 @@ impl Intake {
     }
 
     /// Whether a reported call-to-action depth is news: a change, or ten minutes since the last.
-    fn cta_changed(&self, site_id: i64, path: &str, depth: i64) -> bool {
+    fn cta_changed(&self, site_id: i64, path: &str, device: Device, depth: i64) -> bool {
         let mut seen = self.cta.lock().expect("cta cache");
         if seen.len() > 10_000 {
             seen.clear();
         }
-        let key = (site_id, path.to_string());
+        let key = (site_id, path.to_string(), device);
         match seen.get(&key) {
             Some((d, at)) if *d == depth && at.elapsed() < Duration::from_secs(600) => false,
             _ => {
@@ -282,6 +284,7 @@ pub async fn run_writer(
     let mut batch = Vec::with_capacity(WRITE_BATCH);
     let mut events = Vec::with_capacity(WRITE_BATCH);
     let mut clicks = Vec::new();
+    let mut ctas = HashMap::new();
     let mut visits = stride_store::website::VisitCache::default();
     let mut finishing = false;
     loop {
@@ -302,6 +305,10 @@ pub async fn run_writer(
             match q {
                 Queued::Event(e) => events.push(e),
                 Queued::Click(c) => clicks.push(c),
+                Queued::CtaDepth(site, path, device, depth) => {
+                    // Only the latest depth of a page and device matters.
+                    ctas.insert((site, path, device), depth);
+                }
             }
         }
         if !events.is_empty() {
@@ -324,6 +331,11 @@ pub async fn run_writer(
                 }
             }
             clicks.clear();
+        }
+        for ((site_id, path, device), depth) in ctas.drain() {
+            if let Err(e) = store.report_cta_depth(site_id, &path, device, depth).await {
+                tracing::warn!(error = %e, "could not record the call to action's depth");
+            }
         }
         let day = jiff::Timestamp::now().strftime("%Y-%m-%d").to_string();
         for ((site_id, reason), n) in intake.take_drops() {
@@ -372,6 +384,9 @@ struct Incoming {
     e: Option<f64>,
     #[serde(rename = "$", alias = "revenue", default)]
     revenue: Option<Revenue>,
+    /// Plausible's hash mode (`h: 1`): the site routes by the fragment, so it is part of the path.
+    #[serde(default)]
+    h: Option<Value>,
     // Stride's own fields, sent by the click script for `$click` and `$cta`.
     #[serde(default)]
     x: Option<f64>,
@@ -577,7 +592,12 @@ pub async fn event(State(state): State<AppState>, req: Request) -> Response {
         return accepted();
     }
     let allow: Vec<&str> = site.allowed_params.iter().map(String::as_str).collect();
-    let url = match clean_url(&incoming.url, &allow) {
+    let hash_mode = match &incoming.h {
+        Some(Value::Bool(b)) => *b,
+        Some(Value::Number(n)) => n.as_f64().is_some_and(|n| n != 0.0),
+        _ => false,
+    };
+    let url = match clean_url_in_mode(&incoming.url, &allow, hash_mode) {
         Ok(u) => u,
         Err(e) => {
             state.intake.drop_event(site.id, "bad_url");
@@ -597,7 +617,7 @@ pub async fn event(State(state): State<AppState>, req: Request) -> Response {
         );
     }
     if name == "$click" || name == "$cta" {
-        return heatmap_event(&state, &site, &incoming, url.path).await;
+        return heatmap_event(&state, &site, &incoming, url.path, agent.device).await;
     }
     let referrer = incoming.referrer.as_deref().and_then(referrer_host);
     if let Some(r) = &referrer
@@ -631,13 +651,9 @@ pub async fn event(State(state): State<AppState>, req: Request) -> Response {
             );
         }
     };
-    let query = url
-        .query
-        .iter()
-        .filter(|(k, _)| CAMPAIGN_PARAMS.contains(&k.as_str()) || allow.contains(&k.as_str()))
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect::<Vec<_>>()
-        .join("&");
+    // `clean_url` kept only campaign tags and the allow-list; values are encoded again so that an `&` or
+    // `=` inside one cannot run into the next.
+    let query = serde_urlencoded::to_string(&url.query).unwrap_or_default();
     let event = NewEvent {
         site_id: site.id,
         practice_id: site.practice_id,
@@ -700,6 +716,7 @@ async fn heatmap_event(
     site: &Site,
     incoming: &Incoming,
     path: String,
+    agent_device: Device,
 ) -> Response {
     let config = match state.intake.heatmaps(&state.store, site.id).await {
         Ok(c) => c,
@@ -732,14 +749,15 @@ async fn heatmap_event(
                 "a $cta event gives y, a percentage",
             );
         };
-        if state.intake.cta_changed(site.id, &path, depth) {
-            let store = state.store.clone();
-            let site_id = site.id;
-            tokio::spawn(async move {
-                if let Err(e) = store.report_cta_depth(site_id, &path, depth).await {
-                    tracing::warn!(error = %e, "could not record the call to action's depth");
-                }
-            });
+        // Layouts differ by viewport, so the depth is kept per device class (the agent's, from an
+        // older click script that does not send the width).
+        let device = num(incoming.vw, 100_000.0).map_or(agent_device, viewport_class);
+        if state.intake.cta_changed(site.id, &path, device, depth) {
+            return enqueue(
+                state,
+                site.id,
+                Queued::CtaDepth(site.id, path, device, depth),
+            );
         }
         return accepted();
     }
