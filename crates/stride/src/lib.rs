@@ -200,6 +200,7 @@ impl Application {
 /// Keeps the website reports' daily rollups up to date: shortly after start, then every minute
 /// (today's partial rollup is refreshed every five) or at once when a report remembers a new
 /// filter set, a batch of days at a time so a large backlog never holds the database for long.
+/// Each round also deletes visitor salts past 48 hours, even on a day no event arrives.
 async fn roll_up(store: Store, mut stop: watch::Receiver<bool>) {
     let mut wait = std::time::Duration::from_secs(5);
     loop {
@@ -208,6 +209,9 @@ async fn roll_up(store: Store, mut stop: watch::Receiver<bool>) {
             // A report remembered a new filter set: fill it in now rather than in a minute.
             _ = store.rollups_wanted() => {}
             _ = stop.changed() => return,
+        }
+        if let Err(e) = store.delete_old_visitor_salts().await {
+            tracing::warn!(error = %e, "could not delete old visitor salts");
         }
         wait = match store.refresh_rollups(20).await {
             // More to do: carry on soon, leaving room for other writers.

@@ -394,10 +394,7 @@ impl Store {
             .bind(now_ms())
             .execute(self.pool())
             .await?;
-        sqlx::query("DELETE FROM visitor_salts WHERE created_at < $1")
-            .bind(now_ms() - 48 * 3600 * 1000)
-            .execute(self.pool())
-            .await?;
+        self.delete_old_visitor_salts().await?;
         let blob: Vec<u8> = sqlx::query("SELECT salt_enc FROM visitor_salts WHERE day = $1")
             .bind(day.to_string())
             .fetch_one(self.pool())
@@ -406,6 +403,16 @@ impl Store {
         let salt = self.keys().decrypt(&blob, AAD)?;
         salt.try_into()
             .map_err(|_| StoreError::Invalid("a stored visitor salt has the wrong length".into()))
+    }
+
+    /// Deletes visitor salts created over 48 hours ago, so a visitor id can never be linked to
+    /// the day before yesterday. Run when a day's salt is created and every minute by the server.
+    pub async fn delete_old_visitor_salts(&self) -> StoreResult<u64> {
+        let done = sqlx::query("DELETE FROM visitor_salts WHERE created_at < $1")
+            .bind(now_ms() - 48 * 3600 * 1000)
+            .execute(self.pool())
+            .await?;
+        Ok(done.rows_affected())
     }
 
     /// Writes a batch of events in one transaction (all of them or none), each joined to its visit:

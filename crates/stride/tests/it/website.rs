@@ -271,6 +271,18 @@ async fn visitor_salts_rotate_daily_and_are_deleted_after_two_days() {
         days,
         vec!["2026-11-24".to_string(), "2026-11-25".to_string()]
     );
+    // With no new day's salt to create (no events), the server's minutely round deletes them.
+    sqlx::query("UPDATE visitor_salts SET created_at = created_at - $1 WHERE day = '2026-11-24'")
+        .bind(49 * 3600 * 1000i64)
+        .execute(app.store.pool())
+        .await
+        .unwrap();
+    assert_eq!(app.store.delete_old_visitor_salts().await.unwrap(), 1);
+    let days: Vec<String> = sqlx::query_scalar("SELECT day FROM visitor_salts ORDER BY day")
+        .fetch_all(app.store.pool())
+        .await
+        .unwrap();
+    assert_eq!(days, vec!["2026-11-25".to_string()]);
 }
 
 #[tokio::test]

@@ -129,7 +129,7 @@ pub struct Intake {
     heatmaps: Cache<i64, HeatmapConfig>,
     cta: Mutex<HashMap<(i64, String, Device), (i64, Instant)>>,
     zones: Cache<i64, LocalDay>,
-    salts: Mutex<HashMap<String, [u8; 32]>>,
+    salts: Mutex<HashMap<String, ([u8; 32], Instant)>>,
     drops: Mutex<HashMap<(i64, &'static str), i64>>,
 }
 
@@ -259,16 +259,17 @@ impl Intake {
     }
 
     async fn salt(&self, store: &Store, day: &str) -> Result<[u8; 32], StoreError> {
-        if let Some(salt) = self.salts.lock().expect("salt cache").get(day) {
+        if let Some((salt, used)) = self.salts.lock().expect("salt cache").get_mut(day) {
+            *used = Instant::now();
             return Ok(*salt);
         }
         let salt = store.visitor_salt(day).await?;
         let mut cache = self.salts.lock().expect("salt cache");
-        // Local days differ across time zones, so a few are in use at once; old ones age out.
-        if cache.len() > 8 {
-            cache.clear();
-        }
-        cache.insert(day.to_string(), salt);
+        // Local days differ across time zones, so a few are in use at once. Each new day's salt
+        // drops those unused for an hour (days every practice is past), so a salt stays in
+        // memory about as long as the database keeps it (48 hours), not for days on end.
+        cache.retain(|_, (_, used)| used.elapsed() < Duration::from_secs(3600));
+        cache.insert(day.to_string(), (salt, Instant::now()));
         Ok(salt)
     }
 }
