@@ -101,9 +101,12 @@ impl Store {
         if backend == Backend::Sqlite {
             pool = pool.after_connect(|conn, _meta| {
                 Box::pin(async move {
+                    // LIKE is case-sensitive, as in PostgreSQL: the only LIKEs match page paths
+                    // against goal, funnel and heatmap patterns, and paths are case-sensitive.
                     conn.execute(
                         "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; \
-                         PRAGMA busy_timeout = 10000; PRAGMA synchronous = NORMAL;",
+                         PRAGMA busy_timeout = 10000; PRAGMA synchronous = NORMAL; \
+                         PRAGMA case_sensitive_like = ON;",
                     )
                     .await?;
                     Ok(())

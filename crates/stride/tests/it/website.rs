@@ -441,13 +441,14 @@ async fn visits_goals_and_reports_add_up() {
         // with no referrer, would classify as direct).
         event(&site, t0, 2, "pageview", "/", "Facebook", "organic_social"),
         event(&site, t0 + min, 2, "Phone Call", "/", "Direct", "direct"),
-        // Visitor 3 bounces, then comes back 45 minutes later: a second visit.
+        // Visitor 3 bounces, then comes back 45 minutes later: a second visit. Paths are
+        // case-sensitive in both databases, so this page is not the thank-you page.
         event(
             &site,
             t0,
             3,
             "pageview",
-            "/blog/knee",
+            "/THANK-YOU-notes-from-patients",
             "Google",
             "organic_search",
         ),
