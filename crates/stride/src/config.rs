@@ -53,9 +53,11 @@ pub struct ServeArgs {
     /// webhooks over this address, so set it to what Twilio is configured to call.
     #[arg(long, env = "STRIDE_PUBLIC_URL")]
     pub public_url: Option<String>,
-    /// Trust X-Forwarded-For from a reverse proxy in front of Stride.
-    #[arg(long, env = "STRIDE_TRUST_PROXY", default_value_t = false)]
-    pub trust_proxy: bool,
+    /// The reverse proxies whose X-Forwarded-For names the client: `false`, `true` (this machine and
+    /// private networks) or addresses and networks (`10.0.0.5,172.16.0.0/12`).
+    #[arg(long, env = "STRIDE_TRUST_PROXY", default_value = "false", num_args = 0..=1,
+          default_missing_value = "true", value_parser = stride_web::TrustedProxies::parse)]
+    pub trust_proxy: stride_web::TrustedProxies,
     /// Background job workers in this process (0 runs none, e.g. for a web-only instance).
     #[arg(long, env = "STRIDE_WORKERS", default_value_t = 2)]
     pub workers: usize,
@@ -85,7 +87,7 @@ impl Default for ServeArgs {
         ServeArgs {
             listen: "127.0.0.1:8080".parse().expect("valid address"),
             public_url: None,
-            trust_proxy: false,
+            trust_proxy: stride_web::TrustedProxies::default(),
             workers: 2,
             request_timeout: 30,
             twilio_api_base: "https://api.twilio.com".into(),

@@ -98,7 +98,7 @@ impl Application {
                 .public_url
                 .as_deref()
                 .is_some_and(|u| u.starts_with("https://")),
-            trust_proxy: serve.trust_proxy,
+            trusted_proxies: serve.trust_proxy.clone(),
             public_url: serve.public_url.clone(),
             request_timeout: Duration::from_secs(serve.request_timeout.max(1)),
             stripe_api_base: serve.stripe_api_base.trim_end_matches('/').to_string(),

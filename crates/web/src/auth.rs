@@ -70,20 +70,18 @@ pub fn cookie(name: &str, value: &str, max_age_secs: Option<i64>, secure: bool) 
     HeaderValue::from_str(&c).unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
-/// The client address: the socket peer, or with a trusted proxy the last `X-Forwarded-For` hop.
+/// The client address: the socket peer, or behind a trusted proxy the address it forwarded for
+/// (see `TrustedProxies::client`).
 pub fn client_ip(state: &AppState, req: &Request) -> String {
-    if state.config.trust_proxy
-        && let Some(ip) = req
-            .headers()
-            .get("x-forwarded-for")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.rsplit(',').next())
-    {
-        return ip.trim().to_string();
-    }
-    req.extensions()
+    let peer = req
+        .extensions()
         .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-        .map(|c| c.0.ip().to_string())
+        .map(|c| c.0.ip());
+    state
+        .config
+        .trusted_proxies
+        .client(peer, req.headers())
+        .map(|ip| ip.to_string())
         .unwrap_or_default()
 }
 

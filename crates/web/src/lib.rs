@@ -27,13 +27,101 @@ use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 
+/// The reverse proxies in front of Stride, which alone may name the client in `X-Forwarded-For`.
+/// Parsed from `false` (none), `true` (this machine and private networks: a proxy on the same host
+/// or LAN) or a comma-separated list of addresses and networks (`10.0.0.5, 172.16.0.0/12`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TrustedProxies(Vec<ipnet::IpNet>);
+
+impl TrustedProxies {
+    pub fn parse(text: &str) -> Result<TrustedProxies, String> {
+        let text = text.trim();
+        if text.is_empty() || text.eq_ignore_ascii_case("false") {
+            return Ok(TrustedProxies::default());
+        }
+        if text.eq_ignore_ascii_case("true") {
+            return Ok(TrustedProxies(
+                [
+                    "127.0.0.0/8",
+                    "::1/128",
+                    "10.0.0.0/8",
+                    "172.16.0.0/12",
+                    "192.168.0.0/16",
+                    "fc00::/7",
+                ]
+                .iter()
+                .map(|n| n.parse().expect("a valid network"))
+                .collect(),
+            ));
+        }
+        text.split(',')
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(|t| {
+                t.parse::<ipnet::IpNet>()
+                    .or_else(|_| t.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                    .map_err(|_| {
+                        format!("“{t}” is not an IP address or network such as 10.0.0.0/8")
+                    })
+            })
+            .collect::<Result<_, _>>()
+            .map(TrustedProxies)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn contains(&self, ip: std::net::IpAddr) -> bool {
+        // An IPv4 peer on a dual-stack socket shows as ::ffff:a.b.c.d.
+        let ip = match ip {
+            std::net::IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, std::net::IpAddr::V4),
+            v4 => v4,
+        };
+        self.0.iter().any(|n| n.contains(&ip))
+    }
+
+    /// The client's address: the socket's peer, or when that peer is a trusted proxy, the nearest
+    /// address in `X-Forwarded-For` (all its headers, read from the right) that is not one, since
+    /// each proxy appends the address it was reached from and only trusted ones can be believed.
+    pub fn client(
+        &self,
+        peer: Option<std::net::IpAddr>,
+        headers: &axum::http::HeaderMap,
+    ) -> Option<std::net::IpAddr> {
+        let peer = peer?;
+        if !self.contains(peer) {
+            return Some(peer);
+        }
+        let hops: Vec<&str> = headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .map(str::trim)
+            .collect();
+        let mut client = peer;
+        for hop in hops.iter().rev() {
+            // Something that is not an address means the chain cannot be read: keep the last hop.
+            let Ok(ip) = hop.parse::<std::net::IpAddr>() else {
+                break;
+            };
+            client = ip;
+            if !self.contains(ip) {
+                break;
+            }
+        }
+        Some(client)
+    }
+}
+
 /// Settings the web layer reads; built by the binary from flags and environment.
 #[derive(Debug, Clone)]
 pub struct WebConfig {
     /// Set `Secure` on cookies (the public URL is https).
     pub secure_cookies: bool,
-    /// Read the client address from `X-Forwarded-For` (only behind a proxy you run).
-    pub trust_proxy: bool,
+    /// The proxies whose `X-Forwarded-For` names the client (none: the socket's peer is).
+    pub trusted_proxies: TrustedProxies,
     /// The public address (`https://stride.example.com`): the URL Twilio's webhooks are signed over.
     pub public_url: Option<String>,
     pub request_timeout: Duration,
@@ -46,7 +134,7 @@ impl Default for WebConfig {
     fn default() -> Self {
         WebConfig {
             secure_cookies: false,
-            trust_proxy: false,
+            trusted_proxies: TrustedProxies::default(),
             public_url: None,
             request_timeout: Duration::from_secs(30),
             max_body_bytes: 1024 * 1024,
@@ -574,4 +662,82 @@ async fn stylesheet() -> Response {
         include_str!("../assets/app.css"),
     )
         .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::TrustedProxies;
+    use axum::http::{HeaderMap, HeaderValue};
+    use std::net::IpAddr;
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    fn forwarded(values: &[&str]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for v in values {
+            h.append("x-forwarded-for", HeaderValue::from_str(v).unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn only_a_trusted_peer_may_name_the_client() {
+        let none = TrustedProxies::parse("false").unwrap();
+        let local = TrustedProxies::parse("true").unwrap();
+        let listed = TrustedProxies::parse(" 203.0.113.7, 10.1.0.0/16 ").unwrap();
+        let h = forwarded(&["198.51.100.20"]);
+        assert_eq!(
+            none.client(Some(ip("127.0.0.1")), &h),
+            Some(ip("127.0.0.1"))
+        );
+        assert_eq!(
+            local.client(Some(ip("127.0.0.1")), &h),
+            Some(ip("198.51.100.20"))
+        );
+        assert_eq!(
+            local.client(Some(ip("::ffff:192.168.1.2")), &h),
+            Some(ip("198.51.100.20"))
+        );
+        // Reached directly from outside, the header is the sender's own claim.
+        assert_eq!(
+            local.client(Some(ip("198.51.100.99")), &h),
+            Some(ip("198.51.100.99"))
+        );
+        assert_eq!(
+            listed.client(Some(ip("203.0.113.7")), &h),
+            Some(ip("198.51.100.20"))
+        );
+        assert_eq!(
+            listed.client(Some(ip("203.0.113.8")), &h),
+            Some(ip("203.0.113.8"))
+        );
+        assert_eq!(none.client(None, &h), None);
+    }
+
+    #[test]
+    fn the_client_is_the_nearest_untrusted_hop_of_every_header() {
+        let proxies = TrustedProxies::parse("10.0.0.0/8").unwrap();
+        let peer = Some(ip("10.0.0.1"));
+        // A forged first entry is ignored: the proxies appended the real hops after it.
+        let h = forwarded(&["6.6.6.6, 198.51.100.20", "10.0.0.2"]);
+        assert_eq!(proxies.client(peer, &h), Some(ip("198.51.100.20")));
+        // Garbage stops the walk at the last readable hop; no header leaves the peer.
+        let h = forwarded(&["not-an-ip, 10.0.0.3"]);
+        assert_eq!(proxies.client(peer, &h), Some(ip("10.0.0.3")));
+        assert_eq!(proxies.client(peer, &HeaderMap::new()), peer);
+    }
+
+    #[test]
+    fn a_bad_proxy_list_is_refused_with_the_culprit_named() {
+        let err = TrustedProxies::parse("10.0.0.1, proxy.local").unwrap_err();
+        assert!(err.contains("proxy.local"), "{err}");
+        assert!(TrustedProxies::parse("").unwrap().is_empty());
+        assert!(
+            TrustedProxies::parse("2001:db8::/32")
+                .unwrap()
+                .contains(ip("2001:db8::1"))
+        );
+    }
 }

@@ -746,3 +746,37 @@ async fn sites_goals_and_reports_through_the_api() {
     let clinician = Api::new(&app, &app.token(&practice, Role::Clinician).await);
     assert_eq!(clinician.get("/api/v1/sites").await.0, 403);
 }
+
+#[tokio::test]
+async fn the_client_address_comes_from_a_trusted_proxy_only() {
+    // Two visitors behind the same proxy (this machine) are two visitors when it is trusted, and
+    // one address when it is not.
+    for (trusted, visitors) in [("true", 2), ("false", 1)] {
+        let app = TestApp::spawn_with(stride::config::ServeArgs {
+            trust_proxy: stride_web::TrustedProxies::parse(trusted).unwrap(),
+            ..Default::default()
+        })
+        .await;
+        let practice = app.practice("alpha").await;
+        let site = app
+            .store
+            .create_site(practice.id, "alphapt.example", &[], false)
+            .await
+            .unwrap();
+        for client in ["198.51.100.20", "198.51.100.21"] {
+            let status = reqwest::Client::new()
+                .post(app.url("/api/event"))
+                .header("user-agent", CHROME)
+                .header("x-forwarded-for", client)
+                .body(r#"{"n":"pageview","u":"https://alphapt.example/","d":"alphapt.example"}"#)
+                .send()
+                .await
+                .unwrap()
+                .status();
+            assert_eq!(status, 202);
+        }
+        let got = events(&app.store, practice.id, site.id, 2).await;
+        let ids: std::collections::HashSet<i64> = got.iter().map(|e| e.visitor_id).collect();
+        assert_eq!(ids.len(), visitors, "trust_proxy = {trusted}");
+    }
+}

@@ -59,7 +59,7 @@ pub(crate) fn signed_url(state: &AppState, headers: &HeaderMap, path_and_query: 
                 .get(header::HOST)
                 .and_then(|h| h.to_str().ok())
                 .unwrap_or("localhost");
-            let scheme = if state.config.trust_proxy {
+            let scheme = if !state.config.trusted_proxies.is_empty() {
                 headers
                     .get("x-forwarded-proto")
                     .and_then(|h| h.to_str().ok())

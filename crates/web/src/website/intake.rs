@@ -56,6 +56,9 @@ pub enum Queued {
     CtaDepth(i64, String, Device, i64),
 }
 
+/// A heatmap page's call to action: site, path and device class.
+type CtaKey = (i64, String, Device);
+
 /// A registered site, or None for a domain that is not one.
 type CachedSite = Option<Arc<Site>>;
 
@@ -127,7 +130,7 @@ pub struct Intake {
     tx: mpsc::Sender<Queued>,
     sites: Cache<String, CachedSite>,
     heatmaps: Cache<i64, HeatmapConfig>,
-    cta: Mutex<HashMap<(i64, String, Device), (i64, Instant)>>,
+    cta: Mutex<HashMap<CtaKey, (i64, Instant)>>,
     zones: Cache<i64, LocalDay>,
     salts: Mutex<HashMap<String, ([u8; 32], Instant)>>,
     drops: Mutex<HashMap<(i64, &'static str), i64>>,
