@@ -19,7 +19,10 @@
 //!   network → organic social, webmail → email, anything else that sent or
 //!   tagged the visit → referral, and nothing at all → direct.
 //! * `fbclid` alone never means paid: Facebook adds it to organic shares too.
-//! * **Campaign** is `utm_campaign` trimmed, `None` when empty.
+//! * **Campaign** is `utm_campaign` trimmed; without one, an auto-tagged ad
+//!   click is its ad network's own campaign ("Google Ads (auto-tagged)": the
+//!   click id names the click, and only the ad account knows its campaign);
+//!   otherwise `None`.
 
 use std::fmt;
 use std::str::FromStr;
@@ -315,14 +318,15 @@ const MEDIUMS: &[(&str, MediumRule)] = {
     ]
 };
 
-/// Ad click-id parameters: the site whose ads add them, and whether their
+/// Ad click-id parameters: the site whose ads add them, and the campaign an
+/// auto-tagged click without `utm_campaign` is counted in, for those whose
 /// presence alone proves a paid click.
-const CLICK_IDS: &[(&str, &str, bool)] = &[
-    ("gclid", "google", true),
-    ("gbraid", "google", true),
-    ("wbraid", "google", true),
-    ("msclkid", "bing", true),
-    ("fbclid", "facebook", false),
+const CLICK_IDS: &[(&str, &str, Option<&str>)] = &[
+    ("gclid", "google", Some("Google Ads (auto-tagged)")),
+    ("gbraid", "google", Some("Google Ads (auto-tagged)")),
+    ("wbraid", "google", Some("Google Ads (auto-tagged)")),
+    ("msclkid", "bing", Some("Microsoft Ads (auto-tagged)")),
+    ("fbclid", "facebook", None),
 ];
 
 /// Classifies one visit; see the module docs for the rules.
@@ -334,7 +338,7 @@ pub fn classify(v: &VisitSource) -> Attribution {
         .filter(|h| own.as_deref() != Some(h.as_str()));
     let referrer_known = referrer.as_deref().and_then(lookup_host);
 
-    let clicks: Vec<(&str, bool)> = v
+    let clicks: Vec<(&str, Option<&str>)> = v
         .click_ids
         .iter()
         .filter_map(|id| {
@@ -345,7 +349,8 @@ pub fn classify(v: &VisitSource) -> Attribution {
                 .map(|&(_, site, paid)| (site, paid))
         })
         .collect();
-    let paid_click = clicks.iter().any(|&(_, paid)| paid);
+    let paid_campaign = clicks.iter().find_map(|&(_, paid)| paid);
+    let paid_click = paid_campaign.is_some();
 
     let utm = v
         .utm_source
@@ -397,6 +402,7 @@ pub fn classify(v: &VisitSource) -> Attribution {
         .utm_campaign
         .map(str::trim)
         .filter(|c| !c.is_empty())
+        .or(paid_campaign)
         .map(str::to_owned);
 
     Attribution {
@@ -541,7 +547,7 @@ mod tests {
                 visit("www.google.com", "", "", "", &["gclid"]),
                 "Google",
                 PaidSearch,
-                None,
+                Some("Google Ads (auto-tagged)"),
             ),
             (
                 "Google Ads, manually tagged",
@@ -561,14 +567,14 @@ mod tests {
                 visit("", "", "", "", &["gbraid"]),
                 "Google",
                 PaidSearch,
-                None,
+                Some("Google Ads (auto-tagged)"),
             ),
             (
                 "Bing Ads with msclkid",
                 visit("www.bing.com", "", "", "", &["msclkid"]),
                 "Bing",
                 PaidSearch,
-                None,
+                Some("Microsoft Ads (auto-tagged)"),
             ),
             (
                 "Bing organic",
