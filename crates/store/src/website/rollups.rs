@@ -299,11 +299,22 @@ impl Store {
     /// page (an exact page or a pattern the site's definitions use); three filters or another page
     /// pattern are summed from the raw events and visits.
     pub async fn website_report(&self, scope: &Scope) -> StoreResult<Report> {
+        self.website_report_rows(scope, None).await
+    }
+
+    /// [`Store::website_report`] with up to `rows` rows in every breakdown (the dashboard's own
+    /// lengths when `None`: ten, five devices, eight browsers and systems).
+    pub async fn website_report_rows(
+        &self,
+        scope: &Scope,
+        rows: Option<usize>,
+    ) -> StoreResult<Report> {
         let mut report = self.combined_report(scope).await?;
         let tz = self.practice_time_zone(scope.practice_id).await?;
         report.previous = self
             .combined_summary(&scope.over(previous_range(scope.range, &tz)))
             .await?;
+        let rows_wanted = rows;
         for (rows, n) in [
             (&mut report.sources, 10),
             (&mut report.channels, 10),
@@ -314,7 +325,7 @@ impl Store {
             (&mut report.browsers, 8),
             (&mut report.systems, 8),
         ] {
-            rows.truncate(n);
+            rows.truncate(rows_wanted.unwrap_or(n));
         }
         Ok(report)
     }

@@ -707,6 +707,41 @@ async fn sites_goals_and_reports_through_the_api() {
     assert_eq!(report["data"]["goals"][0]["converting_visitors"], 1);
     assert_eq!(report["conversion_rates"][0]["conversion_rate"], 50.0);
     assert_eq!(report["conversion_rates"][0]["band"], "high_performing");
+    // Every breakdown row has its conversion rate; channels their name and direction.
+    for row in report["data"]["sources"].as_array().unwrap() {
+        let (visitors, converting) = (
+            row["visitors"].as_f64().unwrap(),
+            row["converting"].as_f64().unwrap(),
+        );
+        assert_eq!(
+            row["conversion_rate"].as_f64().unwrap(),
+            converting / visitors * 100.0,
+            "{row}"
+        );
+    }
+    let channels = report["data"]["channels"].as_array().unwrap();
+    assert!(!channels.is_empty());
+    for row in channels {
+        assert!(row["label"].is_string(), "{row}");
+        assert!(
+            ["inbound", "outbound"].contains(&row["direction"].as_str().unwrap()),
+            "{row}"
+        );
+    }
+    assert_eq!(report["data"]["devices"].as_array().unwrap().len(), 2);
+    let (status, one) = api
+        .get(&format!(
+            "/api/v1/sites/{site_id}/report?period=30d&limit=1"
+        ))
+        .await;
+    assert_eq!(status, 200, "{one}");
+    assert_eq!(one["data"]["devices"].as_array().unwrap().len(), 1);
+    let (status, _) = api
+        .get(&format!(
+            "/api/v1/sites/{site_id}/report?period=30d&limit=0"
+        ))
+        .await;
+    assert_eq!(status, 422);
 
     let today = jiff::Timestamp::now().strftime("%Y-%m-%d").to_string();
     let (status, dated) = api

@@ -9,6 +9,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use stride_core::role::Permission;
+use stride_core::website::channels::Channel;
 use stride_core::website::conversion::{band, conversion_rate};
 use stride_store::website::Filters;
 use stride_store::website::insights::FunnelStep;
@@ -110,6 +111,8 @@ pub struct ReportParams {
     from: Option<String>,
     /// Last day, inclusive.
     to: Option<String>,
+    /// Rows in each breakdown (1–500; the dashboard's lengths when absent).
+    limit: Option<String>,
     #[serde(flatten)]
     filters: Filters,
 }
@@ -124,8 +127,13 @@ pub async fn report(
     state.store.site(p.practice_id, site_id).await?;
     let tz = practice_tz(&state, p.practice_id).await?;
     let range = report_range(q.period.as_deref(), q.from.as_deref(), q.to.as_deref(), &tz)?;
+    let limit = match q.limit.as_deref().map(str::parse::<usize>) {
+        None => None,
+        Some(Ok(n @ 1..=500)) => Some(n),
+        Some(_) => return Err(AppError::invalid("limit is a number of rows from 1 to 500").into()),
+    };
     let scope = Scope::new(p.practice_id, site_id, range).with_filters(q.filters);
-    let report = state.store.website_report(&scope).await?;
+    let report = state.store.website_report_rows(&scope, limit).await?;
     let visitors = report.summary.visitors as u64;
     let rates: Vec<Value> = report
         .goals
@@ -139,8 +147,39 @@ pub async fn report(
             })
         })
         .collect();
-    Ok(Json(json!({ "data": report, "conversion_rates": rates })))
+    let mut data = serde_json::to_value(&report).map_err(|e| AppError::Internal(e.into()))?;
+    // Each breakdown row with its conversion rate (visitors with a lead action ÷ visitors), and
+    // each channel with its name and whether the clinic reached out (outbound) or was found.
+    for table in BREAKDOWNS {
+        let Some(rows) = data.get_mut(*table).and_then(Value::as_array_mut) else {
+            continue;
+        };
+        for row in rows {
+            let count = |k: &str| row.get(k).and_then(Value::as_u64).unwrap_or(0);
+            let rate = conversion_rate(count("converting"), count("visitors"));
+            row["conversion_rate"] = json!(rate);
+            if *table == "channels"
+                && let Some(c) = row["key"].as_str().and_then(|k| k.parse::<Channel>().ok())
+            {
+                row["label"] = json!(c.label());
+                row["direction"] = json!(c.direction().label().to_lowercase());
+            }
+        }
+    }
+    Ok(Json(json!({ "data": data, "conversion_rates": rates })))
 }
+
+/// The report's breakdown tables, as serialized.
+const BREAKDOWNS: &[&str] = &[
+    "sources",
+    "channels",
+    "campaigns",
+    "pages",
+    "landing_pages",
+    "devices",
+    "browsers",
+    "systems",
+];
 
 pub async fn funnels(
     State(state): State<AppState>,
