@@ -145,6 +145,16 @@ pub struct BreakdownRow {
     pub visits: i64,
     /// Visitors who completed a lead action (any lead-action goal) in one of these visits.
     pub converting: i64,
+    /// The same row in the previous period (`Store::website_report` fills it in).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub previous: Option<Earlier>,
+}
+
+/// A row's or goal's figures in the previous period: visitors and those who converted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Earlier {
+    pub visitors: i64,
+    pub converting: i64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -153,6 +163,10 @@ pub struct GoalResult {
     pub converting_visitors: i64,
     pub conversions: i64,
     pub confirmation: Option<Confirmation>,
+    /// In the previous period: its visitors, and those who completed this goal (`Store::website_report`
+    /// fills it in).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub previous: Option<Earlier>,
 }
 
 /// Event vs goal: visits that did the event, and how many of them went on to the confirming page.
@@ -510,6 +524,7 @@ impl Store {
                 conversions: row.try_get("n")?,
                 goal: goal.clone(),
                 confirmation,
+                previous: None,
             });
         }
         Ok(out)
@@ -567,6 +582,7 @@ fn breakdown_rows(rows: &[AnyRow]) -> StoreResult<Vec<BreakdownRow>> {
                 visitors: r.try_get("visitors")?,
                 visits: r.try_get("n")?,
                 converting: r.try_get("converting")?,
+                previous: None,
             })
         })
         .collect()

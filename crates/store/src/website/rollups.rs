@@ -24,7 +24,8 @@ use super::day_sums::{
 use super::insights::{ConditionResult, funnel_steps};
 use super::query::Sql;
 use super::reports::{
-    BreakdownRow, Bucket, Confirmation, FunnelResult, GoalResult, Range, Report, Scope, Summary,
+    BreakdownRow, Bucket, Confirmation, Earlier, FunnelResult, GoalResult, Range, Report, Scope,
+    Summary,
 };
 use crate::error::StoreResult;
 use crate::{Store, now_ms};
@@ -184,6 +185,7 @@ fn rows_of(sums: &HashMap<(String, String), Sums>, metric: &str) -> Vec<Breakdow
             visitors: s.visitors,
             visits: s.visits,
             converting: s.converting,
+            previous: None,
         })
         .collect();
     sort_rows(&mut rows);
@@ -192,6 +194,48 @@ fn rows_of(sums: &HashMap<(String, String), Sums>, metric: &str) -> Vec<Breakdow
 
 fn sort_rows(rows: &mut [BreakdownRow]) {
     rows.sort_by(|a, b| b.visitors.cmp(&a.visitors).then(a.key.cmp(&b.key)));
+}
+
+/// Gives each goal and breakdown row of `report` its figures in `before` (the previous period);
+/// left `None` when the previous period had no visits at all, as there is nothing to compare.
+fn compare(report: &mut Report, before: &Report) {
+    if before.summary.visits == 0 {
+        return;
+    }
+    for g in &mut report.goals {
+        let converting = before
+            .goals
+            .iter()
+            .find(|b| b.goal.id == g.goal.id)
+            .map_or(0, |b| b.converting_visitors);
+        g.previous = Some(Earlier {
+            visitors: before.summary.visitors,
+            converting,
+        });
+    }
+    for (rows, earlier) in [
+        (&mut report.sources, &before.sources),
+        (&mut report.channels, &before.channels),
+        (&mut report.campaigns, &before.campaigns),
+        (&mut report.pages, &before.pages),
+        (&mut report.landing_pages, &before.landing_pages),
+        (&mut report.devices, &before.devices),
+        (&mut report.browsers, &before.browsers),
+        (&mut report.systems, &before.systems),
+    ] {
+        let by_key: HashMap<&str, &BreakdownRow> =
+            earlier.iter().map(|r| (r.key.as_str(), r)).collect();
+        for r in rows.iter_mut() {
+            r.previous = Some(
+                by_key
+                    .get(r.key.as_str())
+                    .map_or_else(Earlier::default, |b| Earlier {
+                        visitors: b.visitors,
+                        converting: b.converting,
+                    }),
+            );
+        }
+    }
 }
 
 /// Two breakdowns of adjoining ranges, as one.
@@ -237,6 +281,7 @@ fn merge(a: Report, b: Report) -> Report {
                 }),
                 (p, q) => p.or(q),
             },
+            previous: None,
             goal: x.goal,
         })
         .collect();
@@ -311,9 +356,17 @@ impl Store {
     ) -> StoreResult<Report> {
         let mut report = self.combined_report(scope).await?;
         let tz = self.practice_time_zone(scope.practice_id).await?;
-        report.previous = self
-            .combined_summary(&scope.over(previous_range(scope.range, &tz)))
-            .await?;
+        // The previous period in full where rollups serve it, so each goal and row can be compared;
+        // otherwise (filters not rolled up yet, read raw) only its summary, so as not to double a
+        // slow report.
+        let earlier = scope.over(previous_range(scope.range, &tz));
+        if self.rollup_segment(&earlier).await?.is_some() {
+            let before = self.combined_report(&earlier).await?;
+            compare(&mut report, &before);
+            report.previous = before.summary;
+        } else {
+            report.previous = self.combined_summary(&earlier).await?;
+        }
         let rows_wanted = rows;
         for (rows, n) in [
             (&mut report.sources, 10),
@@ -761,6 +814,7 @@ impl Store {
                     converting_visitors: s.visitors,
                     conversions: s.visits,
                     confirmation,
+                    previous: None,
                 }
             })
             .collect();
@@ -1371,6 +1425,7 @@ mod tests {
             visitors: v,
             visits: v,
             converting: 1,
+            previous: None,
         };
         let merged = merge_rows(
             vec![row("a", 5), row("b", 4)],

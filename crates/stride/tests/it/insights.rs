@@ -795,7 +795,24 @@ async fn rolled_up_days_give_the_same_reports_as_the_raw_data() {
         scopes.push(scope);
         rolled.push(served);
     }
+    // The previous period's figures are compared on their own below.
     let view = |r: &stride_store::website::reports::Report| {
+        let mut r = r.clone();
+        for g in &mut r.goals {
+            g.previous = None;
+        }
+        for rows in [
+            &mut r.sources,
+            &mut r.channels,
+            &mut r.campaigns,
+            &mut r.pages,
+            &mut r.landing_pages,
+            &mut r.devices,
+        ] {
+            for row in rows.iter_mut() {
+                row.previous = None;
+            }
+        }
         serde_json::json!({
             "summary": r.summary, "daily": r.daily, "goals": r.goals, "funnels": r.funnels,
             "conditions": r.conditions, "sources": r.sources, "channels": r.channels,
@@ -827,6 +844,60 @@ async fn rolled_up_days_give_the_same_reports_as_the_raw_data() {
         );
         let report = view(&s.website_report(scope).await.unwrap());
         assert_eq!(&report, raw, "the same report for {:?}", scope.filters);
+    }
+    // Each goal and row of the 30 days is compared with the 30 days before, as a report of those
+    // days counts them.
+    let month = &scopes[1];
+    let report = s.website_report(month).await.unwrap();
+    let zone = s.practice_time_zone(practice_id).await.unwrap();
+    let earlier = s
+        .raw_report(
+            &month.over(stride_store::website::rollups::previous_range(
+                month.range,
+                &zone,
+            )),
+            1000,
+        )
+        .await
+        .unwrap();
+    assert!(earlier.summary.visitors > 0);
+    assert_eq!(report.previous.visitors, earlier.summary.visitors);
+    for g in &report.goals {
+        let before = earlier
+            .goals
+            .iter()
+            .find(|b| b.goal.id == g.goal.id)
+            .unwrap();
+        assert_eq!(
+            g.previous,
+            Some(stride_store::website::reports::Earlier {
+                visitors: earlier.summary.visitors,
+                converting: before.converting_visitors
+            }),
+            "{}",
+            g.goal.name
+        );
+    }
+    for (rows, before) in [
+        (&report.sources, &earlier.sources),
+        (&report.channels, &earlier.channels),
+        (&report.pages, &earlier.pages),
+    ] {
+        for row in rows {
+            let (visitors, converting) = before
+                .iter()
+                .find(|b| b.key == row.key)
+                .map_or((0, 0), |b| (b.visitors, b.converting));
+            assert_eq!(
+                row.previous,
+                Some(stride_store::website::reports::Earlier {
+                    visitors,
+                    converting
+                }),
+                "{}",
+                row.key
+            );
+        }
     }
     // Asking for those two remembered them: the background task fills in their days, and from then
     // on rollups serve them too, with the same reports.

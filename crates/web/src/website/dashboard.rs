@@ -12,7 +12,7 @@ use stride_core::website::conversion::{band, conversion_rate};
 use stride_store::website::Filters;
 use stride_store::website::Site;
 use stride_store::website::insights::ConditionResult;
-use stride_store::website::reports::{BreakdownRow, GoalCategory, Range, Scope, Summary};
+use stride_store::website::reports::{BreakdownRow, Earlier, GoalCategory, Range, Scope, Summary};
 
 use crate::AppState;
 use crate::auth::Principal;
@@ -59,6 +59,10 @@ pub struct GoalRow {
     pub rate: String,
     pub band: &'static str,
     pub band_class: &'static str,
+    /// The rate's change from the previous period in percentage points ("+0.4 pts"), and whether
+    /// it went up; empty when there is nothing to compare.
+    pub rate_change: String,
+    pub rate_up: bool,
 }
 
 #[derive(Template)]
@@ -291,7 +295,19 @@ fn query_string(site: i64, period: &str, from: &str, to: &str, filters: &Filters
 
 /// A breakdown row: what is shown, the filter value it stands for, visitors, converting visitors
 /// and the conversion rate.
-type Row = (String, String, i64, i64, String);
+/// A breakdown row: shown name, filter value, visitors, their change from the previous period
+/// ("+12%", "new", or empty), converting visitors and the conversion rate.
+type Row = (String, String, i64, String, i64, String);
+
+/// A row's change in visitors from the previous period: a percentage, "new" for a row the previous
+/// period did not have, or nothing when there is no previous period to compare with.
+fn row_change(visitors: i64, previous: Option<Earlier>) -> String {
+    match previous {
+        None => String::new(),
+        Some(p) if p.visitors == 0 => "new".into(),
+        Some(p) => change(visitors as f64, p.visitors as f64).unwrap_or_default(),
+    }
+}
 
 pub struct ConfirmRow {
     pub event: String,
@@ -506,6 +522,10 @@ pub async fn dashboard(
             let b = rate
                 .filter(|_| g.goal.category == GoalCategory::LeadAction)
                 .map(band);
+            let before = g
+                .previous
+                .and_then(|p| conversion_rate(p.converting as u64, p.visitors as u64));
+            let delta = rate.zip(before).map(|(now, then)| now - then);
             GoalRow {
                 name: g.goal.name.clone(),
                 category: g.goal.category.label(),
@@ -521,6 +541,10 @@ pub async fn dashboard(
                     Some(_) => "ok",
                     None => "",
                 },
+                rate_change: delta
+                    .map(|d| format!("{}{d:.1} pts", if d >= 0.0 { "+" } else { "" }))
+                    .unwrap_or_default(),
+                rate_up: delta.is_some_and(|d| d >= 0.0),
             }
         })
         .collect();
@@ -583,7 +607,8 @@ pub async fn dashboard(
                 let rate = conversion_rate(r.converting as u64, r.visitors as u64)
                     .map(|r| format!("{r:.1}%"))
                     .unwrap_or_else(|| "–".into());
-                (shown, r.key, r.visitors, r.converting, rate)
+                let changed = row_change(r.visitors, r.previous);
+                (shown, r.key, r.visitors, changed, r.converting, rate)
             })
             .collect()
     };
