@@ -107,6 +107,8 @@ pub struct HeatmapReport {
     pub top: Vec<ElementClicks>,
     pub scroll: ScrollDepth,
     pub forms: Vec<FormStats>,
+    /// The page of the heatmap's pattern with the most of these clicks, to show behind the map.
+    pub page_path: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -453,6 +455,15 @@ impl Store {
         let dead = by_element("dead").await?;
         let rage = by_element("rage").await?;
         let top = by_element("click").await?;
+        let mut sql = Sql::new("SELECT path, COUNT(*) AS n");
+        clicks_where(&mut sql);
+        sql.push(" GROUP BY path ORDER BY n DESC, path LIMIT 1");
+        let page_path = sql
+            .fetch_all(self)
+            .await?
+            .first()
+            .map(|r| r.try_get::<String, _>("path"))
+            .transpose()?;
         let scroll = self.scroll_depth(scope, &heatmap, device).await?;
         let forms = self.form_stats(scope, &heatmap.pattern, device).await?;
         Ok(HeatmapReport {
@@ -464,6 +475,7 @@ impl Store {
             top,
             scroll,
             forms,
+            page_path,
             heatmap,
         })
     }

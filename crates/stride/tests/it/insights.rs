@@ -614,6 +614,29 @@ async fn heatmaps_record_clicks_only_where_asked_and_explain_them() {
     assert_eq!(status, 200);
     assert!(html.contains("link this to the insurance page"), "{html}");
     assert!(html.contains("sits 60% down the page; 1 of 2 visitors"));
+    assert!(!html.contains("<iframe"), "the live page only on request");
+    // On request, the live page behind the clicks: sandboxed (its scripts, the tracker among
+    // them, do not run) and allowed by this page's policy for the clinic's domain alone.
+    let resp = b
+        .get(&format!(
+            "/app/website/heatmaps/{map_id}?device=desktop&page=1"
+        ))
+        .await;
+    let csp = resp.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        csp.contains("frame-src https://alphapt.example https://www.alphapt.example;"),
+        "{csp}"
+    );
+    let html = resp.text().await.unwrap();
+    assert!(
+        html.contains(r#"<iframe class="heat-page" src="https://alphapt.example/" sandbox="""#),
+        "{html}"
+    );
+    let (_, plain) = b.text(&format!("/app/website/heatmaps/{map_id}")).await;
+    assert!(!plain.contains("<iframe"));
     let (status, body) = api
         .get(&format!("/api/v1/heatmaps/{map_id}/report?device=desktop"))
         .await;

@@ -221,6 +221,8 @@ pub async fn heatmaps(
 #[derive(Deserialize, Default)]
 pub struct HeatmapQuery {
     device: Option<String>,
+    /// "1": show the live page behind the clicks.
+    page: Option<String>,
     period: Option<String>,
     from: Option<String>,
     to: Option<String>,
@@ -248,6 +250,10 @@ struct HeatmapPage {
     periods: &'static [(&'static str, &'static str, i64)],
     dots: Vec<Dot>,
     map_height: i64,
+    /// The live page drawn behind the clicks, when asked for: its address, and its size in CSS
+    /// pixels at the device class's typical width.
+    frame: Option<(String, i64, i64)>,
+    show_page: bool,
     /// (label, visitors, percent, bar height)
     depth: Vec<(String, i64, String, f64)>,
     cta_line: Option<String>,
@@ -329,8 +335,21 @@ pub async fn heatmap(
         )),
         _ => None,
     };
-    // The page itself is not drawn (it may refuse to be framed, and loading it would count a
-    // visit); the most clicked elements are named where their clicks land instead.
+    // The most clicked elements are named where their clicks land. The live page can be drawn
+    // behind them on request: sandboxed (no scripts, so the tracker does not run and no visit is
+    // counted), and only where the clinic's site allows framing.
+    let show_page = q.page.as_deref() == Some("1");
+    let frame = show_page.then(|| {
+        let path = r
+            .page_path
+            .clone()
+            .unwrap_or_else(|| r.heatmap.pattern.replace('*', ""));
+        (
+            format!("https://{}{path}", site.domain),
+            width,
+            map_height * width / 1000,
+        )
+    });
     let labels = r
         .top
         .iter()
@@ -356,11 +375,26 @@ pub async fn heatmap(
         periods: PERIODS,
         dots,
         map_height,
+        frame,
+        show_page,
         depth,
         cta_line,
         r,
     };
-    Ok(render(&page)?.into_response())
+    let mut resp = render(&page)?.into_response();
+    if show_page {
+        // The clinic's own site (a normalized domain: letters, digits, dots and dashes) may be
+        // framed here, and nothing else.
+        let d = &site.domain;
+        if let Ok(v) = axum::http::HeaderValue::from_str(&format!(
+            "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; \
+             frame-src https://{d} https://www.{d}; frame-ancestors 'none'"
+        )) {
+            resp.headers_mut()
+                .insert(axum::http::header::CONTENT_SECURITY_POLICY, v);
+        }
+    }
+    Ok(resp)
 }
 
 #[cfg(test)]
