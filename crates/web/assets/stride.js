@@ -3,7 +3,7 @@
   var s = d.currentScript, dom = s && s.getAttribute('data-domain') || location.hostname.replace(/^www\./, '');
   var api = s && s.getAttribute('data-api') || new URL(s.src).origin + '/api/event';
   var keep = (s && s.getAttribute('data-params') || '').split(',');
-  var q = w.stride && w.stride.q || [], hl, last, shown = 0, depth = 0, forms = [];
+  var q = w.stride && w.stride.q || [], hl, last, lu, shown = 0, depth = 0, forms = [];
   // Only campaign tags and the site's chosen parameters leave the page: a form sent by GET puts what
   // the visitor typed into the address, and that must never be transmitted.
   function url() {
@@ -25,7 +25,7 @@
   function track(n, p) { send(n, p && p.props ? { p: p.props } : p ? { p: p } : {}); }
   function engage() {
     var t = shown ? Date.now() - shown : 0;
-    if (last && t > 1000) send('engagement', { sd: depth, e: t, i: false });
+    if (last && t > 1000) send('engagement', { u: lu, sd: depth, e: t, i: false });
     shown = 0;
   }
   function scroll() {
@@ -36,7 +36,7 @@
     var u = location.pathname + (location.hash.indexOf('#/') ? '' : location.hash);
     if (u == last) return;
     engage();
-    last = u; depth = 0; shown = Date.now(); scroll();
+    last = u; lu = url(); depth = 0; shown = Date.now(); scroll();
     send('pageview');
     heat();
   }
