@@ -347,12 +347,12 @@ impl Store {
         self.website_report_rows(scope, None).await
     }
 
-    /// [`Store::website_report`] with up to `rows` rows in every breakdown (the dashboard's own
+    /// [`Store::website_report`] with up to `limit` rows in every breakdown (the dashboard's own
     /// lengths when `None`: ten, five devices, eight browsers and systems).
     pub async fn website_report_rows(
         &self,
         scope: &Scope,
-        rows: Option<usize>,
+        limit: Option<usize>,
     ) -> StoreResult<Report> {
         let mut report = self.combined_report(scope).await?;
         let tz = self.practice_time_zone(scope.practice_id).await?;
@@ -367,7 +367,6 @@ impl Store {
         } else {
             report.previous = self.combined_summary(&earlier).await?;
         }
-        let rows_wanted = rows;
         for (rows, n) in [
             (&mut report.sources, 10),
             (&mut report.channels, 10),
@@ -378,7 +377,7 @@ impl Store {
             (&mut report.browsers, 8),
             (&mut report.systems, 8),
         ] {
-            rows.truncate(rows_wanted.unwrap_or(n));
+            rows.truncate(limit.unwrap_or(n));
         }
         Ok(report)
     }

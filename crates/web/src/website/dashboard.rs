@@ -293,8 +293,6 @@ fn query_string(site: i64, period: &str, from: &str, to: &str, filters: &Filters
     )
 }
 
-/// A breakdown row: what is shown, the filter value it stands for, visitors, converting visitors
-/// and the conversion rate.
 /// A breakdown row: shown name, filter value, visitors, their change from the previous period
 /// ("+12%", "new", or empty), converting visitors and the conversion rate.
 type Row = (String, String, i64, String, i64, String);
