@@ -757,11 +757,17 @@ async fn heatmap_event(
         // older click script that does not send the width).
         let device = num(incoming.vw, 100_000.0).map_or(agent_device, viewport_class);
         if state.intake.cta_changed(site.id, &path, device, depth) {
-            return enqueue(
+            let key = (site.id, path.clone(), device);
+            let resp = enqueue(
                 state,
                 site.id,
                 Queued::CtaDepth(site.id, path, device, depth),
             );
+            if resp.status() != StatusCode::ACCEPTED {
+                // Not queued (a full queue): the next report of it is news again.
+                state.intake.cta.lock().expect("cta cache").remove(&key);
+            }
+            return resp;
         }
         return accepted();
     }
