@@ -9,7 +9,6 @@ use sqlx::any::AnyRow;
 use super::reports::Range;
 use crate::{Backend, Store};
 
-const DAY_MS: i64 = 86_400_000;
 use crate::error::StoreResult;
 
 enum Arg {
@@ -78,7 +77,9 @@ impl Sql {
     /// then read it with `fetch_json_rows`.
     pub(crate) fn json_rows(backend: Backend, columns: &str) -> Sql {
         Sql::new(&match backend {
-            Backend::Sqlite => format!("SELECT json_group_array(json_array({columns})) AS json_rows"),
+            Backend::Sqlite => {
+                format!("SELECT json_group_array(json_array({columns})) AS json_rows")
+            }
             Backend::Postgres => {
                 format!("SELECT CAST(json_agg(json_build_array({columns})) AS TEXT) AS json_rows")
             }
@@ -191,44 +192,37 @@ impl Filters {
         .filter_map(|(c, v)| v.as_deref().map(|v| (c, v)))
     }
 
-    /// Conditions on a query over `visits` (unaliased) of site `site_id` that began in `range`.
-    /// A visit never outlasts the local day it began in (visitor ids change at midnight), so its
-    /// events fall within a day after the range.
-    pub(crate) fn on_visits(&self, sql: &mut Sql, site_id: i64, range: Range) {
-        for (column, value) in self.columns() {
-            sql.push(&format!(" AND {column} = ")).text(value);
-        }
-        if let Some(page) = &self.page {
-            sql.push(" AND id IN (SELECT visit_id FROM events WHERE site_id = ")
-                .int(site_id)
-                .push(" AND at >= ")
-                .int(range.from)
-                .push(" AND at < ")
-                .int(range.to + DAY_MS)
-                .push(" AND name = 'pageview' AND path LIKE ")
-                .text(&like_pattern(page))
-                .push(" ESCAPE '\\')");
-        }
+    /// Conditions on a query over `visits` (unaliased) of site `site_id`: the visit must pass the
+    /// filters. A page filter looks for a matching pageview of the visit in `window`, which must
+    /// hold every pageview of the visits asked about (see `Scope::page_window`).
+    pub(crate) fn on_visits(&self, sql: &mut Sql, site_id: i64, window: Range) {
+        self.on(sql, "id", site_id, window);
     }
 
-    /// Conditions on a query over `events` (unaliased) of site `site_id` in `range`: the event's
-    /// visit must pass the filters. An event carries its visit's device, source, channel and
-    /// campaign (the writer copies them), so those are plain conditions on the event; a page filter
-    /// looks for a matching pageview of the visit, which began at most a day before the range.
-    pub(crate) fn on_events(&self, sql: &mut Sql, site_id: i64, range: Range) {
+    /// Conditions on a query over `events` (unaliased) of site `site_id`: the event's visit must
+    /// pass the filters. An event carries its visit's device, source, channel and campaign (the
+    /// writer copies them), so those are plain conditions on the event; a page filter looks for
+    /// a matching pageview of the visit in `window`, as for visits.
+    pub(crate) fn on_events(&self, sql: &mut Sql, site_id: i64, window: Range) {
+        self.on(sql, "visit_id", site_id, window);
+    }
+
+    fn on(&self, sql: &mut Sql, visit_column: &str, site_id: i64, window: Range) {
         for (column, value) in self.columns() {
             sql.push(&format!(" AND {column} = ")).text(value);
         }
         if let Some(page) = &self.page {
-            sql.push(" AND visit_id IN (SELECT visit_id FROM events WHERE site_id = ")
-                .int(site_id)
-                .push(" AND at >= ")
-                .int(range.from - DAY_MS)
-                .push(" AND at < ")
-                .int(range.to + DAY_MS)
-                .push(" AND name = 'pageview' AND path LIKE ")
-                .text(&like_pattern(page))
-                .push(" ESCAPE '\\')");
+            sql.push(&format!(
+                " AND {visit_column} IN (SELECT visit_id FROM events WHERE site_id = "
+            ))
+            .int(site_id)
+            .push(" AND at >= ")
+            .int(window.from)
+            .push(" AND at < ")
+            .int(window.to)
+            .push(" AND name = 'pageview' AND path LIKE ")
+            .text(&like_pattern(page))
+            .push(" ESCAPE '\\')");
         }
     }
 }

@@ -11,6 +11,8 @@ use super::query::{Filters, Sql, like_pattern};
 use crate::error::{StoreError, StoreResult};
 use crate::{Store, now_ms};
 
+const DAY_MS: i64 = 86_400_000;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum GoalKind {
@@ -306,6 +308,9 @@ pub struct Scope {
     pub site_id: i64,
     pub range: Range,
     pub filters: Filters,
+    /// The local day the range lies in, when it lies in one: every event of its visits is then
+    /// within that day (visits end at local midnight), so a page filter looks no further.
+    pub(crate) day: Option<Range>,
 }
 
 impl Scope {
@@ -315,7 +320,24 @@ impl Scope {
             site_id,
             range,
             filters: Filters::default(),
+            day: None,
         }
+    }
+
+    /// The same scope, its range known to lie in this local day (see `day`).
+    pub(crate) fn within_day(mut self, day: Range) -> Scope {
+        self.day = Some(day);
+        self
+    }
+
+    /// Where the pageviews of this scope's visits and of its events' visits can be: within its
+    /// day, or else from a day before the range (an event's visit began at most a day before it)
+    /// to a day after (a visit's pageviews come at most a day after it began).
+    fn page_window(&self) -> Range {
+        self.day.unwrap_or(Range {
+            from: self.range.from - DAY_MS,
+            to: self.range.to + DAY_MS,
+        })
     }
 
     pub fn with_filters(mut self, filters: Filters) -> Scope {
@@ -327,6 +349,7 @@ impl Scope {
     pub fn over(&self, range: Range) -> Scope {
         Scope {
             range,
+            day: None,
             ..self.clone()
         }
     }
@@ -341,7 +364,12 @@ impl Scope {
             .int(self.range.from)
             .push(" AND started_at < ")
             .int(self.range.to);
-        self.filters.on_visits(sql, self.site_id, self.range);
+        // A visit's pageviews come after it began.
+        let window = Range {
+            from: self.range.from,
+            to: self.page_window().to,
+        };
+        self.filters.on_visits(sql, self.site_id, window);
     }
 
     /// `FROM events WHERE ...` for this scope.
@@ -354,7 +382,8 @@ impl Scope {
             .int(self.range.from)
             .push(" AND at < ")
             .int(self.range.to);
-        self.filters.on_events(sql, self.site_id, self.range);
+        self.filters
+            .on_events(sql, self.site_id, self.page_window());
     }
 }
 

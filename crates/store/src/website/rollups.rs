@@ -419,15 +419,18 @@ impl Store {
         let mut days = Vec::new();
         let mut from = scope.range.from;
         while from < scope.range.to {
-            let Some(day_end) = jiff::Timestamp::from_millisecond(from)
+            let Some((day_start, day_end)) = jiff::Timestamp::from_millisecond(from)
                 .ok()
                 .and_then(|t| day_bounds(t.to_zoned_datetime(tz.clone()).date(), &tz))
-                .map(|(_, end)| end)
             else {
                 break;
             };
             let to = day_end.min(scope.range.to);
-            days.push((Range { from, to }, day_end));
+            let day = Range {
+                from: day_start,
+                to: day_end,
+            };
+            days.push(scope.over(Range { from, to }).within_day(day));
             from = to;
         }
         // The two halves of the range are read at once, on two connections: most of the time is
@@ -446,21 +449,19 @@ impl Store {
         self.report_from_sums(scope, scope.range, &a.0, daily).await
     }
 
-    /// The sums of these days of a scope (each its range within the scope and the local day's
-    /// end), and the daily buckets of their visits, in order.
+    /// The sums of these parts of a scope, each within a local day, and the daily buckets of
+    /// their visits, in order.
     async fn sum_days(
         &self,
         scope: &Scope,
-        days: &[(Range, i64)],
+        days: &[Scope],
         tz: &TimeZone,
         loaded: &Loaded,
     ) -> StoreResult<(HashMap<(String, String), Sums>, Vec<Bucket>)> {
         let mut sums: HashMap<(String, String), Sums> = HashMap::new();
         let mut daily = Vec::new();
-        for &(range, day_end) in days {
-            let (rows, visits) = self
-                .sum_scope(&scope.over(range), day_end, Segmenting::Site, loaded)
-                .await?;
+        for day in days {
+            let (rows, visits) = self.sum_scope(day, Segmenting::Site, loaded).await?;
             for (_, metric, key, s) in rows {
                 let total = sums.entry((metric.to_string(), key)).or_default();
                 *total = total.plus(&s);
@@ -909,11 +910,10 @@ impl Store {
         // Goals, funnels or condition pages may change while the day is computed; the rollup is
         // then stale, and the generation check below discards it.
         let generation = self.rollup_generation(site_id).await?;
-        let scope = Scope::new(practice_id, site_id, Range { from, to });
+        let scope = Scope::new(practice_id, site_id, Range { from, to })
+            .within_day(Range { from, to: end });
         let loaded = self.definitions(practice_id, site_id).await?;
-        let (rows, _) = self
-            .sum_scope(&scope, end, Segmenting::All, &loaded)
-            .await?;
+        let (rows, _) = self.sum_scope(&scope, Segmenting::All, &loaded).await?;
         let mut tx = self.begin().await?;
         if !still_current(&mut tx, site_id, generation).await? {
             tx.rollback().await?;
@@ -947,13 +947,13 @@ impl Store {
         Ok(())
     }
 
-    /// The scope's visits (those that began in its range) and their events up to `events_to`,
-    /// loaded with the scope's filters and summed in memory (see `day_sums`): the rollup rows of
-    /// the segments `segmenting` names (see `Segmenting`). Also returns the visits.
+    /// The scope's visits (those that began in its range, which lies in one local day: see
+    /// `Scope::within_day`) and their events up to the day's end, loaded with the scope's filters
+    /// and summed in memory (see `day_sums`): the rollup rows of the segments `segmenting` names
+    /// (see `Segmenting`). Also returns the visits.
     async fn sum_scope(
         &self,
         scope: &Scope,
-        events_to: i64,
         segmenting: Segmenting,
         loaded: &Loaded,
     ) -> StoreResult<(Vec<super::day_sums::Row>, Vec<DayVisit>)> {
@@ -975,7 +975,18 @@ impl Store {
             String,
             String,
         );
-        type EventRow = (i64, i64, i64, String, String, String, String, String, String, i64);
+        type EventRow = (
+            i64,
+            i64,
+            i64,
+            String,
+            String,
+            String,
+            String,
+            String,
+            String,
+            i64,
+        );
 
         let mut sql = Sql::json_rows(
             self.backend(),
@@ -1014,12 +1025,15 @@ impl Store {
             self.backend(),
             "visit_id, visitor_id, at, name, path, source, channel, campaign, device, id",
         );
-        scope
-            .over(Range {
+        let events_to = scope.day.map_or(scope.range.to, |day| day.to);
+        Scope {
+            range: Range {
                 from: scope.range.from,
                 to: events_to.max(scope.range.to),
-            })
-            .events_where(&mut sql);
+            },
+            ..scope.clone()
+        }
+        .events_where(&mut sql);
         sql.push(" AND name IN (");
         for (i, n) in names.iter().enumerate() {
             if i > 0 {
@@ -1217,8 +1231,9 @@ impl Store {
         let generation = self.rollup_generation(site_id).await?;
         let (rows, _) = self
             .sum_scope(
-                &scope.over(Range { from, to: until }),
-                end,
+                &scope
+                    .over(Range { from, to: until })
+                    .within_day(Range { from, to: end }),
                 Segmenting::Site,
                 loaded,
             )
