@@ -306,6 +306,15 @@ macro_rules! migration_files {
                 "heatmap cta",
                 include_str!(concat!("../migrations/", $dialect, "/0015_heatmap_cta.sql")),
             ),
+            (
+                16,
+                "heatmap stop",
+                include_str!(concat!(
+                    "../migrations/",
+                    $dialect,
+                    "/0016_heatmap_stop.sql"
+                )),
+            ),
         ]
     };
 }

@@ -204,8 +204,12 @@ pub fn router(state: AppState) -> Router {
             get(website::insights::heatmap),
         )
         .route(
-            "/app/website/heatmaps/{id}/delete",
-            post(website::insights::delete_heatmap),
+            "/app/website/heatmaps/{id}/stop",
+            post(website::insights::stop_heatmap),
+        )
+        .route(
+            "/app/website/heatmaps/{id}/resume",
+            post(website::insights::resume_heatmap),
         )
         .route(
             "/app/website/goals/{id}/delete",

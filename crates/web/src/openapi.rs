@@ -269,7 +269,7 @@ pub const OPERATIONS: &[Operation] = &[
     op(
         "get",
         "/api/v1/sites/{id}/heatmaps",
-        "Pages where clicks are recorded",
+        "Pages where clicks are recorded, and stopped ones (`stopped`: true) whose clicks are kept",
         "view_aggregates",
         None,
         200,
@@ -277,7 +277,7 @@ pub const OPERATIONS: &[Operation] = &[
     op(
         "post",
         "/api/v1/sites/{id}/heatmaps",
-        "Start recording clicks on pages of a pattern, optionally naming the main call to action",
+        "Start recording clicks on pages of a pattern, optionally naming the main call to action; a stopped pattern resumes",
         "manage_website",
         Some("Heatmap"),
         201,

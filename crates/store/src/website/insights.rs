@@ -28,6 +28,8 @@ pub struct Heatmap {
     pub pattern: String,
     /// The CSS selector of the page's main call to action, or empty.
     pub cta_selector: String,
+    /// Stopped: no longer recording; its clicks stay viewable until it is resumed.
+    pub stopped: bool,
 }
 
 /// One click as the click script reports it, already cleaned by the intake.
@@ -220,6 +222,7 @@ fn heatmap_from(r: &sqlx::any::AnyRow) -> StoreResult<Heatmap> {
         site_id: r.try_get("site_id")?,
         pattern: r.try_get("pattern")?,
         cta_selector: r.try_get("cta_selector")?,
+        stopped: r.try_get::<Option<i64>, _>("stopped_at")?.is_some(),
     })
 }
 
@@ -252,25 +255,30 @@ impl Store {
                 "the call to action's selector is at most 200 characters".into(),
             ));
         }
+        // Adding a stopped page again resumes it, with this call to action.
         let row = sqlx::query(
             "INSERT INTO heatmaps (site_id, practice_id, pattern, cta_selector, created_at) \
-             VALUES ($1, $2, $3, $4, $5) RETURNING id, site_id, pattern, cta_selector",
+             VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (site_id, pattern) DO UPDATE SET cta_selector = excluded.cta_selector, stopped_at = NULL \
+             WHERE heatmaps.stopped_at IS NOT NULL \
+             RETURNING id, site_id, pattern, cta_selector, stopped_at",
         )
         .bind(site_id)
         .bind(practice_id)
         .bind(pattern.clone())
         .bind(cta.to_string())
         .bind(now_ms())
-        .fetch_one(self.pool())
-        .await
-        .map_err(|e| StoreError::on_unique(e, format!("{pattern} is already recording")))?;
+        .fetch_optional(self.pool())
+        .await?
+        .ok_or_else(|| StoreError::Conflict(format!("{pattern} is already recording")))?;
         heatmap_from(&row)
     }
 
+    /// A site's heatmaps, those recording first.
     pub async fn heatmaps(&self, practice_id: i64, site_id: i64) -> StoreResult<Vec<Heatmap>> {
         let rows = sqlx::query(
-            "SELECT id, site_id, pattern, cta_selector FROM heatmaps \
-             WHERE site_id = $1 AND practice_id = $2 ORDER BY pattern",
+            "SELECT id, site_id, pattern, cta_selector, stopped_at FROM heatmaps \
+             WHERE site_id = $1 AND practice_id = $2 ORDER BY stopped_at IS NOT NULL, pattern",
         )
         .bind(site_id)
         .bind(practice_id)
@@ -281,7 +289,7 @@ impl Store {
 
     pub async fn heatmap(&self, practice_id: i64, id: i64) -> StoreResult<Heatmap> {
         let row = sqlx::query(
-            "SELECT id, site_id, pattern, cta_selector FROM heatmaps WHERE id = $1 AND practice_id = $2",
+            "SELECT id, site_id, pattern, cta_selector, stopped_at FROM heatmaps WHERE id = $1 AND practice_id = $2",
         )
         .bind(id)
         .bind(practice_id)
@@ -291,16 +299,31 @@ impl Store {
         heatmap_from(&row)
     }
 
-    /// Stops recording; the clicks already recorded stay until their site is removed.
-    pub async fn delete_heatmap(&self, practice_id: i64, id: i64) -> StoreResult<()> {
-        self.delete_owned("heatmaps", practice_id, id).await?;
+    /// Stops recording (or, with `stopped` false, starts again). The clicks already recorded stay,
+    /// and so does the heatmap, so they can still be viewed.
+    pub async fn set_heatmap_stopped(
+        &self,
+        practice_id: i64,
+        id: i64,
+        stopped: bool,
+    ) -> StoreResult<()> {
+        let done =
+            sqlx::query("UPDATE heatmaps SET stopped_at = $3 WHERE id = $1 AND practice_id = $2")
+                .bind(id)
+                .bind(practice_id)
+                .bind(stopped.then(now_ms))
+                .execute(self.pool())
+                .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
         Ok(())
     }
 
     /// Every recording page of a site, for the tracker: (pattern, call-to-action selector).
     pub async fn heatmap_config(&self, site_id: i64) -> StoreResult<Vec<(String, String)>> {
         let rows = sqlx::query(
-            "SELECT pattern, cta_selector FROM heatmaps WHERE site_id = $1 ORDER BY id",
+            "SELECT pattern, cta_selector FROM heatmaps WHERE site_id = $1 AND stopped_at IS NULL ORDER BY id",
         )
         .bind(site_id)
         .fetch_all(self.pool())
@@ -319,10 +342,12 @@ impl Store {
         device: Device,
         depth: i64,
     ) -> StoreResult<()> {
-        let rows = sqlx::query("SELECT id, pattern FROM heatmaps WHERE site_id = $1")
-            .bind(site_id)
-            .fetch_all(self.pool())
-            .await?;
+        let rows = sqlx::query(
+            "SELECT id, pattern FROM heatmaps WHERE site_id = $1 AND stopped_at IS NULL",
+        )
+        .bind(site_id)
+        .fetch_all(self.pool())
+        .await?;
         for r in rows {
             let pattern: String = r.try_get("pattern")?;
             if path_matches(&pattern, path) {

@@ -647,6 +647,52 @@ async fn heatmaps_record_clicks_only_where_asked_and_explain_them() {
         .await;
     assert_eq!(status, 422);
 
+    // Stopping a heatmap stops the recording but keeps its clicks in view, and adding its page
+    // again resumes it.
+    let resp = b
+        .post_form(&format!("/app/website/heatmaps/{map_id}/stop"), &[])
+        .await;
+    assert_eq!(resp.status().as_u16(), 303);
+    let (_, setup) = b.text("/app/website/setup").await;
+    assert!(
+        setup.contains("(stopped; its clicks so far are kept)"),
+        "{setup}"
+    );
+    assert!(setup.contains("Resume recording /"), "{setup}");
+    let (status, html) = b.text(&format!("/app/website/heatmaps/{map_id}")).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("Stopped: this shows the clicks recorded before it stopped"));
+    assert!(html.contains("link this to the insurance page"), "{html}");
+    let (_, list) = b.text("/app/website/heatmaps").await;
+    assert!(
+        list.contains(&format!("/app/website/heatmaps/{map_id}")),
+        "{list}"
+    );
+    // What the tracker is told (it caches this for half a minute).
+    assert!(s.heatmap_config(site.id).await.unwrap().is_empty());
+    let (status, body) = api
+        .call(
+            "POST",
+            &format!("/api/v1/sites/{}/heatmaps", site.id),
+            Some(serde_json::json!({"pattern": "/", "cta_selector": "#request"})),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["data"]["id"], map_id, "the same heatmap, resumed");
+    assert_eq!(body["data"]["stopped"], false);
+    let (status, _) = api
+        .call(
+            "POST",
+            &format!("/api/v1/sites/{}/heatmaps", site.id),
+            Some(serde_json::json!({"pattern": "/"})),
+        )
+        .await;
+    assert_eq!(status, 409, "a page that records cannot be added twice");
+    assert_eq!(
+        s.heatmap_config(site.id).await.unwrap(),
+        [("/".to_string(), "#request".to_string())]
+    );
+
     // Another practice sees none of it.
     let other = app.practice("bravo").await;
     let other_api = Api::new(&app, &app.token(&other, Role::Owner).await);

@@ -95,7 +95,9 @@ fn flash_message(key: Option<&str>) -> Option<&'static str> {
         "heatmap" => {
             "Heatmap recording. Clicks on matching pages appear within a minute of the next visit."
         }
-        "heatmap_deleted" => "Heatmap stopped. Clicks already recorded are kept.",
+        "heatmap_stopped" => {
+            "Heatmap stopped. Its clicks so far stay under Heatmaps; Resume records again."
+        }
         _ => return None,
     })
 }

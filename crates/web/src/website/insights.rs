@@ -180,14 +180,30 @@ pub async fn add_heatmap(
     .await
 }
 
-pub async fn delete_heatmap(
+pub async fn stop_heatmap(
     State(state): State<AppState>,
     Extension(p): Extension<Principal>,
     Path(id): Path<i64>,
 ) -> PageResult {
     p.require(Permission::ManageWebsite)?;
-    state.store.delete_heatmap(p.practice_id, id).await?;
-    Ok(redirect_done(SETUP, "heatmap_deleted"))
+    state
+        .store
+        .set_heatmap_stopped(p.practice_id, id, true)
+        .await?;
+    Ok(redirect_done(SETUP, "heatmap_stopped"))
+}
+
+pub async fn resume_heatmap(
+    State(state): State<AppState>,
+    Extension(p): Extension<Principal>,
+    Path(id): Path<i64>,
+) -> PageResult {
+    p.require(Permission::ManageWebsite)?;
+    state
+        .store
+        .set_heatmap_stopped(p.practice_id, id, false)
+        .await?;
+    Ok(redirect_done(SETUP, "heatmap"))
 }
 
 #[derive(Template)]
