@@ -9,6 +9,9 @@ use serde::Deserialize;
 use stride_core::role::Permission;
 use stride_core::website::channels::Channel;
 use stride_core::website::conversion::{band, conversion_rate};
+
+/// Visitors a period needs before a lead action's rate is given its benchmark band.
+const MIN_VISITORS_FOR_BAND: i64 = 200;
 use stride_store::website::Filters;
 use stride_store::website::Site;
 use stride_store::website::insights::ConditionResult;
@@ -516,10 +519,12 @@ pub async fn dashboard(
         .iter()
         .map(|g| {
             let rate = conversion_rate(g.converting_visitors as u64, now.visitors as u64);
-            // The industry bands describe lead actions; early-interest goals are not judged by them.
-            let b = rate
-                .filter(|_| g.goal.category == GoalCategory::LeadAction)
-                .map(band);
+            // The industry bands describe lead actions; early-interest goals are not judged by them,
+            // nor is a period with too few visitors for a rate to mean much (one conversion more or
+            // less would move it a band).
+            let lead = g.goal.category == GoalCategory::LeadAction;
+            let judged = now.visitors >= MIN_VISITORS_FOR_BAND;
+            let b = rate.filter(|_| lead && judged).map(band);
             let before = g
                 .previous
                 .and_then(|p| conversion_rate(p.converting as u64, p.visitors as u64));
@@ -532,7 +537,11 @@ pub async fn dashboard(
                 rate: rate
                     .map(|r| format!("{r:.1}%"))
                     .unwrap_or_else(|| "–".into()),
-                band: b.map(|b| b.label()).unwrap_or(""),
+                band: match b {
+                    Some(b) => b.label(),
+                    None if lead && rate.is_some() => "too few visitors to judge",
+                    None => "",
+                },
                 band_class: match b.map(|b| b.as_str()) {
                     Some("needs_attention") => "bad",
                     Some("below_typical") => "warn",
