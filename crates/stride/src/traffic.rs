@@ -119,12 +119,11 @@ pub async fn generate(
     let mut batch = Vec::with_capacity(2_000);
     let mut written = 0u64;
     let mut visitor = (seed as i64) << 20;
-    for (day, day_start) in days_back.into_iter().enumerate() {
+    for (day, (day_start, weekend)) in days_back.into_iter().enumerate() {
         let day = day as i64;
         // Traffic grows through the year and dips at weekends.
-        let weekday = (day + 3) % 7;
         let growth = 70 + 30 * day as u64 / days.max(1) as u64;
-        let weekend = if weekday >= 5 { 55 } else { 100 };
+        let weekend = if weekend { 55 } else { 100 };
         let today = visits_per_day * growth / 100 * weekend / 100;
         for _ in 0..today + rng.below(today / 5 + 1) {
             visitor += 1;
@@ -217,17 +216,22 @@ pub async fn generate(
 }
 
 /// The first millisecond of each of the `days` local days that end today, oldest first.
-async fn local_days(store: &Store, site: &Site, days: i64) -> anyhow::Result<Vec<i64>> {
+async fn local_days(store: &Store, site: &Site, days: i64) -> anyhow::Result<Vec<(i64, bool)>> {
     let tz = store.practice_time_zone(site.practice_id).await?;
     let today = jiff::Timestamp::now().to_zoned_datetime(tz.clone()).date();
     let mut out = Vec::with_capacity(days as usize);
     for back in (0..days).rev() {
         let date = today.checked_sub(jiff::Span::new().days(back))?;
-        out.push(
+        let weekend = matches!(
+            date.weekday(),
+            jiff::civil::Weekday::Saturday | jiff::civil::Weekday::Sunday
+        );
+        out.push((
             date.to_zoned_datetime(tz.clone())?
                 .timestamp()
                 .as_millisecond(),
-        );
+            weekend,
+        ));
     }
     Ok(out)
 }
@@ -339,7 +343,7 @@ pub async fn generate_clicks(
         .collect();
     let mut batch = Vec::new();
     let mut written = 0u64;
-    for day_start in days_back {
+    for (day_start, _) in days_back {
         for _ in 0..per_day + rng.below(per_day / 2 + 1) {
             let t = &HOME_TARGETS[*rng.pick(&weights)];
             let (class, (x, y), page_h) = match rng.below(100) {
