@@ -8,7 +8,9 @@ use stride_core::calls::CallClass;
 use stride_core::phone::PhoneE164;
 use stride_store::Store;
 use stride_store::audit::Actor;
-use stride_store::calls::{CallRow, NumberInput};
+use stride_store::calls::{CallRow, NumberInput, TRACKED_CALL};
+use stride_store::leads::Touch;
+use stride_store::website::{NewEvent, VisitCache};
 
 use crate::traffic::Rng;
 
@@ -243,6 +245,105 @@ pub(super) async fn seed_other_calls(
             };
             review(store, practice_id, &c, actor, &mut rng, now).await?;
         }
+    }
+    Ok(())
+}
+
+/// Calls from website visitors to the number the site showed them (the pool), as the voice webhook
+/// records them: about one mobile visit in 50 of those no fixed number serves calls a minute after
+/// its last page, and becomes a `Tracked Call` event of that visit, which the "Tracked call" goal
+/// counts. Written once.
+pub(super) async fn seed_website_calls(
+    store: &Store,
+    practice_id: i64,
+    actor: &Actor,
+) -> anyhow::Result<()> {
+    if store.call_by_sid(practice_id, &sid(3, 1)).await.is_ok() {
+        return Ok(());
+    }
+    let Some(site) = store.sites(practice_id).await?.into_iter().next() else {
+        return Ok(());
+    };
+    let visits = sqlx::query(
+        "SELECT id FROM visits WHERE site_id = $1 AND device = 'mobile' ORDER BY started_at",
+    )
+    .bind(site.id)
+    .fetch_all(store.pool())
+    .await?;
+    let now = stride_store::now_ms();
+    let mut rng = Rng(0x0dd_ca11);
+    let mut cache = VisitCache::default();
+    let mut n = 0u64;
+    for row in visits {
+        let visit_id: i64 = sqlx::Row::try_get(&row, "id")?;
+        if !rng.chance(2) {
+            continue;
+        }
+        let Some((site_id, visitor_id, visit)) = store.visit_by_id(practice_id, visit_id).await?
+        else {
+            continue;
+        };
+        let at = visit.last_at + 60_000;
+        if at > now - 600_000 {
+            continue;
+        }
+        let touch = Touch {
+            source: visit.source.clone(),
+            channel: visit.channel.clone(),
+            campaign: visit.campaign.clone(),
+            landing: visit.entry_path.clone(),
+        };
+        let Some(number) = store
+            .number_for_visitor(practice_id, site_id, visitor_id, &touch, visit.started_at)
+            .await?
+            .filter(|number| number.pool)
+        else {
+            continue;
+        };
+        n += 1;
+        let from = PhoneE164::parse(&format!("(331) 555-01{:02}", 10 + n % 90))?;
+        let seconds = if rng.chance(15) {
+            0
+        } else {
+            90 + rng.below(400) as i64
+        };
+        let Some(c) = call(store, &number.number, &sid(3, n), &from, at, seconds).await? else {
+            continue;
+        };
+        review(store, practice_id, &c, actor, &mut rng, now).await?;
+        if c.visit_id != Some(visit_id) {
+            continue;
+        }
+        store
+            .insert_events(
+                &[NewEvent {
+                    site_id,
+                    practice_id,
+                    at: c.started_at,
+                    visitor_id,
+                    name: TRACKED_CALL.into(),
+                    path: visit.exit_path.clone(),
+                    query: String::new(),
+                    referrer_host: String::new(),
+                    source: visit.source.clone(),
+                    channel: visit.channel.clone(),
+                    campaign: visit.campaign.clone(),
+                    device: visit.device.clone(),
+                    browser: visit.browser.clone(),
+                    os: visit.os.clone(),
+                    props: if c.missed {
+                        r#"{"answered":"no"}"#.into()
+                    } else {
+                        r#"{"answered":"yes"}"#.into()
+                    },
+                    revenue_cents: None,
+                    scroll_depth: None,
+                    engaged_ms: None,
+                    interactive: true,
+                }],
+                &mut cache,
+            )
+            .await?;
     }
     Ok(())
 }

@@ -310,7 +310,8 @@ pub(super) async fn seed(store: &Store, practice_id: i64) -> anyhow::Result<()> 
             .await?;
         }
     }
-    super::calls::seed_other_calls(store, practice_id, &actor, &months).await
+    super::calls::seed_other_calls(store, practice_id, &actor, &months).await?;
+    super::calls::seed_website_calls(store, practice_id, &actor).await
 }
 
 async fn seed_campaigns(
