@@ -1287,9 +1287,10 @@ impl Store {
         )
     }
 
-    /// Drops a practice's rollups after its goals, funnels or condition pages changed; they are
+    /// Drops a practice's rollups after its goals, funnels or condition pages changed, or events
+    /// were written into days already rolled up (the demo's calls from website visitors); they are
     /// rebuilt in the background and reports read the raw data meanwhile.
-    pub(crate) async fn forget_rollups(&self, practice_id: i64) -> StoreResult<()> {
+    pub async fn forget_rollups(&self, practice_id: i64) -> StoreResult<()> {
         let mut tx = self.begin().await?;
         sqlx::query(
             "UPDATE sites SET rollup_generation = rollup_generation + 1 WHERE practice_id = $1",

@@ -345,6 +345,8 @@ pub(super) async fn seed_website_calls(
             )
             .await?;
     }
+    // The server may have rolled up those days meanwhile.
+    store.forget_rollups(practice_id).await?;
     Ok(())
 }
 
