@@ -223,6 +223,42 @@ fn check_number(input: &NumberInput) -> StoreResult<()> {
 /// The event a tracked call records on the website visit that was shown the number.
 pub const TRACKED_CALL: &str = "Tracked Call";
 
+/// The `Tracked Call` event of a call from the website visitor `visitor_id`, on their visit that
+/// was shown the number: a conversion of that visit, with its attribution.
+pub fn tracked_call_event(
+    site_id: i64,
+    practice_id: i64,
+    visitor_id: i64,
+    visit: &crate::website::VisitTouch,
+    call: &CallRow,
+) -> crate::website::NewEvent {
+    crate::website::NewEvent {
+        site_id,
+        practice_id,
+        at: call.started_at,
+        visitor_id,
+        name: TRACKED_CALL.into(),
+        path: visit.exit_path.clone(),
+        query: String::new(),
+        referrer_host: String::new(),
+        source: visit.source.clone(),
+        channel: visit.channel.clone(),
+        campaign: visit.campaign.clone(),
+        device: visit.device.clone(),
+        browser: visit.browser.clone(),
+        os: visit.os.clone(),
+        props: if call.missed {
+            r#"{"answered":"no"}"#.into()
+        } else {
+            r#"{"answered":"yes"}"#.into()
+        },
+        revenue_cents: None,
+        scroll_depth: None,
+        engaged_ms: None,
+        interactive: true,
+    }
+}
+
 /// How long a pool number stays with a visit after the visitor's last page.
 pub const ASSIGNMENT_MINUTES: i64 = 30;
 

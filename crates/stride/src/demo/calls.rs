@@ -8,9 +8,9 @@ use stride_core::calls::CallClass;
 use stride_core::phone::PhoneE164;
 use stride_store::Store;
 use stride_store::audit::Actor;
-use stride_store::calls::{CallRow, NumberInput, TRACKED_CALL};
+use stride_store::calls::{CallRow, NumberInput, tracked_call_event};
 use stride_store::leads::Touch;
-use stride_store::website::{NewEvent, VisitCache};
+use stride_store::website::VisitCache;
 
 use crate::traffic::Rng;
 
@@ -314,36 +314,8 @@ pub(super) async fn seed_website_calls(
         if c.visit_id != Some(visit_id) {
             continue;
         }
-        store
-            .insert_events(
-                &[NewEvent {
-                    site_id,
-                    practice_id,
-                    at: c.started_at,
-                    visitor_id,
-                    name: TRACKED_CALL.into(),
-                    path: visit.exit_path.clone(),
-                    query: String::new(),
-                    referrer_host: String::new(),
-                    source: visit.source.clone(),
-                    channel: visit.channel.clone(),
-                    campaign: visit.campaign.clone(),
-                    device: visit.device.clone(),
-                    browser: visit.browser.clone(),
-                    os: visit.os.clone(),
-                    props: if c.missed {
-                        r#"{"answered":"no"}"#.into()
-                    } else {
-                        r#"{"answered":"yes"}"#.into()
-                    },
-                    revenue_cents: None,
-                    scroll_depth: None,
-                    engaged_ms: None,
-                    interactive: true,
-                }],
-                &mut cache,
-            )
-            .await?;
+        let event = tracked_call_event(site_id, practice_id, visitor_id, &visit, &c);
+        store.insert_events(&[event], &mut cache).await?;
     }
     // The server may have rolled up those days meanwhile.
     store.forget_rollups(practice_id).await?;

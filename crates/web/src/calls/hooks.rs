@@ -16,7 +16,6 @@ use sha1::Sha1;
 use stride_core::calls::{IVR_PROMPT, SmsKeyword, is_final_status};
 use stride_core::phone::PhoneE164;
 use stride_store::calls::NumberRoute;
-use stride_store::website::NewEvent;
 
 use crate::AppState;
 
@@ -295,31 +294,13 @@ async fn record_conversion(
     else {
         return;
     };
-    state.intake.record(NewEvent {
+    state.intake.record(stride_store::calls::tracked_call_event(
         site_id,
         practice_id,
-        at: call.started_at,
         visitor_id,
-        name: stride_store::calls::TRACKED_CALL.into(),
-        path: visit.exit_path.clone(),
-        query: String::new(),
-        referrer_host: String::new(),
-        source: visit.source.clone(),
-        channel: visit.channel.clone(),
-        campaign: visit.campaign.clone(),
-        device: visit.device.clone(),
-        browser: visit.browser.clone(),
-        os: visit.os.clone(),
-        props: if call.missed {
-            r#"{"answered":"no"}"#.into()
-        } else {
-            r#"{"answered":"yes"}"#.into()
-        },
-        revenue_cents: None,
-        scroll_depth: None,
-        engaged_ms: None,
-        interactive: true,
-    });
+        &visit,
+        call,
+    ));
 }
 
 /// `POST /hooks/twilio/sms`: a text to a tracking number. STOP opts out (Twilio confirms on its

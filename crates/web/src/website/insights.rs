@@ -181,29 +181,38 @@ pub async fn add_heatmap(
 }
 
 pub async fn stop_heatmap(
-    State(state): State<AppState>,
-    Extension(p): Extension<Principal>,
-    Path(id): Path<i64>,
+    state: State<AppState>,
+    p: Extension<Principal>,
+    id: Path<i64>,
 ) -> PageResult {
-    p.require(Permission::ManageWebsite)?;
-    state
-        .store
-        .set_heatmap_stopped(p.practice_id, id, true)
-        .await?;
-    Ok(redirect_done(SETUP, "heatmap_stopped"))
+    set_heatmap_stopped(state, p, id, true).await
 }
 
 pub async fn resume_heatmap(
+    state: State<AppState>,
+    p: Extension<Principal>,
+    id: Path<i64>,
+) -> PageResult {
+    set_heatmap_stopped(state, p, id, false).await
+}
+
+async fn set_heatmap_stopped(
     State(state): State<AppState>,
     Extension(p): Extension<Principal>,
     Path(id): Path<i64>,
+    stopped: bool,
 ) -> PageResult {
     p.require(Permission::ManageWebsite)?;
     state
         .store
-        .set_heatmap_stopped(p.practice_id, id, false)
+        .set_heatmap_stopped(p.practice_id, id, stopped)
         .await?;
-    Ok(redirect_done(SETUP, "heatmap"))
+    let done = if stopped {
+        "heatmap_stopped"
+    } else {
+        "heatmap"
+    };
+    Ok(redirect_done(SETUP, done))
 }
 
 #[derive(Template)]
