@@ -346,6 +346,18 @@ async fn funnels_gaps_conditions_and_filters_add_up() {
         .await;
     assert_eq!(status, 200);
     assert!(html.contains("is not a date"), "a bad date is explained");
+    // A filter that matches nothing says so, and why that may be.
+    let (_, html) = b
+        .text(&format!(
+            "/app/website?site={}&source=google&period=7d",
+            site.id
+        ))
+        .await;
+    assert!(
+        html.contains("No visits match these filters in this period")
+            && html.contains("capitals included"),
+        "{html}"
+    );
 
     // And the API, with the same filters.
     let api = Api::new(&app, &app.token(&practice, Role::Marketer).await);
