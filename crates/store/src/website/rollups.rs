@@ -196,6 +196,28 @@ fn sort_rows(rows: &mut [BreakdownRow]) {
     rows.sort_by(|a, b| b.visitors.cmp(&a.visitors).then(a.key.cmp(&b.key)));
 }
 
+/// The scope cut at local midnights, each part knowing the local day it lies in.
+fn local_days(scope: &Scope, tz: &TimeZone) -> Vec<Scope> {
+    let mut days = Vec::new();
+    let mut from = scope.range.from;
+    while from < scope.range.to {
+        let Some((day_start, day_end)) = jiff::Timestamp::from_millisecond(from)
+            .ok()
+            .and_then(|t| day_bounds(t.to_zoned_datetime(tz.clone()).date(), tz))
+        else {
+            break;
+        };
+        let to = day_end.min(scope.range.to);
+        let day = Range {
+            from: day_start,
+            to: day_end,
+        };
+        days.push(scope.over(Range { from, to }).within_day(day));
+        from = to;
+    }
+    days
+}
+
 /// Gives each goal and breakdown row of `report` its figures in `before` (the previous period);
 /// left `None` when the previous period had no visits at all, as there is nothing to compare.
 fn compare(report: &mut Report, before: &Report) {
@@ -416,23 +438,7 @@ impl Store {
     async fn filtered_report(&self, scope: &Scope) -> StoreResult<Report> {
         let tz = self.practice_time_zone(scope.practice_id).await?;
         let loaded = self.definitions(scope.practice_id, scope.site_id).await?;
-        let mut days = Vec::new();
-        let mut from = scope.range.from;
-        while from < scope.range.to {
-            let Some((day_start, day_end)) = jiff::Timestamp::from_millisecond(from)
-                .ok()
-                .and_then(|t| day_bounds(t.to_zoned_datetime(tz.clone()).date(), &tz))
-            else {
-                break;
-            };
-            let to = day_end.min(scope.range.to);
-            let day = Range {
-                from: day_start,
-                to: day_end,
-            };
-            days.push(scope.over(Range { from, to }).within_day(day));
-            from = to;
-        }
+        let days = local_days(scope, &tz);
         // The two halves of the range are read at once, on two connections: most of the time is
         // the database's (on SQLite, each connection's own thread), so this nearly halves it.
         let (earlier, later) = days.split_at(days.len() / 2);
@@ -447,6 +453,25 @@ impl Store {
         let mut daily = a.1;
         daily.extend(b.1);
         self.report_from_sums(scope, scope.range, &a.0, daily).await
+    }
+
+    /// The summary of a range no rollup serves, summed a local day at a time (visitor ids rotate
+    /// at local midnight, so the days add up exactly), the two halves at once as in
+    /// [`Store::filtered_report`]. One query over the whole range is much slower with a page
+    /// filter: its subquery then gathers every matching pageview of the range before counting.
+    async fn raw_summary(&self, scope: &Scope) -> StoreResult<Summary> {
+        let tz = self.practice_time_zone(scope.practice_id).await?;
+        let days = local_days(scope, &tz);
+        let (earlier, later) = days.split_at(days.len() / 2);
+        let sum = async |days: &[Scope]| {
+            let mut total = Summary::default();
+            for day in days {
+                total = total.add(&self.website_summary(day).await?);
+            }
+            StoreResult::Ok(total)
+        };
+        let (a, b) = tokio::try_join!(sum(earlier), sum(later))?;
+        Ok(a.add(&b))
     }
 
     /// The sums of these parts of a scope, each within a local day, and the daily buckets of
@@ -693,7 +718,7 @@ impl Store {
     /// the rest (all of it with filters).
     async fn combined_summary(&self, scope: &Scope) -> StoreResult<Summary> {
         let Some((covered, segment)) = self.rollup_segment(scope).await? else {
-            return self.website_summary(scope).await;
+            return self.raw_summary(scope).await;
         };
         let r = sqlx::query(
             "SELECT CAST(COALESCE(SUM(visitors), 0) AS BIGINT) AS visitors, CAST(COALESCE(SUM(visits), 0) AS BIGINT) AS visits, \
@@ -725,7 +750,7 @@ impl Store {
             },
         ] {
             if part.from < part.to {
-                summary = summary.add(&self.website_summary(&scope.over(part)).await?);
+                summary = summary.add(&self.raw_summary(&scope.over(part)).await?);
             }
         }
         Ok(summary)
