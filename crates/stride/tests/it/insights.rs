@@ -913,6 +913,7 @@ async fn rolled_up_days_give_the_same_reports_as_the_raw_data() {
         .await
         .unwrap();
     assert!(days >= 40, "six weeks rolled up: {days}");
+    let mut compared_before = 0;
     for ((scope, raw), served) in scopes.iter().zip(&raw).zip(&rolled) {
         // Asked first: asking remembers a new filter set, and the server's rollup task, woken, may
         // start filling it in at once (a report over partly filled-in days must still add up).
@@ -923,9 +924,26 @@ async fn rolled_up_days_give_the_same_reports_as_the_raw_data() {
             "read from rollups: {:?}",
             scope.filters
         );
-        let report = view(&s.website_report(scope).await.unwrap());
-        assert_eq!(&report, raw, "the same report for {:?}", scope.filters);
+        let full = s.website_report(scope).await.unwrap();
+        assert_eq!(&view(&full), raw, "the same report for {:?}", scope.filters);
+        if !*served {
+            // The previous period of a set read raw is summed day by day: the same as at once.
+            let zone = s.practice_time_zone(practice_id).await.unwrap();
+            let before = scope.over(stride_store::website::rollups::previous_range(
+                scope.range,
+                &zone,
+            ));
+            let at_once = s.website_summary(&before).await.unwrap();
+            compared_before += at_once.visitors;
+            assert_eq!(
+                serde_json::json!(full.previous),
+                serde_json::json!(at_once),
+                "the previous period of {:?}",
+                scope.filters
+            );
+        }
     }
+    assert!(compared_before > 0, "a previous period read raw had visitors");
     // Each goal and row of the 30 days is compared with the 30 days before, as a report of those
     // days counts them.
     let month = &scopes[1];
