@@ -618,7 +618,34 @@ async fn visits_goals_and_reports_add_up() {
         "goal rates, not judged on three visitors"
     );
     assert!(!page.contains("High-performing"));
-    assert!(page.contains("Organic search (inbound)"));
+    // Each of the 7 days is named under the chart.
+    let axis = page.split(r#"class="chart-axis""#).nth(1).unwrap_or_default();
+    let axis = axis.split("</div>").next().unwrap_or_default();
+    assert_eq!(axis.matches("<span").count(), 7, "{axis}");
+    assert!(page.contains(r#"Organic search</a> <span class="badge">inbound</span>"#));
+    // Custom dates: shown in words with the period they are compared with, and the menu says
+    // "Custom dates"; picking a named period while the form still holds those dates leaves them.
+    let (_, page) = b
+        .text("/app/website?period=30d&from=2026-11-01&to=2026-11-07")
+        .await;
+    assert!(page.contains("Nov 1 – Nov 7, 2026"), "the range in words");
+    assert!(page.contains("compared with Oct 25 – Oct 31, 2026"));
+    assert!(page.contains(r#"<option value="custom" selected>Custom dates</option>"#));
+    let (_, page) = b
+        .text(
+            "/app/website?period=7d&from=2026-11-01&to=2026-11-07\
+             &shown_from=2026-11-01&shown_to=2026-11-07",
+        )
+        .await;
+    assert!(!page.contains("Nov 1 – Nov 7, 2026"), "back to the last 7 days");
+    assert!(page.contains(r#"<option value="7d" selected>"#));
+    assert!(page.contains(r#"name="from" value="""#));
+    // Dates the other way round are refused, and stay in the form to be corrected.
+    let (_, page) = b
+        .text("/app/website?period=custom&from=2026-11-07&to=2026-11-01")
+        .await;
+    assert!(page.contains("the range ends before it starts. The last 30 days are shown instead."));
+    assert!(page.contains(r#"name="from" value="2026-11-07""#));
     assert!(page.contains("/conditions/sciatica"));
     let (_, overview) = b.text("/app").await;
     assert!(

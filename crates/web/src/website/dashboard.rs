@@ -36,6 +36,10 @@ pub struct DashboardQuery {
     /// A custom range's first and last day (YYYY-MM-DD), overriding the period.
     from: Option<String>,
     to: Option<String>,
+    /// The custom range the page showed when its form was sent: a named period picked while the
+    /// dates are still those replaces them; changed dates replace the period.
+    shown_from: Option<String>,
+    shown_to: Option<String>,
     #[serde(flatten)]
     filters: Filters,
 }
@@ -52,6 +56,12 @@ pub struct Bar {
     pub x: i64,
     pub height: f64,
     pub label: String,
+}
+
+/// A date under the chart: its text and where it sits (CSS, as a share of the chart's width).
+pub struct Tick {
+    pub text: String,
+    pub style: String,
 }
 
 pub struct GoalRow {
@@ -82,7 +92,14 @@ struct DashboardPage {
     channels: Vec<(&'static str, &'static str)>,
     cards: Vec<Card>,
     bars: Vec<Bar>,
+    ticks: Vec<Tick>,
     chart_width: i64,
+    /// The period's days in words, and the previous period's ("Nov 2 – Dec 1, 2026").
+    shown_range: String,
+    previous_range: String,
+    /// Values seen in the period, offered as suggestions in the source and campaign filters.
+    source_values: Vec<String>,
+    campaign_values: Vec<String>,
     chart_summary: String,
     goals: Vec<GoalRow>,
     confirmations: Vec<ConfirmRow>,
@@ -94,8 +111,8 @@ struct DashboardPage {
     /// The filters are a combination the rollups do not serve yet: remembered by this report and
     /// filled in in the background, read from the raw events until then.
     preparing: bool,
-    /// (title, what a row is, the filter a row sets, rows)
-    tables: Vec<(&'static str, &'static str, &'static str, Vec<Row>)>,
+    /// (title, what a row is, the filter a row sets, rows, a note under the table)
+    tables: Vec<(&'static str, &'static str, &'static str, Vec<Row>, &'static str)>,
 }
 
 impl DashboardPage {
@@ -272,8 +289,9 @@ pub struct Picked {
 }
 
 fn query_string(site: i64, period: &str, from: &str, to: &str, filters: &Filters) -> String {
-    let mut pairs: Vec<(&str, &str)> = vec![("period", period)];
-    if !from.is_empty() && !to.is_empty() {
+    let custom = !from.is_empty() && !to.is_empty();
+    let mut pairs: Vec<(&str, &str)> = vec![("period", if custom { "custom" } else { period })];
+    if custom {
         pairs.push(("from", from));
         pairs.push(("to", to));
     }
@@ -296,9 +314,71 @@ fn query_string(site: i64, period: &str, from: &str, to: &str, filters: &Filters
     )
 }
 
-/// A breakdown row: shown name, filter value, visitors, their change from the previous period
-/// ("+12%", "new", or empty), converting visitors and the conversion rate.
-type Row = (String, String, i64, String, i64, String);
+/// "Nov 2 – Dec 1, 2026" for the local days of `range` (its end is exclusive).
+fn days_in_words(range: Range, zone: &jiff::tz::TimeZone) -> String {
+    let day = |ms: i64| {
+        jiff::Timestamp::from_millisecond(ms)
+            .unwrap_or_default()
+            .to_zoned_datetime(zone.clone())
+            .date()
+    };
+    let (first, last) = (day(range.from), day(range.to - 1));
+    if first == last {
+        first.strftime("%b %-d, %Y").to_string()
+    } else if first.year() == last.year() {
+        format!(
+            "{} – {}",
+            first.strftime("%b %-d"),
+            last.strftime("%b %-d, %Y")
+        )
+    } else {
+        format!(
+            "{} – {}",
+            first.strftime("%b %-d, %Y"),
+            last.strftime("%b %-d, %Y")
+        )
+    }
+}
+
+/// Dates under a chart of `days` bars from `first`: each day for up to ten days, each week's
+/// first day up to two months, and each month's first day beyond. A label near an edge is
+/// anchored to it so it stays within the chart.
+fn ticks(first: jiff::civil::Date, days: i64) -> Vec<Tick> {
+    let mut out = Vec::new();
+    for i in 0..days {
+        let Ok(d) = first.checked_add(jiff::Span::new().days(i)) else {
+            break;
+        };
+        let (show, text) = if days <= 10 {
+            (true, d.strftime("%b %-d").to_string())
+        } else if days <= 62 {
+            (i % 7 == 0, d.strftime("%b %-d").to_string())
+        } else if d.day() == 1 {
+            let fmt = if d.month() == 1 { "%b %Y" } else { "%b" };
+            (true, d.strftime(fmt).to_string())
+        } else {
+            (false, String::new())
+        };
+        if !show {
+            continue;
+        }
+        let centre = (i as f64 + 0.5) / days as f64 * 100.0;
+        let style = if centre < 6.0 {
+            format!("left:{:.2}%", i as f64 / days as f64 * 100.0)
+        } else if centre > 94.0 {
+            format!("right:{:.2}%", (days - i - 1) as f64 / days as f64 * 100.0)
+        } else {
+            format!("left:{centre:.2}%;transform:translateX(-50%)")
+        };
+        out.push(Tick { text, style });
+    }
+    out
+}
+
+/// A breakdown row: shown name, a channel's direction ("inbound", "outbound", or empty), filter
+/// value, visitors, their change from the previous period ("+12%", "new", or empty), converting
+/// visitors and the conversion rate.
+type Row = (String, &'static str, String, i64, String, i64, String);
 
 /// A row's change in visitors from the previous period: a percentage, "new" for a row the previous
 /// period did not have, or nothing when there is no previous period to compare with.
@@ -351,8 +431,17 @@ pub async fn dashboard(
         .copied()
         .unwrap_or(PERIODS[1]);
     let tz = practice_tz(&state, p.practice_id).await?;
-    let from = q.from.clone().unwrap_or_default();
-    let to = q.to.clone().unwrap_or_default();
+    let mut from = q.from.clone().unwrap_or_default();
+    let mut to = q.to.clone().unwrap_or_default();
+    // A named period picked while the form still held the custom dates it showed: the period.
+    let named = PERIODS.iter().any(|(k, ..)| Some(*k) == q.period.as_deref());
+    if named
+        && q.shown_from.as_deref() == Some(from.as_str())
+        && q.shown_to.as_deref() == Some(to.as_str())
+    {
+        from.clear();
+        to.clear();
+    }
     let mut error = None;
     let range = if from.is_empty() || to.is_empty() {
         period_range(days, &tz)
@@ -434,9 +523,10 @@ pub async fn dashboard(
         })
     })
     .collect();
+    // Dates that were refused stay in the form, to be corrected.
     let picked = Picked {
-        from: if custom { from.clone() } else { String::new() },
-        to: if custom { to.clone() } else { String::new() },
+        from: from.clone(),
+        to: to.clone(),
         filters: filters.clone(),
         chips,
     };
@@ -455,7 +545,12 @@ pub async fn dashboard(
             .collect(),
         cards: Vec::new(),
         bars: Vec::new(),
+        ticks: Vec::new(),
         chart_width: days * 10,
+        shown_range: String::new(),
+        previous_range: String::new(),
+        source_values: Vec::new(),
+        campaign_values: Vec::new(),
         chart_summary: String::new(),
         goals: Vec::new(),
         confirmations: Vec::new(),
@@ -489,8 +584,16 @@ pub async fn dashboard(
         .unwrap_or(jiff::tz::TimeZone::UTC);
     let first_day = jiff::Timestamp::from_millisecond(range.from)
         .unwrap_or_default()
-        .to_zoned_datetime(zone)
+        .to_zoned_datetime(zone.clone())
         .date();
+    page.ticks = ticks(first_day, days);
+    page.shown_range = days_in_words(range, &zone);
+    page.previous_range = days_in_words(
+        stride_store::website::rollups::previous_range(range, &zone),
+        &zone,
+    );
+    page.source_values = report.sources.iter().map(|r| r.key.clone()).collect();
+    page.campaign_values = report.campaigns.iter().map(|r| r.key.clone()).collect();
     let max = daily.iter().map(|b| b.visitors).max().unwrap_or(0).max(1) as f64;
     page.bars = daily
         .iter()
@@ -605,44 +708,46 @@ pub async fn dashboard(
     let rows = |rows: Vec<BreakdownRow>, channels: bool| -> Vec<Row> {
         rows.into_iter()
             .map(|r| {
-                let shown = match r.key.parse::<Channel>() {
-                    Ok(c) if channels => {
-                        format!("{} ({})", c.label(), c.direction().label().to_lowercase())
-                    }
-                    _ => r.key.clone(),
+                let (shown, direction) = match r.key.parse::<Channel>() {
+                    Ok(c) if channels => (c.label().to_string(), c.direction().as_str()),
+                    _ => (r.key.clone(), ""),
                 };
                 let rate = conversion_rate(r.converting as u64, r.visitors as u64)
                     .map(|r| format!("{r:.1}%"))
                     .unwrap_or_else(|| "–".into());
                 let changed = row_change(r.visitors, r.previous);
-                (shown, r.key, r.visitors, changed, r.converting, rate)
+                (shown, direction, r.key, r.visitors, changed, r.converting, rate)
             })
             .collect()
     };
     page.tables = vec![
-        ("Sources", "Source", "source", rows(report.sources, false)),
+        ("Sources", "Source", "source", rows(report.sources, false), ""),
         (
             "Channels",
             "Channel",
             "channel",
             rows(report.channels, true),
+            "Inbound: people who found the clinic themselves (search, social posts, referrals, \
+             typing the address). Outbound: people the clinic reached (ads, email, print).",
         ),
         (
             "Campaigns",
             "Campaign",
             "campaign",
             rows(report.campaigns, false),
+            "",
         ),
-        ("Top pages", "Page", "page", rows(report.pages, false)),
+        ("Top pages", "Page", "page", rows(report.pages, false), ""),
         (
             "Landing pages",
             "Page",
             "page",
             rows(report.landing_pages, false),
+            "",
         ),
-        ("Devices", "Device", "device", rows(report.devices, false)),
-        ("Browsers", "Browser", "", rows(report.browsers, false)),
-        ("Systems", "System", "", rows(report.systems, false)),
+        ("Devices", "Device", "device", rows(report.devices, false), ""),
+        ("Browsers", "Browser", "", rows(report.browsers, false), ""),
+        ("Systems", "System", "", rows(report.systems, false), ""),
     ];
     render(&page)
 }
