@@ -10,7 +10,6 @@ use stride_core::phone::PhoneE164;
 use stride_core::role::Role;
 use stride_core::slug::Slug;
 use stride_core::tz::TimeZoneName;
-use stride_core::website::agents::Device;
 use stride_store::Store;
 use stride_store::audit::Actor;
 use stride_store::messages::{Channel, NewMessage};
@@ -461,12 +460,7 @@ async fn seed_insights(store: &Store, practice_id: i64, site_id: i64) -> anyhow:
         store
             .create_heatmap(practice_id, site_id, "/", "#request-appointment")
             .await?;
-        // The call to action sits lower on a phone, where the columns stack.
-        for (device, depth) in [
-            (Device::Desktop, 24),
-            (Device::Tablet, 31),
-            (Device::Mobile, 42),
-        ] {
+        for (device, depth) in crate::traffic::home_cta_depths() {
             store.report_cta_depth(site_id, "/", device, depth).await?;
         }
         let site = store.site(practice_id, site_id).await?;

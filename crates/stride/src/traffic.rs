@@ -323,6 +323,24 @@ const HOME_TARGETS: &[Target] = &[
     },
 ];
 
+/// The demo home page's height in pixels on a desktop, a phone (its columns stacked) and a tablet
+/// (laid out as on a desktop, a little taller).
+const DESKTOP_PAGE_H: i64 = 2600;
+const MOBILE_PAGE_H: i64 = 4300;
+const TABLET_PAGE_H: i64 = 3100;
+
+/// Where the demo home page's call to action sits, in percent of the page's height, on each class
+/// of device: where its generated clicks land.
+pub fn home_cta_depths() -> [(stride_core::website::agents::Device, i64); 3] {
+    use stride_core::website::agents::Device;
+    let cta = &HOME_TARGETS[0];
+    [
+        (Device::Desktop, cta.desktop.1 * 100 / DESKTOP_PAGE_H),
+        (Device::Tablet, cta.desktop.1 * 100 / TABLET_PAGE_H),
+        (Device::Mobile, cta.mobile.1 * 100 / MOBILE_PAGE_H),
+    ]
+}
+
 /// Clicks on the demo home page's heatmap over `days` days: mostly on links and the call to
 /// action, some dead clicks on insurer logos, a plain-text phone number and team photos, and a few
 /// rage bursts on the logos. Returns the number of clicks written.
@@ -347,9 +365,9 @@ pub async fn generate_clicks(
         for _ in 0..per_day + rng.below(per_day / 2 + 1) {
             let t = &HOME_TARGETS[*rng.pick(&weights)];
             let (class, (x, y), page_h) = match rng.below(100) {
-                0..55 => ("desktop", t.desktop, 2600),
-                55..95 => ("mobile", t.mobile, 4300),
-                _ => ("tablet", t.desktop, 3100),
+                0..55 => ("desktop", t.desktop, DESKTOP_PAGE_H),
+                55..95 => ("mobile", t.mobile, MOBILE_PAGE_H),
+                _ => ("tablet", t.desktop, TABLET_PAGE_H),
             };
             let jitter = |rng: &mut Rng, v: i64, spread: u64| {
                 v - spread as i64 / 2 + rng.below(spread) as i64

@@ -133,6 +133,24 @@ pub fn scroll_quarters(depths: impl IntoIterator<Item = i64>) -> [u64; 4] {
     out
 }
 
+/// The received event name an event goal most likely meant when its own name has not been
+/// received: the same name in other capitals, or one a typo or two away ("Appointmnt Request"
+/// for "Appointment Request"). `received` holds the site's recent event names.
+pub fn likely_meant<'a>(wanted: &str, received: &'a [String]) -> Option<&'a str> {
+    let lower = wanted.trim().to_lowercase();
+    if let Some(same) = received.iter().find(|n| n.to_lowercase() == lower) {
+        return Some(same);
+    }
+    // A typo per four letters, at most three: "Call" never stands for "Mail".
+    let limit = (lower.chars().count() / 4).clamp(1, 3);
+    received
+        .iter()
+        .map(|n| (strsim::damerau_levenshtein(&lower, &n.to_lowercase()), n))
+        .filter(|(d, _)| *d <= limit)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, n)| n.as_str())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -193,5 +211,23 @@ mod tests {
     #[test]
     fn scroll_quarters_are_cumulative() {
         assert_eq!(scroll_quarters([10, 30, 55, 80, 100]), [4, 3, 2, 1]);
+    }
+
+    #[test]
+    fn a_goal_names_the_event_it_likely_meant() {
+        let received: Vec<String> = ["Appointment Request", "Phone Call", "Guide Download"]
+            .map(String::from)
+            .to_vec();
+        assert_eq!(
+            likely_meant("appointment request", &received),
+            Some("Appointment Request")
+        );
+        assert_eq!(
+            likely_meant("Appointmnt Request", &received),
+            Some("Appointment Request")
+        );
+        assert_eq!(likely_meant("Phone Cal", &received), Some("Phone Call"));
+        assert_eq!(likely_meant("Newsletter Signup", &received), None);
+        assert_eq!(likely_meant("Mail", &["Call".to_string()]), None);
     }
 }

@@ -734,7 +734,45 @@ impl Store {
         )))
     }
 
-    /// The newest events of a site, for the live view and tests.
+    /// The names of the events a site has received since `since` (ms), pageviews included, in
+    /// alphabetical order: what event goals and funnel steps can count. Found by a walk along
+    /// the (site, name, at) index, one step per name, so a site's millions of events are not read.
+    pub async fn event_names_since(
+        &self,
+        practice_id: i64,
+        site_id: i64,
+        since: i64,
+    ) -> StoreResult<Vec<String>> {
+        self.site(practice_id, site_id).await?;
+        let names: Vec<String> = sqlx::query_scalar(
+            "WITH RECURSIVE n(name) AS ( \
+               SELECT MIN(name) FROM events WHERE site_id = $1 \
+               UNION ALL \
+               SELECT (SELECT MIN(e.name) FROM events e WHERE e.site_id = $1 AND e.name > n.name) \
+               FROM n WHERE n.name IS NOT NULL) \
+             SELECT name FROM n WHERE name IS NOT NULL LIMIT 500",
+        )
+        .bind(site_id)
+        .fetch_all(self.pool())
+        .await?;
+        let mut recent = Vec::with_capacity(names.len());
+        for name in names {
+            let seen: Option<i64> = sqlx::query_scalar(
+                "SELECT at FROM events WHERE site_id = $1 AND name = $2 AND at >= $3 LIMIT 1",
+            )
+            .bind(site_id)
+            .bind(&name)
+            .bind(since)
+            .fetch_optional(self.pool())
+            .await?;
+            if seen.is_some() {
+                recent.push(name);
+            }
+        }
+        Ok(recent)
+    }
+
+    /// The newest events of a site by when they happened, for the live view and tests.
     pub async fn recent_events(
         &self,
         practice_id: i64,
@@ -743,7 +781,7 @@ impl Store {
     ) -> StoreResult<Vec<RecordedEvent>> {
         let rows = sqlx::query(
             "SELECT at, visitor_id, name, path, query, source, channel, campaign, device, browser, os, props, scroll_depth, \
-             engaged_ms FROM events WHERE site_id = $1 AND practice_id = $2 ORDER BY id DESC LIMIT $3",
+             engaged_ms FROM events WHERE site_id = $1 AND practice_id = $2 ORDER BY at DESC, id DESC LIMIT $3",
         )
         .bind(site_id)
         .bind(practice_id)

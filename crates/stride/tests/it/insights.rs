@@ -733,11 +733,77 @@ async fn set_up_forms_explain_mistakes_and_keep_the_rest() {
         )
         .await;
     assert_eq!(resp.status().as_u16(), 422);
+    let html = resp.text().await.unwrap();
+    assert!(html.contains("a funnel has 2 to 8 steps"));
+    // What was typed comes back, to be corrected rather than typed again.
+    assert!(html.contains(r#"placeholder="Appointment request" value="Booking""#));
+    assert!(html.contains("/\n</textarea>"), "the steps typed");
+    let resp = b
+        .post_form(
+            "/app/website/goals",
+            &[
+                ("site_id", &sid),
+                ("name", "Thanks"),
+                ("kind", "page"),
+                ("pattern", "thank-you"),
+                ("category", "early_interest"),
+            ],
+        )
+        .await;
+    assert_eq!(resp.status().as_u16(), 422);
+    let html = resp.text().await.unwrap();
+    assert!(html.contains("a page goal is a path starting with /"));
+    assert!(html.contains(r#"value="thank-you""#));
+    assert!(html.contains(r#"<option value="page" selected>"#));
+    assert!(html.contains(r#"<option value="early_interest" selected>"#));
+    // An event goal whose event the site has not sent lately says so, and names the event it
+    // likely meant.
+    let mut v = Visit {
+        site: &site,
+        visitor: 1,
+        source: "Direct",
+        channel: "direct",
+        device: "desktop",
+        at: yesterday_at_ten(),
+    };
+    let sent = [
+        v.event("pageview", "/"),
+        v.event("Appointment Request", "/"),
+    ];
+    app.store
+        .insert_events(&sent, &mut VisitCache::default())
+        .await
+        .unwrap();
+    for (name, event) in [
+        ("Requests", "Appointmnt Request"),
+        ("Sent", "Appointment Request"),
+    ] {
+        let resp = b
+            .post_form(
+                "/app/website/goals",
+                &[
+                    ("site_id", &sid),
+                    ("name", name),
+                    ("kind", "event"),
+                    ("pattern", event),
+                    ("category", "lead_action"),
+                ],
+            )
+            .await;
+        assert_eq!(resp.status().as_u16(), 303);
+    }
+    let (_, html) = b.text("/app/website/setup").await;
+    assert!(html.contains(
+        "No “Appointmnt Request” event in the last 30 days. The site sends “Appointment Request”"
+    ));
+    assert_eq!(
+        html.matches("in the last 30 days.").count(),
+        1,
+        "only the misspelt goal"
+    );
     assert!(
-        resp.text()
-            .await
-            .unwrap()
-            .contains("a funnel has 2 to 8 steps")
+        html.contains(r#"<option value="Appointment Request">"#),
+        "offered when adding a goal"
     );
     let resp = b
         .post_form(
@@ -943,7 +1009,10 @@ async fn rolled_up_days_give_the_same_reports_as_the_raw_data() {
             );
         }
     }
-    assert!(compared_before > 0, "a previous period read raw had visitors");
+    assert!(
+        compared_before > 0,
+        "a previous period read raw had visitors"
+    );
     // Each goal and row of the 30 days is compared with the 30 days before, as a report of those
     // days counts them.
     let month = &scopes[1];

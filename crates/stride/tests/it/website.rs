@@ -619,7 +619,10 @@ async fn visits_goals_and_reports_add_up() {
     );
     assert!(!page.contains("High-performing"));
     // Each of the 7 days is named under the chart.
-    let axis = page.split(r#"class="chart-axis""#).nth(1).unwrap_or_default();
+    let axis = page
+        .split(r#"class="chart-axis""#)
+        .nth(1)
+        .unwrap_or_default();
     let axis = axis.split("</div>").next().unwrap_or_default();
     assert_eq!(axis.matches("<span").count(), 7, "{axis}");
     assert!(page.contains(r#"Organic search</a> <span class="badge">inbound</span>"#));
@@ -637,7 +640,10 @@ async fn visits_goals_and_reports_add_up() {
              &shown_from=2026-11-01&shown_to=2026-11-07",
         )
         .await;
-    assert!(!page.contains("Nov 1 – Nov 7, 2026"), "back to the last 7 days");
+    assert!(
+        !page.contains("Nov 1 – Nov 7, 2026"),
+        "back to the last 7 days"
+    );
     assert!(page.contains(r#"<option value="7d" selected>"#));
     assert!(page.contains(r#"name="from" value="""#));
     // Dates the other way round are refused, and stay in the form to be corrected.

@@ -112,7 +112,13 @@ struct DashboardPage {
     /// filled in in the background, read from the raw events until then.
     preparing: bool,
     /// (title, what a row is, the filter a row sets, rows, a note under the table)
-    tables: Vec<(&'static str, &'static str, &'static str, Vec<Row>, &'static str)>,
+    tables: Vec<(
+        &'static str,
+        &'static str,
+        &'static str,
+        Vec<Row>,
+        &'static str,
+    )>,
 }
 
 impl DashboardPage {
@@ -434,7 +440,9 @@ pub async fn dashboard(
     let mut from = q.from.clone().unwrap_or_default();
     let mut to = q.to.clone().unwrap_or_default();
     // A named period picked while the form still held the custom dates it showed: the period.
-    let named = PERIODS.iter().any(|(k, ..)| Some(*k) == q.period.as_deref());
+    let named = PERIODS
+        .iter()
+        .any(|(k, ..)| Some(*k) == q.period.as_deref());
     if named
         && q.shown_from.as_deref() == Some(from.as_str())
         && q.shown_to.as_deref() == Some(to.as_str())
@@ -716,12 +724,26 @@ pub async fn dashboard(
                     .map(|r| format!("{r:.1}%"))
                     .unwrap_or_else(|| "–".into());
                 let changed = row_change(r.visitors, r.previous);
-                (shown, direction, r.key, r.visitors, changed, r.converting, rate)
+                (
+                    shown,
+                    direction,
+                    r.key,
+                    r.visitors,
+                    changed,
+                    r.converting,
+                    rate,
+                )
             })
             .collect()
     };
     page.tables = vec![
-        ("Sources", "Source", "source", rows(report.sources, false), ""),
+        (
+            "Sources",
+            "Source",
+            "source",
+            rows(report.sources, false),
+            "",
+        ),
         (
             "Channels",
             "Channel",
@@ -745,7 +767,13 @@ pub async fn dashboard(
             rows(report.landing_pages, false),
             "",
         ),
-        ("Devices", "Device", "device", rows(report.devices, false), ""),
+        (
+            "Devices",
+            "Device",
+            "device",
+            rows(report.devices, false),
+            "",
+        ),
         ("Browsers", "Browser", "", rows(report.browsers, false), ""),
         ("Systems", "System", "", rows(report.systems, false), ""),
     ];

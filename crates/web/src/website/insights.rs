@@ -13,7 +13,7 @@ use stride_store::website::insights::{FunnelStep, Heatmap, HeatmapReport};
 use stride_store::website::reports::{GoalKind, Scope};
 
 use super::dashboard::{PERIODS, period_range, report_range};
-use super::pages::{SiteForm, page as setup_page};
+use super::pages::{Refused, SiteForm, page as setup_page};
 use crate::AppState;
 use crate::auth::Principal;
 use crate::error::{AppError, PageResult};
@@ -21,19 +21,35 @@ use crate::pages::{Done, Layout, layout, practice_tz, redirect_done, render, sav
 
 const SETUP: &str = "/app/website/setup";
 
+/// The set-up page again after a refused form: its message, and what was typed if `refused`
+/// names the form.
 async fn setup_again(
     state: &AppState,
     p: &Principal,
     headers: &HeaderMap,
     error: String,
+    refused: Option<(i64, &'static str, Vec<(&'static str, String)>)>,
 ) -> PageResult {
+    let (error, refused) = match refused {
+        Some((site_id, form, typed)) => (
+            None,
+            Some(Refused {
+                site_id,
+                form,
+                error,
+                typed,
+            }),
+        ),
+        None => (Some(error), None),
+    };
     setup_page(
         state,
         p,
         headers,
         &Done::default(),
         SiteForm::default(),
-        Some(error),
+        error,
+        refused,
     )
     .await
 }
@@ -60,7 +76,7 @@ pub async fn confirm_goal(
         .await
         .map_err(AppError::from);
     saved_or_again(result, SETUP, "confirmation", |e| async move {
-        setup_again(&state, &p, &headers, e).await
+        setup_again(&state, &p, &headers, e, None).await
     })
     .await
 }
@@ -103,7 +119,8 @@ pub async fn add_funnel(
         .await
         .map_err(AppError::from);
     saved_or_again(result, SETUP, "funnel", |e| async move {
-        setup_again(&state, &p, &headers, e).await
+        let typed = vec![("name", f.name), ("steps", f.steps)];
+        setup_again(&state, &p, &headers, e, Some((f.site_id, "funnel", typed))).await
     })
     .await
 }
@@ -139,7 +156,15 @@ pub async fn add_condition(
         .await
         .map_err(AppError::from);
     saved_or_again(result, SETUP, "condition", |e| async move {
-        setup_again(&state, &p, &headers, e).await
+        let typed = vec![("condition", f.condition), ("pattern", f.pattern)];
+        setup_again(
+            &state,
+            &p,
+            &headers,
+            e,
+            Some((f.site_id, "condition", typed)),
+        )
+        .await
     })
     .await
 }
@@ -175,7 +200,8 @@ pub async fn add_heatmap(
         .await
         .map_err(AppError::from);
     saved_or_again(result, SETUP, "heatmap", |e| async move {
-        setup_again(&state, &p, &headers, e).await
+        let typed = vec![("pattern", f.pattern), ("cta", f.cta)];
+        setup_again(&state, &p, &headers, e, Some((f.site_id, "heatmap", typed))).await
     })
     .await
 }
@@ -285,6 +311,29 @@ struct HeatmapPage {
 }
 
 /// Typical page widths in CSS pixels per device class, to turn pixel heights into the map's scale.
+/// Label text size on the click map, in its units (the map is 1000 wide).
+const LABEL_SIZE: i64 = 30;
+
+/// Puts each label just above its clicks, moved down below any label already placed where it
+/// would overlap (on a phone, menu links sit at one spot), and kept inside the map's width.
+fn place_labels(wanted: Vec<(i64, i64, String)>) -> Vec<(i64, i64, String)> {
+    // About half the text size per character, in map units.
+    let half_width = |t: &str| t.chars().count() as i64 * LABEL_SIZE / 4 + 6;
+    let mut placed: Vec<(i64, i64, String)> = Vec::new();
+    for (x, y, text) in wanted {
+        let hw = half_width(&text);
+        let x = x.clamp(hw.min(500), (1000 - hw).max(500));
+        let mut y = (y - 16).max(LABEL_SIZE + 4);
+        while placed.iter().any(|(px, py, pt)| {
+            (py - y).abs() < LABEL_SIZE + 4 && (px - x).abs() < hw + half_width(pt)
+        }) {
+            y += LABEL_SIZE + 4;
+        }
+        placed.push((x, y, text));
+    }
+    placed
+}
+
 fn typical_width(device: &str) -> i64 {
     match device {
         "mobile" => 390,
@@ -348,15 +397,19 @@ pub async fn heatmap(
             (label.to_string(), n, format!("{share:.0}%"), share)
         })
         .collect();
+    // The call to action by its words where its clicks name them, else by its selector.
+    let cta = r
+        .top
+        .iter()
+        .find(|e| e.selector == r.heatmap.cta_selector && !e.label.is_empty())
+        .map_or(r.heatmap.cta_selector.clone(), |e| e.label.clone());
     let cta_line = match (r.scroll.cta_depth, r.scroll.reached_cta) {
         (Some(at), Some(n)) if total > 0 => Some(format!(
-            "The call to action (“{}”) sits {at}% down the page; {n} of {total} visitors ({:.0}%) scrolled that far.",
-            r.heatmap.cta_selector,
+            "The call to action (“{cta}”) sits {at}% down the page; {n} of {total} visitors ({:.0}%) scrolled that far.",
             n as f64 * 100.0 / total as f64
         )),
         _ if !r.heatmap.cta_selector.is_empty() => Some(format!(
-            "The call to action (“{}”) has not been seen on a recorded visit yet.",
-            r.heatmap.cta_selector
+            "The call to action (“{cta}”) has not been seen on a recorded visit yet."
         )),
         _ => None,
     };
@@ -375,20 +428,21 @@ pub async fn heatmap(
             map_height * width / 1000,
         )
     });
-    let labels = r
-        .top
-        .iter()
-        .chain(&r.dead)
-        .take(12)
-        .map(|e| {
-            let text = if e.label.is_empty() {
-                e.selector.clone()
-            } else {
-                e.label.clone()
-            };
-            (e.x.clamp(60, 940), (e.y * 1000 / width).max(40), text)
-        })
-        .collect();
+    let labels = place_labels(
+        r.top
+            .iter()
+            .chain(&r.dead)
+            .take(12)
+            .map(|e| {
+                let text = if e.label.is_empty() {
+                    e.selector.clone()
+                } else {
+                    e.label.clone()
+                };
+                (e.x, e.y * 1000 / width, text)
+            })
+            .collect(),
+    );
     let l = layout(&state, &p, "website", &Done::default()).await?;
     let page = HeatmapPage {
         l,
@@ -425,6 +479,22 @@ pub async fn heatmap(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn map_labels_at_one_spot_stack_instead_of_overlapping() {
+        let placed = place_labels(vec![
+            (900, 40, "Conditions".into()),
+            (900, 40, "Insurance".into()),
+            (100, 40, "Far away".into()),
+        ]);
+        let (a, b, c) = (&placed[0], &placed[1], &placed[2]);
+        assert!(b.1 >= a.1 + LABEL_SIZE, "stacked: {placed:?}");
+        assert_eq!(c.1, a.1, "a label elsewhere keeps its place");
+        assert!(
+            a.0 + "Conditions".len() as i64 * LABEL_SIZE / 4 <= 1000,
+            "inside the map"
+        );
+    }
 
     #[test]
     fn steps_are_pages_or_events_by_their_first_character() {

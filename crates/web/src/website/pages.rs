@@ -8,6 +8,7 @@ use axum::{Extension, Form};
 use serde::Deserialize;
 use stride_core::role::Permission;
 use stride_core::website::channels::Channel;
+use stride_core::website::insights::likely_meant;
 use stride_store::website::Site;
 use stride_store::website::insights::{ConditionPage, Funnel, Heatmap};
 use stride_store::website::reports::{Goal, GoalCategory, GoalKind};
@@ -41,6 +42,20 @@ pub struct SiteView {
     pub numbers_snippet: String,
     pub events: Vec<EventRow>,
     pub dropped: Vec<(String, i64)>,
+    /// For each goal (same order as `goals`): a warning when an event goal's event has not been
+    /// received lately, naming the event it likely meant; empty otherwise.
+    pub goal_notes: Vec<String>,
+    /// The event names received in the last 30 days, offered when adding a goal.
+    pub received: Vec<String>,
+}
+
+/// A set-up form that was refused: which form of which site, why, and what was typed, so the
+/// form comes back filled in with the message beside it.
+pub struct Refused {
+    pub site_id: i64,
+    pub form: &'static str,
+    pub error: String,
+    pub typed: Vec<(&'static str, String)>,
 }
 
 #[derive(Template)]
@@ -51,6 +66,26 @@ struct WebsitePage {
     can_manage: bool,
     f: SiteForm,
     error: Option<String>,
+    refused: Option<Refused>,
+}
+
+impl WebsitePage {
+    /// What was typed in `field` of a refused `form` of site `site_id`, or nothing.
+    fn typed(&self, site_id: &i64, form: &str, field: &str) -> &str {
+        self.refused
+            .as_ref()
+            .filter(|r| r.site_id == *site_id && r.form == form)
+            .and_then(|r| r.typed.iter().find(|(f, _)| *f == field))
+            .map_or("", |(_, v)| v.as_str())
+    }
+
+    /// Why `form` of site `site_id` was refused, if it was.
+    fn refusal(&self, site_id: &i64, form: &str) -> Option<&str> {
+        self.refused
+            .as_ref()
+            .filter(|r| r.site_id == *site_id && r.form == form)
+            .map(|r| r.error.as_str())
+    }
 }
 
 #[derive(Deserialize, Default, Clone)]
@@ -81,6 +116,7 @@ pub(crate) async fn page(
     done: &Done,
     f: SiteForm,
     error: Option<String>,
+    refused: Option<Refused>,
 ) -> PageResult {
     if !p.can(Permission::ViewAggregates) && !p.can(Permission::ManageWebsite) {
         return Err(AppError::Forbidden);
@@ -128,6 +164,39 @@ pub(crate) async fn page(
         );
         let dropped = state.store.dropped(site.id).await?;
         let goals = state.store.goals(p.practice_id, site.id).await?;
+        let since = jiff::Timestamp::now().as_millisecond() - 30 * 86_400_000;
+        let received: Vec<String> = state
+            .store
+            .event_names_since(p.practice_id, site.id, since)
+            .await?
+            .into_iter()
+            .filter(|n| n != "pageview")
+            .collect();
+        let goal_notes = goals
+            .iter()
+            .map(|g| {
+                if g.kind != GoalKind::Event || received.contains(&g.pattern) {
+                    return String::new();
+                }
+                let mut note = format!("No “{}” event in the last 30 days.", g.pattern);
+                match likely_meant(&g.pattern, &received) {
+                    Some(m) => note.push_str(&format!(
+                        " The site sends “{m}”: names must match exactly, capitals included."
+                    )),
+                    None if !received.is_empty() => note.push_str(&format!(
+                        " Events received: {}.",
+                        received
+                            .iter()
+                            .take(12)
+                            .map(|n| format!("“{n}”"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )),
+                    None => {}
+                }
+                note
+            })
+            .collect();
         let heatmaps = state.store.heatmaps(p.practice_id, site.id).await?;
         let funnels = state.store.funnels(p.practice_id, site.id).await?;
         let conditions = state.store.condition_pages(p.practice_id, site.id).await?;
@@ -142,6 +211,8 @@ pub(crate) async fn page(
             numbers_snippet,
             events,
             dropped,
+            goal_notes,
+            received,
         });
     }
     let page = WebsitePage {
@@ -150,8 +221,9 @@ pub(crate) async fn page(
         can_manage: p.can(Permission::ManageWebsite),
         f,
         error,
+        refused,
     };
-    if page.error.is_some() {
+    if page.error.is_some() || page.refused.is_some() {
         unprocessable(&page)
     } else {
         render(&page)
@@ -164,7 +236,7 @@ pub async fn setup(
     headers: HeaderMap,
     Query(done): Query<Done>,
 ) -> PageResult {
-    page(&state, &p, &headers, &done, SiteForm::default(), None).await
+    page(&state, &p, &headers, &done, SiteForm::default(), None, None).await
 }
 
 fn params(text: &str) -> Vec<String> {
@@ -193,7 +265,7 @@ pub async fn add_site(
         .await
         .map_err(AppError::from);
     saved_or_again(result, "/app/website/setup", "site", |error| async move {
-        page(&state, &p, &headers, &Done::default(), f, Some(error)).await
+        page(&state, &p, &headers, &Done::default(), f, Some(error), None).await
     })
     .await
 }
@@ -237,13 +309,25 @@ pub async fn add_goal(
     .await
     .map_err(AppError::from);
     saved_or_again(result, "/app/website/setup", "goal", |error| async move {
+        let refused = Refused {
+            site_id: f.site_id,
+            form: "goal",
+            error,
+            typed: vec![
+                ("name", f.name),
+                ("kind", f.kind),
+                ("pattern", f.pattern),
+                ("category", f.category),
+            ],
+        };
         page(
             &state,
             &p,
             &headers,
             &Done::default(),
             SiteForm::default(),
-            Some(error),
+            None,
+            Some(refused),
         )
         .await
     })
