@@ -127,80 +127,95 @@ pub async fn generate(
         let today = visits_per_day * growth / 100 * weekend / 100;
         for _ in 0..today + rng.below(today / 5 + 1) {
             visitor += 1;
-            let at = day_start + 6 * 3_600_000 + rng.below(16 * 3_600_000) as i64;
-            if at > now {
-                continue;
-            }
-            let (source, channel, referrer, campaign) = *rng.pick(SOURCES);
+            let mut at = day_start + 6 * 3_600_000 + rng.below(16 * 3_600_000) as i64;
+            let mut came_from = *rng.pick(SOURCES);
             let (device, browser, os) = *rng.pick(DEVICES);
-            let event = |at: i64, name: &str, path: &str, props: &str| NewEvent {
-                site_id: site.id,
-                practice_id: site.practice_id,
-                at,
-                visitor_id: visitor,
-                name: name.into(),
-                path: path.into(),
-                query: String::new(),
-                referrer_host: referrer.into(),
-                source: source.into(),
-                channel: channel.into(),
-                campaign: campaign.into(),
-                device: device.into(),
-                browser: browser.into(),
-                os: os.into(),
-                props: props.into(),
-                revenue_cents: None,
-                scroll_depth: None,
-                engaged_ms: None,
-                interactive: name != "engagement",
-            };
-            let mut t = at;
-            let mut path = *rng.pick(LANDING);
-            batch.push(event(t, "pageview", path, "{}"));
-            let pages = if rng.chance(45) { 1 } else { 2 + rng.below(4) };
-            for _ in 1..pages {
-                t += 20_000 + rng.below(120_000) as i64;
-                path = *rng.pick(NEXT);
+            // One visitor in eight comes back later the same day, typing the address or searching
+            // the clinic's name: a second visit of the same visitor.
+            let visits = if rng.chance(12) { 2 } else { 1 };
+            for round in 0..visits {
+                if round > 0 {
+                    at += 45 * 60_000 + rng.below(3 * 3_600_000) as i64;
+                    came_from = if rng.chance(50) {
+                        SOURCES[0].0
+                    } else {
+                        SOURCES[1].0
+                    };
+                }
+                // Visits end well before local midnight, when visitor ids change.
+                if at > now || at > day_start + 23 * 3_600_000 {
+                    break;
+                }
+                let (source, channel, referrer, campaign) = came_from;
+                let event = |at: i64, name: &str, path: &str, props: &str| NewEvent {
+                    site_id: site.id,
+                    practice_id: site.practice_id,
+                    at,
+                    visitor_id: visitor,
+                    name: name.into(),
+                    path: path.into(),
+                    query: String::new(),
+                    referrer_host: referrer.into(),
+                    source: source.into(),
+                    channel: channel.into(),
+                    campaign: campaign.into(),
+                    device: device.into(),
+                    browser: browser.into(),
+                    os: os.into(),
+                    props: props.into(),
+                    revenue_cents: None,
+                    scroll_depth: None,
+                    engaged_ms: None,
+                    interactive: name != "engagement",
+                };
+                let mut t = at;
+                let mut path = *rng.pick(LANDING);
                 batch.push(event(t, "pageview", path, "{}"));
-                if path == "/request-appointment" {
-                    batch.push(event(
-                        t + 5_000,
-                        "Form Start",
-                        path,
-                        r#"{"form":"request"}"#,
-                    ));
-                    if rng.chance(35) {
-                        t += 60_000 + rng.below(120_000) as i64;
-                        batch.push(event(t, "Form Submit", path, r#"{"form":"request"}"#));
+                let pages = if rng.chance(45) { 1 } else { 2 + rng.below(4) };
+                for _ in 1..pages {
+                    t += 20_000 + rng.below(120_000) as i64;
+                    path = *rng.pick(NEXT);
+                    batch.push(event(t, "pageview", path, "{}"));
+                    if path == "/request-appointment" {
                         batch.push(event(
-                            t,
-                            "Appointment Request",
+                            t + 5_000,
+                            "Form Start",
                             path,
-                            r#"{"service":"evaluation"}"#,
+                            r#"{"form":"request"}"#,
                         ));
-                        // Some submissions never reach the confirmation (a slow page, a closed tab).
-                        if rng.chance(88) {
-                            batch.push(event(t + 2_000, "pageview", "/thank-you", "{}"));
+                        if rng.chance(35) {
+                            t += 60_000 + rng.below(120_000) as i64;
+                            batch.push(event(t, "Form Submit", path, r#"{"form":"request"}"#));
+                            batch.push(event(
+                                t,
+                                "Appointment Request",
+                                path,
+                                r#"{"service":"evaluation"}"#,
+                            ));
+                            // Some submissions never reach the confirmation (a slow page, a closed tab).
+                            if rng.chance(88) {
+                                batch.push(event(t + 2_000, "pageview", "/thank-you", "{}"));
+                            }
+                            break;
                         }
-                        break;
                     }
                 }
+                if device != "desktop" && rng.chance(4) {
+                    batch.push(event(t + 10_000, "Phone Call", path, "{}"));
+                }
+                if path.starts_with("/blog") && rng.chance(8) {
+                    batch.push(event(
+                        t + 30_000,
+                        "Guide Download",
+                        path,
+                        r#"{"guide":"back-pain"}"#,
+                    ));
+                }
+                let mut end = event(t + 15_000, "engagement", path, "{}");
+                end.scroll_depth = Some(20 + rng.below(81) as i64);
+                end.engaged_ms = Some(5_000 + rng.below(180_000) as i64);
+                batch.push(end);
             }
-            if device != "desktop" && rng.chance(4) {
-                batch.push(event(t + 10_000, "Phone Call", path, "{}"));
-            }
-            if path.starts_with("/blog") && rng.chance(8) {
-                batch.push(event(
-                    t + 30_000,
-                    "Guide Download",
-                    path,
-                    r#"{"guide":"back-pain"}"#,
-                ));
-            }
-            let mut end = event(t + 15_000, "engagement", path, "{}");
-            end.scroll_depth = Some(20 + rng.below(81) as i64);
-            end.engaged_ms = Some(5_000 + rng.below(180_000) as i64);
-            batch.push(end);
             if batch.len() >= 1_500 {
                 batch.sort_by_key(|e| e.at);
                 store.insert_events(&batch, &mut cache).await?;
