@@ -284,13 +284,15 @@ async fn an_agency_marketer_switches_between_the_practices_they_serve() {
         page.contains("alpha PT") && page.contains("beta PT"),
         "the switcher lists both"
     );
+    // Switched from the Website section, the other practice opens on its Website section.
     let resp = b
         .post_form(
             "/app/switch-practice",
-            &[("practice_id", &beta.id.to_string())],
+            &[("practice_id", &beta.id.to_string()), ("section", "website")],
         )
         .await;
     assert_eq!(resp.status(), 303);
+    assert_eq!(resp.headers()["location"], "/app/website");
     let (_, page) = b.text("/app/settings/locations").await;
     assert!(page.contains("beta main") && !page.contains("alpha main"));
     // A practice they do not serve cannot be switched to.

@@ -244,7 +244,22 @@ pub fn error_page(status: u16, title: &str, message: &str) -> String {
 #[derive(Deserialize)]
 pub struct SwitchForm {
     practice_id: i64,
+    /// The section the switch was made from (`Layout::section`): the other practice opens on the
+    /// same section's first page, so an agency comparing clinics' websites stays on Website.
+    #[serde(default)]
+    section: String,
 }
+
+/// The first page of each section a switch of practice can land on.
+const SECTION_PAGES: &[(&str, &str)] = &[
+    ("website", "/app/website"),
+    ("leads", "/app/leads"),
+    ("calls", "/app/calls"),
+    ("schedule", "/app/schedule"),
+    ("care", "/app/care"),
+    ("patients", "/app/patients"),
+    ("settings", "/app/settings"),
+];
 
 pub async fn switch_practice(
     State(state): State<AppState>,
@@ -257,7 +272,11 @@ pub async fn switch_practice(
         .store
         .switch_session_practice(&token, form.practice_id)
         .await?;
-    Ok(Redirect::to("/app").into_response())
+    let to = SECTION_PAGES
+        .iter()
+        .find(|(key, _)| *key == form.section)
+        .map_or("/app", |(_, page)| page);
+    Ok(Redirect::to(to).into_response())
 }
 
 /// Formats a stored instant in a practice's time zone, or UTC when it has no location yet.
