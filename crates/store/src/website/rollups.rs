@@ -455,11 +455,16 @@ impl Store {
         self.report_from_sums(scope, scope.range, &a.0, daily).await
     }
 
-    /// The summary of a range no rollup serves, summed a local day at a time (visitor ids rotate
-    /// at local midnight, so the days add up exactly), the two halves at once as in
-    /// [`Store::filtered_report`]. One query over the whole range is much slower with a page
-    /// filter: its subquery then gathers every matching pageview of the range before counting.
+    /// The summary of a range no rollup serves. With a page filter it is summed a local day at a
+    /// time (visitor ids rotate at local midnight, so the days add up exactly), the two halves at
+    /// once as in [`Store::filtered_report`]: in one query over the range, the filter's subquery
+    /// gathers every matching pageview of the range first (0.77 s for 30 days at 10 million
+    /// events on PostgreSQL, 0.85 s on SQLite, against 13 and 24 ms a day). Without one, one
+    /// query is as quick.
     async fn raw_summary(&self, scope: &Scope) -> StoreResult<Summary> {
+        if scope.filters.page.is_none() {
+            return self.website_summary(scope).await;
+        }
         let tz = self.practice_time_zone(scope.practice_id).await?;
         let days = local_days(scope, &tz);
         let (earlier, later) = days.split_at(days.len() / 2);
