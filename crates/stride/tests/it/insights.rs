@@ -358,6 +358,12 @@ async fn funnels_gaps_conditions_and_filters_add_up() {
             && html.contains("capitals included"),
         "{html}"
     );
+    // ... and offers the value it likely meant, as a link that sets it.
+    let meant = format!("/app/website?site={}&#38;period=7d&#38;source=Google", site.id);
+    assert!(
+        html.contains(&format!(r#"Did you mean <a href="{meant}">source “Google”</a>?"#)),
+        "{html}"
+    );
 
     // And the API, with the same filters.
     let api = Api::new(&app, &app.token(&practice, Role::Marketer).await);

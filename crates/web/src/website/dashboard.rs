@@ -9,6 +9,7 @@ use serde::Deserialize;
 use stride_core::role::Permission;
 use stride_core::website::channels::Channel;
 use stride_core::website::conversion::{band, conversion_rate};
+use stride_core::website::insights::likely_meant;
 
 /// Visitors a period needs before a lead action's rate is given its benchmark band.
 const MIN_VISITORS_FOR_BAND: i64 = 200;
@@ -100,6 +101,9 @@ struct DashboardPage {
     /// Values seen in the period, offered as suggestions in the source and campaign filters.
     source_values: Vec<String>,
     campaign_values: Vec<String>,
+    /// When the filters match nothing: values of the period close to what was typed ("google"
+    /// for "Google"), as (filter label, value, the dashboard's address with it).
+    suggestions: Vec<(&'static str, String, String)>,
     chart_summary: String,
     goals: Vec<GoalRow>,
     confirmations: Vec<ConfirmRow>,
@@ -559,6 +563,7 @@ pub async fn dashboard(
         previous_range: String::new(),
         source_values: Vec::new(),
         campaign_values: Vec::new(),
+        suggestions: Vec::new(),
         chart_summary: String::new(),
         goals: Vec::new(),
         confirmations: Vec::new(),
@@ -600,6 +605,27 @@ pub async fn dashboard(
         stride_store::website::rollups::previous_range(range, &zone),
         &zone,
     );
+    if now.visitors == 0 && !scope.filters.is_empty() {
+        // Nothing matches: look for what was likely meant among the period's own values.
+        let all = state
+            .store
+            .website_report_rows(&Scope::new(p.practice_id, site.id, range), Some(1000))
+            .await?;
+        let keys = |rows: &[BreakdownRow]| rows.iter().map(|r| r.key.clone()).collect::<Vec<_>>();
+        let mut found = Vec::new();
+        for (key, label, typed, values) in [
+            ("source", "Source", &scope.filters.source, keys(&all.sources)),
+            ("campaign", "Campaign", &scope.filters.campaign, keys(&all.campaigns)),
+            ("page", "Page", &scope.filters.page, keys(&all.pages)),
+        ] {
+            if let Some(meant) = typed.as_deref().and_then(|t| likely_meant(t, &values))
+                && Some(meant) != typed.as_deref()
+            {
+                found.push((label, meant.to_string(), page.filter_link(key, meant)));
+            }
+        }
+        page.suggestions = found;
+    }
     page.source_values = report.sources.iter().map(|r| r.key.clone()).collect();
     page.campaign_values = report.campaigns.iter().map(|r| r.key.clone()).collect();
     let max = daily.iter().map(|b| b.visitors).max().unwrap_or(0).max(1) as f64;
