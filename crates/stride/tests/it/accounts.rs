@@ -288,7 +288,10 @@ async fn an_agency_marketer_switches_between_the_practices_they_serve() {
     let resp = b
         .post_form(
             "/app/switch-practice",
-            &[("practice_id", &beta.id.to_string()), ("section", "website")],
+            &[
+                ("practice_id", &beta.id.to_string()),
+                ("section", "website"),
+            ],
         )
         .await;
     assert_eq!(resp.status(), 303);

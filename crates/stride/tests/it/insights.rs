@@ -359,9 +359,14 @@ async fn funnels_gaps_conditions_and_filters_add_up() {
         "{html}"
     );
     // ... and offers the value it likely meant, as a link that sets it.
-    let meant = format!("/app/website?site={}&#38;period=7d&#38;source=Google", site.id);
+    let meant = format!(
+        "/app/website?site={}&#38;period=7d&#38;source=Google",
+        site.id
+    );
     assert!(
-        html.contains(&format!(r#"Did you mean <a href="{meant}">source “Google”</a>?"#)),
+        html.contains(&format!(
+            r#"Did you mean <a href="{meant}">source “Google”</a>?"#
+        )),
         "{html}"
     );
 
@@ -798,14 +803,29 @@ async fn set_up_forms_explain_mistakes_and_keep_the_rest() {
             .await;
         assert_eq!(resp.status().as_u16(), 303);
     }
+    // So does a funnel's event step.
+    let resp = b
+        .post_form(
+            "/app/website/funnels",
+            &[
+                ("site_id", &sid),
+                ("name", "Lower case"),
+                ("steps", "/\nappointment request"),
+            ],
+        )
+        .await;
+    assert_eq!(resp.status().as_u16(), 303);
     let (_, html) = b.text("/app/website/setup").await;
     assert!(html.contains(
         "No “Appointmnt Request” event in the last 30 days. The site sends “Appointment Request”"
     ));
+    assert!(html.contains(
+        "No “appointment request” event in the last 30 days. The site sends “Appointment Request”"
+    ));
     assert_eq!(
         html.matches("in the last 30 days.").count(),
-        1,
-        "only the misspelt goal"
+        2,
+        "only the misspelt goal and step"
     );
     assert!(
         html.contains(r#"<option value="Appointment Request">"#),

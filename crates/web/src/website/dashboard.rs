@@ -614,8 +614,18 @@ pub async fn dashboard(
         let keys = |rows: &[BreakdownRow]| rows.iter().map(|r| r.key.clone()).collect::<Vec<_>>();
         let mut found = Vec::new();
         for (key, label, typed, values) in [
-            ("source", "Source", &scope.filters.source, keys(&all.sources)),
-            ("campaign", "Campaign", &scope.filters.campaign, keys(&all.campaigns)),
+            (
+                "source",
+                "Source",
+                &scope.filters.source,
+                keys(&all.sources),
+            ),
+            (
+                "campaign",
+                "Campaign",
+                &scope.filters.campaign,
+                keys(&all.campaigns),
+            ),
             ("page", "Page", &scope.filters.page, keys(&all.pages)),
         ] {
             if let Some(meant) = typed.as_deref().and_then(|t| likely_meant(t, &values))

@@ -45,6 +45,8 @@ pub struct SiteView {
     /// For each goal (same order as `goals`): a warning when an event goal's event has not been
     /// received lately, naming the event it likely meant; empty otherwise.
     pub goal_notes: Vec<String>,
+    /// The same for each funnel's event steps (same order as `funnels`).
+    pub funnel_notes: Vec<String>,
     /// The event names received in the last 30 days, offered when adding a goal.
     pub received: Vec<String>,
 }
@@ -164,6 +166,7 @@ pub(crate) async fn page(
         );
         let dropped = state.store.dropped(site.id).await?;
         let goals = state.store.goals(p.practice_id, site.id).await?;
+        let funnels = state.store.funnels(p.practice_id, site.id).await?;
         let since = jiff::Timestamp::now().as_millisecond() - 30 * 86_400_000;
         let received: Vec<String> = state
             .store
@@ -174,31 +177,25 @@ pub(crate) async fn page(
             .collect();
         let goal_notes = goals
             .iter()
-            .map(|g| {
-                if g.kind != GoalKind::Event || received.contains(&g.pattern) {
-                    return String::new();
-                }
-                let mut note = format!("No “{}” event in the last 30 days.", g.pattern);
-                match likely_meant(&g.pattern, &received) {
-                    Some(m) => note.push_str(&format!(
-                        " The site sends “{m}”: names must match exactly, capitals included."
-                    )),
-                    None if !received.is_empty() => note.push_str(&format!(
-                        " Events received: {}.",
-                        received
-                            .iter()
-                            .take(12)
-                            .map(|n| format!("“{n}”"))
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    )),
-                    None => {}
-                }
-                note
+            .map(|g| match g.kind {
+                GoalKind::Event => missing_event(&g.pattern, &received),
+                GoalKind::Page => String::new(),
+            })
+            .collect();
+        let funnel_notes = funnels
+            .iter()
+            .map(|f| {
+                f.steps
+                    .iter()
+                    .filter(|st| st.kind == GoalKind::Event)
+                    .map(|st| missing_event(&st.pattern, &received))
+                    .filter(|n| !n.is_empty())
+                    .collect::<Vec<_>>()
+                    .join(" ")
             })
             .collect();
         let heatmaps = state.store.heatmaps(p.practice_id, site.id).await?;
-        let funnels = state.store.funnels(p.practice_id, site.id).await?;
+
         let conditions = state.store.condition_pages(p.practice_id, site.id).await?;
         sites.push(SiteView {
             site,
@@ -212,6 +209,7 @@ pub(crate) async fn page(
             events,
             dropped,
             goal_notes,
+            funnel_notes,
             received,
         });
     }
@@ -228,6 +226,31 @@ pub(crate) async fn page(
     } else {
         render(&page)
     }
+}
+
+/// A warning for an event goal or funnel step whose event `name` has not arrived lately (it
+/// will count nothing), naming the event it likely meant; empty when it has arrived.
+fn missing_event(name: &str, received: &[String]) -> String {
+    if received.iter().any(|r| r == name) {
+        return String::new();
+    }
+    let mut note = format!("No “{name}” event in the last 30 days.");
+    match likely_meant(name, received) {
+        Some(m) => note.push_str(&format!(
+            " The site sends “{m}”: names must match exactly, capitals included."
+        )),
+        None if !received.is_empty() => note.push_str(&format!(
+            " Events received: {}.",
+            received
+                .iter()
+                .take(12)
+                .map(|n| format!("“{n}”"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+        None => {}
+    }
+    note
 }
 
 pub async fn setup(
