@@ -402,7 +402,7 @@ test('the sign-in page passes WCAG 2.1 AA checks and says why a sign-in failed',
   await page.getByLabel('Email').fill(LOGINS.owner);
   await page.getByLabel('Password').fill('not the password');
   await Promise.all([page.waitForURL(`${base}/login`), page.getByRole('button', { name: 'Sign in' }).click()]);
-  assert.match(await page.getByRole('alert').innerText(), /wrong email or password/);
+  assert.match(await page.getByRole('alert').innerText(), /^Wrong email or password/, 'an error reads as a sentence');
   assert.equal(await page.getByLabel('Email').inputValue(), LOGINS.owner, 'the email is kept');
   assert.deepEqual(await axeViolations(page), []);
   await page.screenshot({ path: join(SHOTS, 'login-error-phone.png') });

@@ -609,10 +609,28 @@ async fn visits_goals_and_reports_add_up() {
 
     // The dashboard shows the goal's rate (1 of 3 visitors: 33.3%), but three visitors are too
     // few to give it a benchmark band.
+    // A goal whose event the site never sends.
+    s.create_goal(
+        practice.id,
+        site.id,
+        "Booked online",
+        GoalKind::Event,
+        "Online Booking",
+        GoalCategory::LeadAction,
+    )
+    .await
+    .unwrap();
     let owner = app.user(&practice, Role::Owner).await;
     let b = app.login(&owner).await;
     let (status, page) = b.text("/app/website?period=7d").await;
     assert_eq!(status, 200);
+    // Two of the three visitors completed a lead action (one reached the thank-you page, one
+    // tapped to call).
+    assert!(page.contains("66.7% of visitors"), "converting visitors");
+    assert!(
+        page.contains("no such event in 30 days: check its name in set-up"),
+        "a goal counting an event never sent is not judged by the bands"
+    );
     assert!(
         page.contains("33.3%") && page.contains("too few visitors to judge"),
         "goal rates, not judged on three visitors"
@@ -646,6 +664,8 @@ async fn visits_goals_and_reports_add_up() {
     );
     assert!(page.contains(r#"<option value="7d" selected>"#));
     assert!(page.contains(r#"name="from" value="""#));
+    let (_, page) = b.text("/app/website?period=custom&from=&to=").await;
+    assert!(page.contains("for custom dates, pick both the first and the last day."));
     // Dates the other way round are refused, and stay in the form to be corrected.
     let (_, page) = b
         .text("/app/website?period=custom&from=2026-11-07&to=2026-11-01")

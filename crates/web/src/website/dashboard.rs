@@ -16,7 +16,9 @@ const MIN_VISITORS_FOR_BAND: i64 = 200;
 use stride_store::website::Filters;
 use stride_store::website::Site;
 use stride_store::website::insights::ConditionResult;
-use stride_store::website::reports::{BreakdownRow, Earlier, GoalCategory, Range, Scope, Summary};
+use stride_store::website::reports::{
+    BreakdownRow, Earlier, GoalCategory, GoalKind, Range, Scope, Summary,
+};
 
 use crate::AppState;
 use crate::auth::Principal;
@@ -48,9 +50,12 @@ pub struct DashboardQuery {
 pub struct Card {
     pub label: &'static str,
     pub value: String,
+    /// A line under the value ("7.2% of visitors"), or empty.
+    pub note: String,
     pub change: Option<String>,
-    /// Whether the change is good news (bounce rate going down is).
-    pub good: bool,
+    /// The change badge's colour: "ok" for good news (bounce rate going down is), "warn" for bad,
+    /// empty for a change too small to mean either.
+    pub tone: &'static str,
 }
 
 pub struct Bar {
@@ -104,6 +109,9 @@ struct DashboardPage {
     /// When the filters match nothing: values of the period close to what was typed ("google"
     /// for "Google"), as (filter label, value, the dashboard's address with it).
     suggestions: Vec<(&'static str, String, String)>,
+    /// The previous period is being totalled again (after a change of goals), so goals and rows
+    /// are not compared with it for now.
+    recounting: bool,
     chart_summary: String,
     goals: Vec<GoalRow>,
     confirmations: Vec<ConfirmRow>,
@@ -126,6 +134,11 @@ struct DashboardPage {
 }
 
 impl DashboardPage {
+    /// A count as the page shows it, with thousands separators.
+    fn n(&self, v: &i64) -> String {
+        count(*v)
+    }
+
     /// The dashboard's address with one more filter set, for the rows of a breakdown.
     fn filter_link(&self, key: &str, value: &str) -> String {
         let mut f = self.picked.filters.clone();
@@ -150,6 +163,34 @@ fn change(now: f64, before: f64) -> Option<String> {
     Some(format!("{}{:.0}%", if pct >= 0.0 { "+" } else { "" }, pct))
 }
 
+/// The badge colour of a change from `before` to `now` where up is good (or bad, when `up_good`
+/// is false): none below one percent either way.
+fn tone(now: f64, before: f64, up_good: bool) -> &'static str {
+    if before <= 0.0 || ((now - before) / before).abs() < 0.01 {
+        ""
+    } else if (now > before) == up_good {
+        "ok"
+    } else {
+        "warn"
+    }
+}
+
+/// A count with thousands separators: 11,492.
+pub fn count(n: i64) -> String {
+    let digits = n.unsigned_abs().to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3 + 1);
+    if n < 0 {
+        out.push('-');
+    }
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 fn duration(ms: Option<i64>) -> String {
     match ms {
         Some(ms) => {
@@ -164,48 +205,72 @@ fn duration(ms: Option<i64>) -> String {
     }
 }
 
-fn cards(now: &Summary, before: &Summary) -> Vec<Card> {
+/// The top-line cards. `converting` is the visitors who completed a lead action, now and in the
+/// previous period when known.
+fn cards(now: &Summary, before: &Summary, converting: (i64, Option<i64>)) -> Vec<Card> {
     let f = |v: i64| v as f64;
-    let bounce_change = match (now.bounce_rate, before.bounce_rate) {
-        (Some(a), Some(b)) => Some(format!("{}{:.1} pts", if a >= b { "+" } else { "" }, a - b)),
-        _ => None,
+    let counted = |label, now: i64, before: i64| Card {
+        label,
+        value: count(now),
+        note: String::new(),
+        change: change(f(now), f(before)),
+        tone: tone(f(now), f(before), true),
     };
+    let (bounce_change, bounce_tone) = match (now.bounce_rate, before.bounce_rate) {
+        (Some(a), Some(b)) => (
+            Some(format!("{}{:.1} pts", if a >= b { "+" } else { "" }, a - b)),
+            match a - b {
+                d if d.abs() < 0.5 => "",
+                d if d < 0.0 => "ok",
+                _ => "warn",
+            },
+        ),
+        _ => (None, ""),
+    };
+    let (lead_now, lead_before) = converting;
+    let rate = |n: i64, of: i64| (of > 0).then(|| n as f64 * 100.0 / of as f64);
+    let (rate_now, rate_before) = (
+        rate(lead_now, now.visitors),
+        lead_before.and_then(|b| rate(b, before.visitors)),
+    );
+    let (duration_now, duration_before) = (
+        now.avg_duration_ms.unwrap_or(0) as f64,
+        before.avg_duration_ms.unwrap_or(0) as f64,
+    );
     vec![
+        counted("Visitors", now.visitors, before.visitors),
+        counted("Visits", now.visits, before.visits),
         Card {
-            label: "Visitors",
-            value: now.visitors.to_string(),
-            change: change(f(now.visitors), f(before.visitors)),
-            good: now.visitors >= before.visitors,
+            note: rate_now
+                .map(|r| format!("{r:.1}% of visitors"))
+                .unwrap_or_default(),
+            change: rate_now
+                .zip(rate_before)
+                .map(|(a, b)| format!("{}{:.1} pts", if a >= b { "+" } else { "" }, a - b)),
+            tone: rate_now.zip(rate_before).map_or("", |(a, b)| match a - b {
+                d if d.abs() < 0.1 => "",
+                d if d > 0.0 => "ok",
+                _ => "warn",
+            }),
+            ..counted("Converting visitors", lead_now, 0)
         },
-        Card {
-            label: "Visits",
-            value: now.visits.to_string(),
-            change: change(f(now.visits), f(before.visits)),
-            good: now.visits >= before.visits,
-        },
-        Card {
-            label: "Pageviews",
-            value: now.pageviews.to_string(),
-            change: change(f(now.pageviews), f(before.pageviews)),
-            good: now.pageviews >= before.pageviews,
-        },
+        counted("Pageviews", now.pageviews, before.pageviews),
         Card {
             label: "Bounce rate",
             value: now
                 .bounce_rate
                 .map(|b| format!("{b:.0}%"))
                 .unwrap_or_else(|| "–".into()),
+            note: String::new(),
             change: bounce_change,
-            good: now.bounce_rate <= before.bounce_rate,
+            tone: bounce_tone,
         },
         Card {
             label: "Visit duration",
             value: duration(now.avg_duration_ms),
-            change: change(
-                now.avg_duration_ms.unwrap_or(0) as f64,
-                before.avg_duration_ms.unwrap_or(0) as f64,
-            ),
-            good: now.avg_duration_ms >= before.avg_duration_ms,
+            note: String::new(),
+            change: change(duration_now, duration_before),
+            tone: tone(duration_now, duration_before, true),
         },
     ]
 }
@@ -456,6 +521,9 @@ pub async fn dashboard(
     }
     let mut error = None;
     let range = if from.is_empty() || to.is_empty() {
+        if q.period.as_deref() == Some("custom") {
+            error = Some("for custom dates, pick both the first and the last day".to_string());
+        }
         period_range(days, &tz)
     } else {
         match report_range(None, Some(&from), Some(&to), &tz) {
@@ -564,6 +632,7 @@ pub async fn dashboard(
         source_values: Vec::new(),
         campaign_values: Vec::new(),
         suggestions: Vec::new(),
+        recounting: false,
         chart_summary: String::new(),
         goals: Vec::new(),
         confirmations: Vec::new(),
@@ -589,7 +658,22 @@ pub async fn dashboard(
             .is_some();
     let report = state.store.website_report(&scope).await?;
     let now = &report.summary;
-    page.cards = cards(now, &report.previous);
+    // Visitors who completed a lead action: each visitor has one device class (the visitor id
+    // covers the browser), so the device rows add up to them without counting anyone twice.
+    let converting_now = report.devices.iter().map(|r| r.converting).sum::<i64>();
+    let converting_before = report
+        .devices
+        .iter()
+        .map(|r| r.previous.map(|p| p.converting))
+        .sum::<Option<i64>>()
+        .filter(|_| !report.devices.is_empty());
+    page.cards = cards(now, &report.previous, (converting_now, converting_before));
+    // Rows are compared with the previous period only where rollups serve it; right after goals
+    // change, they are being totalled again.
+    page.recounting = now.visitors > 0
+        && report.previous.visitors > 0
+        && report.goals.iter().all(|g| g.previous.is_none())
+        && scope.filters.is_empty();
     let daily = &report.daily;
     let zone = tz
         .as_ref()
@@ -661,6 +745,26 @@ pub async fn dashboard(
             .map(|b| format!(", at most {} in a day", b.visitors))
             .unwrap_or_default()
     );
+    // An event goal that counts nothing may name an event the site never sends.
+    let silent = if report
+        .goals
+        .iter()
+        .any(|g| g.goal.kind == GoalKind::Event && g.conversions == 0)
+    {
+        let since = jiff::Timestamp::now().as_millisecond() - 30 * 86_400_000;
+        let received = state
+            .store
+            .event_names_since(p.practice_id, site.id, since)
+            .await?;
+        report
+            .goals
+            .iter()
+            .filter(|g| g.goal.kind == GoalKind::Event && !received.contains(&g.goal.pattern))
+            .map(|g| g.goal.id)
+            .collect()
+    } else {
+        Vec::new()
+    };
     page.goals = report
         .goals
         .iter()
@@ -671,7 +775,8 @@ pub async fn dashboard(
             // less would move it a band).
             let lead = g.goal.category == GoalCategory::LeadAction;
             let judged = now.visitors >= MIN_VISITORS_FOR_BAND;
-            let b = rate.filter(|_| lead && judged).map(band);
+            let unheard = silent.contains(&g.goal.id);
+            let b = rate.filter(|_| lead && judged && !unheard).map(band);
             let before = g
                 .previous
                 .and_then(|p| conversion_rate(p.converting as u64, p.visitors as u64));
@@ -685,11 +790,13 @@ pub async fn dashboard(
                     .map(|r| format!("{r:.1}%"))
                     .unwrap_or_else(|| "–".into()),
                 band: match b {
+                    None if unheard => "no such event in 30 days: check its name in set-up",
                     Some(b) => b.label(),
                     None if lead && rate.is_some() => "too few visitors to judge",
                     None => "",
                 },
                 band_class: match b.map(|b| b.as_str()) {
+                    None if unheard => "warn",
                     Some("needs_attention") => "bad",
                     Some("below_typical") => "warn",
                     Some(_) => "ok",
@@ -814,4 +921,27 @@ pub async fn dashboard(
         ("Systems", "System", "", rows(report.systems, false), ""),
     ];
     render(&page)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_have_thousands_separators() {
+        assert_eq!(count(0), "0");
+        assert_eq!(count(999), "999");
+        assert_eq!(count(11_492), "11,492");
+        assert_eq!(count(2_823_500), "2,823,500");
+        assert_eq!(count(-1_000), "-1,000");
+    }
+
+    #[test]
+    fn small_changes_are_not_coloured() {
+        assert_eq!(tone(1005.0, 1000.0, true), "");
+        assert_eq!(tone(1100.0, 1000.0, true), "ok");
+        assert_eq!(tone(900.0, 1000.0, true), "warn");
+        assert_eq!(tone(900.0, 1000.0, false), "ok");
+        assert_eq!(tone(5.0, 0.0, true), "");
+    }
 }
