@@ -767,6 +767,11 @@ async fn set_up_forms_explain_mistakes_and_keep_the_rest() {
     assert!(html.contains(r#"value="thank-you""#));
     assert!(html.contains(r#"<option value="page" selected>"#));
     assert!(html.contains(r#"<option value="early_interest" selected>"#));
+    // The cursor starts in the refused form, whose first field points to the message.
+    assert!(html.contains(&format!(
+        r#"value="Thanks" autofocus aria-describedby="goal-error-{sid}""#
+    )));
+    assert!(html.contains(&format!(r#"id="goal-error-{sid}""#)));
     // An event goal whose event the site has not sent lately says so, and names the event it
     // likely meant.
     let mut v = Visit {
