@@ -21,35 +21,40 @@ use crate::pages::{Done, Layout, layout, practice_tz, redirect_done, render, sav
 
 const SETUP: &str = "/app/website/setup";
 
-/// The set-up page again after a refused form: its message, and what was typed if `refused`
-/// names the form.
+/// The set-up page again with a message at its top.
 async fn setup_again(
     state: &AppState,
     p: &Principal,
     headers: &HeaderMap,
     error: String,
-    refused: Option<(i64, &'static str, Vec<(&'static str, String)>)>,
 ) -> PageResult {
-    let (error, refused) = match refused {
-        Some((site_id, form, typed)) => (
-            None,
-            Some(Refused {
-                site_id,
-                form,
-                error,
-                typed,
-            }),
-        ),
-        None => (Some(error), None),
-    };
     setup_page(
         state,
         p,
         headers,
         &Done::default(),
         SiteForm::default(),
-        error,
-        refused,
+        Some(error),
+        None,
+    )
+    .await
+}
+
+/// The set-up page again after a refused form: the form filled in as typed, its message beside it.
+async fn setup_refused(
+    state: &AppState,
+    p: &Principal,
+    headers: &HeaderMap,
+    refused: Refused,
+) -> PageResult {
+    setup_page(
+        state,
+        p,
+        headers,
+        &Done::default(),
+        SiteForm::default(),
+        None,
+        Some(refused),
     )
     .await
 }
@@ -76,7 +81,7 @@ pub async fn confirm_goal(
         .await
         .map_err(AppError::from);
     saved_or_again(result, SETUP, "confirmation", |e| async move {
-        setup_again(&state, &p, &headers, e, None).await
+        setup_again(&state, &p, &headers, e).await
     })
     .await
 }
@@ -120,7 +125,13 @@ pub async fn add_funnel(
         .map_err(AppError::from);
     saved_or_again(result, SETUP, "funnel", |e| async move {
         let typed = vec![("name", f.name), ("steps", f.steps)];
-        setup_again(&state, &p, &headers, e, Some((f.site_id, "funnel", typed))).await
+        let refused = Refused {
+            site_id: f.site_id,
+            form: "funnel",
+            error: e,
+            typed,
+        };
+        setup_refused(&state, &p, &headers, refused).await
     })
     .await
 }
@@ -157,14 +168,13 @@ pub async fn add_condition(
         .map_err(AppError::from);
     saved_or_again(result, SETUP, "condition", |e| async move {
         let typed = vec![("condition", f.condition), ("pattern", f.pattern)];
-        setup_again(
-            &state,
-            &p,
-            &headers,
-            e,
-            Some((f.site_id, "condition", typed)),
-        )
-        .await
+        let refused = Refused {
+            site_id: f.site_id,
+            form: "condition",
+            error: e,
+            typed,
+        };
+        setup_refused(&state, &p, &headers, refused).await
     })
     .await
 }
@@ -201,7 +211,13 @@ pub async fn add_heatmap(
         .map_err(AppError::from);
     saved_or_again(result, SETUP, "heatmap", |e| async move {
         let typed = vec![("pattern", f.pattern), ("cta", f.cta)];
-        setup_again(&state, &p, &headers, e, Some((f.site_id, "heatmap", typed))).await
+        let refused = Refused {
+            site_id: f.site_id,
+            form: "heatmap",
+            error: e,
+            typed,
+        };
+        setup_refused(&state, &p, &headers, refused).await
     })
     .await
 }
