@@ -175,6 +175,14 @@ fn tone(now: f64, before: f64, up_good: bool) -> &'static str {
     }
 }
 
+/// "Mobile" for "mobile".
+fn capitalized(s: &str) -> String {
+    let mut c = s.chars();
+    c.next()
+        .map(|f| f.to_uppercase().chain(c).collect())
+        .unwrap_or_default()
+}
+
 /// A count with thousands separators: 11,492.
 pub fn count(n: i64) -> String {
     let digits = n.unsigned_abs().to_string();
@@ -914,7 +922,13 @@ pub async fn dashboard(
             "Devices",
             "Device",
             "device",
-            rows(report.devices, false),
+            rows(report.devices, false)
+                .into_iter()
+                .map(|mut r| {
+                    r.0 = capitalized(&r.0);
+                    r
+                })
+                .collect(),
             "",
         ),
         ("Browsers", "Browser", "", rows(report.browsers, false), ""),

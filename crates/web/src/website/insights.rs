@@ -326,6 +326,19 @@ struct HeatmapPage {
     cta_line: Option<String>,
 }
 
+impl HeatmapPage {
+    /// Whether an element's words shown here hid a phone number (intake keeps "[phone]" in their
+    /// place).
+    fn hides_phone(&self) -> bool {
+        self.r
+            .top
+            .iter()
+            .chain(&self.r.dead)
+            .chain(&self.r.rage)
+            .any(|e| e.label.contains("[phone]"))
+    }
+}
+
 /// Typical page widths in CSS pixels per device class, to turn pixel heights into the map's scale.
 /// Label text size on the click map, in its units (the map is 1000 wide).
 const LABEL_SIZE: i64 = 30;

@@ -130,9 +130,12 @@ pub(crate) async fn page(
     for site in state.store.sites(p.practice_id).await? {
         let events = state
             .store
-            .recent_events(p.practice_id, site.id, 20)
+            .recent_events(p.practice_id, site.id, 60)
             .await?
             .into_iter()
+            // Engagement is each page's time and scroll depth: bookkeeping, not activity.
+            .filter(|e| e.name != "engagement")
+            .take(20)
             .map(|e| EventRow {
                 when: local_time(e.at, &tz),
                 name: e.name,
