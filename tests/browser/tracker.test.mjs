@@ -205,6 +205,20 @@ test('a visit on the clinic site shows up in the Website section', async () => {
   assert.equal(clicks, '1');
   assert.match(advice, /link this to the insurance page/, 'a dead insurer logo comes with advice');
   await app.screenshot({ path: join(process.env.STRIDE_SCREENSHOTS || '../../target/screenshots', 'heatmap.png'), fullPage: true });
+  // Drawn over the live page, the page behind the clicks is scaled to the map's width once the
+  // layout has settled, and again when the window changes.
+  await app.getByLabel('Draw over the live page').check();
+  await Promise.all([app.waitForURL(/page=1/), app.getByRole('button', { name: 'Show' }).click()]);
+  const fits = () => app.evaluate(() => {
+    const f = document.querySelector('iframe.heat-page');
+    return Math.abs(f.getBoundingClientRect().width - f.parentElement.clientWidth);
+  });
+  await app.waitForFunction(() => document.querySelector('iframe.heat-page') !== null);
+  assert.ok(await fits() < 2, 'the live page spans the map');
+  await app.setViewportSize({ width: 700, height: 900 });
+  await app.waitForTimeout(100);
+  assert.ok(await fits() < 2, 'and still does in a narrower window');
+  await app.setViewportSize({ width: 1280, height: 720 });
 
   // The form was filled in on /services/back-pain: recording that page shows its starts and sends.
   await app.goto(`${base}/app/website/setup`);
