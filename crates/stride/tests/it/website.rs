@@ -664,6 +664,42 @@ async fn visits_goals_and_reports_add_up() {
     );
     assert!(page.contains(r#"<option value="7d" selected>"#));
     assert!(page.contains(r#"name="from" value="""#));
+    // The same report as a spreadsheet, linked from the dashboard.
+    assert!(page.contains("/app/website/export.csv?"));
+    let resp = b
+        .get(&format!(
+            "/app/website/export.csv?site={}&period=7d",
+            site.id
+        ))
+        .await;
+    assert_eq!(resp.status(), 200);
+    assert!(
+        resp.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/csv")
+    );
+    assert!(
+        resp.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .contains("alphapt.example-")
+    );
+    let csv = resp.text().await.unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(
+        lines[0],
+        "section,name,visitors,visits,converting_visitors,conversion_rate_pct,previous_visitors"
+    );
+    assert!(
+        lines[1].starts_with("Total,alphapt.example ") && lines[1].contains(",3,4,2,66.7,"),
+        "{csv}"
+    );
+    assert!(
+        lines.contains(&"Goal (Lead action),Call tap,3,,1,33.3,"),
+        "{csv}"
+    );
+    assert!(csv.contains("\nChannel,Organic search,"), "{csv}");
     let (_, page) = b.text("/app/website?period=custom&from=&to=").await;
     assert!(page.contains("for custom dates, pick both the first and the last day."));
     // Dates the other way round are refused, and stay in the form to be corrected.

@@ -134,6 +134,28 @@ struct DashboardPage {
 }
 
 impl DashboardPage {
+    /// This report as a spreadsheet: the same site, range and filters.
+    fn export_link(&self) -> String {
+        let site = self.site.as_ref().map(|s| s.id).unwrap_or_default();
+        query_string(
+            site,
+            self.period,
+            self.from(),
+            self.to(),
+            &self.picked.filters,
+        )
+        .replacen("/app/website?", "/app/website/export.csv?", 1)
+    }
+
+    /// The custom range's first day for links, or nothing (refused dates stay in the form only).
+    fn from(&self) -> &str {
+        if self.custom { &self.picked.from } else { "" }
+    }
+
+    fn to(&self) -> &str {
+        if self.custom { &self.picked.to } else { "" }
+    }
+
     /// A count as the page shows it, with thousands separators.
     fn n(&self, v: &i64) -> String {
         count(*v)
@@ -151,7 +173,7 @@ impl DashboardPage {
             _ => f.device = v,
         }
         let site = self.site.as_ref().map(|s| s.id).unwrap_or_default();
-        query_string(site, self.period, &self.picked.from, &self.picked.to, &f)
+        query_string(site, self.period, self.from(), self.to(), &f)
     }
 }
 
@@ -935,6 +957,138 @@ pub async fn dashboard(
         ("Systems", "System", "", rows(report.systems, false), ""),
     ];
     render(&page)
+}
+
+/// The dashboard's report as a spreadsheet (`/app/website/export.csv`, the dashboard's query):
+/// one row per total, goal and breakdown row, with the previous period's visitors where known,
+/// for an agency's monthly report. Figures only: no visitor is identifiable in it.
+pub async fn export(
+    State(state): State<AppState>,
+    Extension(p): Extension<Principal>,
+    Query(q): Query<DashboardQuery>,
+) -> Result<axum::response::Response, AppError> {
+    use axum::http::header;
+    use axum::response::IntoResponse;
+    if !p.can(Permission::ViewAggregates) {
+        return Err(AppError::Forbidden);
+    }
+    let sites = state.store.sites(p.practice_id).await?;
+    let site = match q.site {
+        Some(id) => sites.iter().find(|s| s.id == id),
+        None => sites.first(),
+    }
+    .ok_or(AppError::NotFound)?;
+    let tz = practice_tz(&state, p.practice_id).await?;
+    let dates = (q.from.as_deref(), q.to.as_deref());
+    let range = match dates {
+        (Some(f), Some(t)) if !f.is_empty() && !t.is_empty() => {
+            report_range(None, Some(f), Some(t), &tz)?
+        }
+        _ => report_range(
+            q.period.as_deref().filter(|p| *p != "custom"),
+            None,
+            None,
+            &tz,
+        )?,
+    };
+    let scope = Scope::new(p.practice_id, site.id, range).with_filters(q.filters.clone());
+    let report = state.store.website_report_rows(&scope, Some(1000)).await?;
+    let zone = tz
+        .as_ref()
+        .map(|t| t.tz())
+        .unwrap_or(jiff::tz::TimeZone::UTC);
+    let day = |ms: i64| {
+        jiff::Timestamp::from_millisecond(ms)
+            .unwrap_or_default()
+            .to_zoned_datetime(zone.clone())
+            .date()
+            .to_string()
+    };
+    let (first, last) = (day(range.from), day(range.to - 1));
+    let rate = |n: i64, of: i64| {
+        conversion_rate(n as u64, of as u64)
+            .map(|r| format!("{r:.1}"))
+            .unwrap_or_default()
+    };
+    let visitors = report.summary.visitors;
+    let converting: i64 = report.devices.iter().map(|r| r.converting).sum();
+    let mut out = String::from(
+        "section,name,visitors,visits,converting_visitors,conversion_rate_pct,previous_visitors\n",
+    );
+    let mut line = |fields: [String; 7]| {
+        let cells: Vec<String> = fields
+            .iter()
+            .map(|f| crate::pages::settings::csv_field(f))
+            .collect();
+        out.push_str(&cells.join(","));
+        out.push('\n');
+    };
+    line([
+        "Total".into(),
+        format!("{} {first} to {last}", site.domain),
+        visitors.to_string(),
+        report.summary.visits.to_string(),
+        converting.to_string(),
+        rate(converting, visitors),
+        report.previous.visitors.to_string(),
+    ]);
+    for g in &report.goals {
+        line([
+            format!("Goal ({})", g.goal.category.label()),
+            g.goal.name.clone(),
+            visitors.to_string(),
+            String::new(),
+            g.converting_visitors.to_string(),
+            rate(g.converting_visitors, visitors),
+            g.previous
+                .map(|p| p.visitors.to_string())
+                .unwrap_or_default(),
+        ]);
+    }
+    for (section, rows) in [
+        ("Source", &report.sources),
+        ("Channel", &report.channels),
+        ("Campaign", &report.campaigns),
+        ("Page", &report.pages),
+        ("Landing page", &report.landing_pages),
+        ("Device", &report.devices),
+        ("Browser", &report.browsers),
+        ("System", &report.systems),
+    ] {
+        for r in rows {
+            let name = match r.key.parse::<Channel>() {
+                Ok(c) if section == "Channel" => c.label().to_string(),
+                _ => r.key.clone(),
+            };
+            line([
+                section.into(),
+                name,
+                r.visitors.to_string(),
+                r.visits.to_string(),
+                r.converting.to_string(),
+                rate(r.converting, r.visitors),
+                r.previous
+                    .map(|p| p.visitors.to_string())
+                    .unwrap_or_default(),
+            ]);
+        }
+    }
+    let file = format!(
+        "{}-{first}-to-{last}.csv",
+        site.domain.replace(['"', '/'], "")
+    );
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{file}\""),
+            ),
+            (header::CACHE_CONTROL, "no-store".to_string()),
+        ],
+        out,
+    )
+        .into_response())
 }
 
 #[cfg(test)]
