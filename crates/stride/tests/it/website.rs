@@ -700,6 +700,10 @@ async fn visits_goals_and_reports_add_up() {
         "{csv}"
     );
     assert!(csv.contains("\nChannel,Organic search,"), "{csv}");
+    let (_, page) = b
+        .text("/app/website?period=custom&from=2099-01-01&to=2099-01-31")
+        .await;
+    assert!(page.contains("This period has not begun yet"));
     let (_, page) = b.text("/app/website?period=custom&from=&to=").await;
     assert!(page.contains("for custom dates, pick both the first and the last day."));
     // Dates the other way round are refused, and stay in the form to be corrected.

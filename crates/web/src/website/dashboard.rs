@@ -112,6 +112,8 @@ struct DashboardPage {
     /// The previous period is being totalled again (after a change of goals), so goals and rows
     /// are not compared with it for now.
     recounting: bool,
+    /// The whole period lies ahead: nothing can be in it yet.
+    future: bool,
     chart_summary: String,
     goals: Vec<GoalRow>,
     confirmations: Vec<ConfirmRow>,
@@ -663,6 +665,7 @@ pub async fn dashboard(
         campaign_values: Vec::new(),
         suggestions: Vec::new(),
         recounting: false,
+        future: false,
         chart_summary: String::new(),
         goals: Vec::new(),
         confirmations: Vec::new(),
@@ -714,6 +717,7 @@ pub async fn dashboard(
         .to_zoned_datetime(zone.clone())
         .date();
     page.ticks = ticks(first_day, days);
+    page.future = range.from > jiff::Timestamp::now().as_millisecond();
     page.shown_range = days_in_words(range, &zone);
     page.previous_range = days_in_words(
         stride_store::website::rollups::previous_range(range, &zone),
