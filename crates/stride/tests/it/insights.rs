@@ -836,6 +836,35 @@ async fn set_up_forms_explain_mistakes_and_keep_the_rest() {
         html.contains(r#"<option value="Appointment Request">"#),
         "offered when adding a goal"
     );
+    // Only lead-action page goals are offered to confirm an event goal: reading a blog post
+    // confirms no appointment request.
+    use stride_store::website::reports::{GoalCategory, GoalKind};
+    for (name, pattern, category) in [
+        ("Thanks page", "/thank-you*", GoalCategory::LeadAction),
+        ("Read the blog", "/blog/*", GoalCategory::EarlyInterest),
+    ] {
+        app.store
+            .create_goal(
+                practice.id,
+                site.id,
+                name,
+                GoalKind::Page,
+                pattern,
+                category,
+            )
+            .await
+            .unwrap();
+    }
+    let (_, html) = b.text("/app/website/setup").await;
+    let select = html
+        .split(r#"aria-label="Page goal that confirms Sent""#)
+        .nth(1)
+        .and_then(|rest| rest.split("</select>").next())
+        .unwrap();
+    assert!(
+        select.contains("Thanks page") && !select.contains("Read the blog"),
+        "{select}"
+    );
     let resp = b
         .post_form(
             "/app/website/funnels",
