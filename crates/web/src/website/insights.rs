@@ -40,13 +40,21 @@ async fn setup_again(
     .await
 }
 
-/// The set-up page again after a refused form: the form filled in as typed, its message beside it.
+/// The set-up page again after `form` of site `site_id` was refused: the form filled in as
+/// `typed`, its message beside it.
 async fn setup_refused(
-    state: &AppState,
-    p: &Principal,
-    headers: &HeaderMap,
-    refused: Refused,
+    (state, p, headers): (&AppState, &Principal, &HeaderMap),
+    site_id: i64,
+    form: &'static str,
+    error: String,
+    typed: Vec<(&'static str, String)>,
 ) -> PageResult {
+    let refused = Refused {
+        site_id,
+        form,
+        error,
+        typed,
+    };
     setup_page(
         state,
         p,
@@ -125,13 +133,7 @@ pub async fn add_funnel(
         .map_err(AppError::from);
     saved_or_again(result, SETUP, "funnel", |e| async move {
         let typed = vec![("name", f.name), ("steps", f.steps)];
-        let refused = Refused {
-            site_id: f.site_id,
-            form: "funnel",
-            error: e,
-            typed,
-        };
-        setup_refused(&state, &p, &headers, refused).await
+        setup_refused((&state, &p, &headers), f.site_id, "funnel", e, typed).await
     })
     .await
 }
@@ -168,13 +170,7 @@ pub async fn add_condition(
         .map_err(AppError::from);
     saved_or_again(result, SETUP, "condition", |e| async move {
         let typed = vec![("condition", f.condition), ("pattern", f.pattern)];
-        let refused = Refused {
-            site_id: f.site_id,
-            form: "condition",
-            error: e,
-            typed,
-        };
-        setup_refused(&state, &p, &headers, refused).await
+        setup_refused((&state, &p, &headers), f.site_id, "condition", e, typed).await
     })
     .await
 }
@@ -211,13 +207,7 @@ pub async fn add_heatmap(
         .map_err(AppError::from);
     saved_or_again(result, SETUP, "heatmap", |e| async move {
         let typed = vec![("pattern", f.pattern), ("cta", f.cta)];
-        let refused = Refused {
-            site_id: f.site_id,
-            form: "heatmap",
-            error: e,
-            typed,
-        };
-        setup_refused(&state, &p, &headers, refused).await
+        setup_refused((&state, &p, &headers), f.site_id, "heatmap", e, typed).await
     })
     .await
 }
