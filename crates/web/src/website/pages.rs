@@ -176,7 +176,8 @@ pub(crate) async fn page(
             .event_names_since(p.practice_id, site.id, since)
             .await?
             .into_iter()
-            .filter(|n| n != "pageview")
+            // Pages are goals of their own kind; engagement is bookkeeping.
+            .filter(|n| n != "pageview" && n != "engagement")
             .collect();
         let goal_notes = goals
             .iter()
@@ -198,7 +199,6 @@ pub(crate) async fn page(
             })
             .collect();
         let heatmaps = state.store.heatmaps(p.practice_id, site.id).await?;
-
         let conditions = state.store.condition_pages(p.practice_id, site.id).await?;
         sites.push(SiteView {
             site,
