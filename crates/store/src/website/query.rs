@@ -140,7 +140,14 @@ impl Filters {
             source: clean(self.source),
             channel: clean(self.channel),
             campaign: clean(self.campaign),
-            page: clean(self.page),
+            // Every path starts with "/": "conditions/*" means "/conditions/*".
+            page: clean(self.page).map(|p| {
+                if p.starts_with('/') {
+                    p
+                } else {
+                    format!("/{p}")
+                }
+            }),
             device: clean(self.device),
         }
     }
@@ -230,6 +237,21 @@ impl Filters {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_page_filter_always_starts_with_a_slash() {
+        let f = |page: &str| {
+            Filters {
+                page: Some(page.to_string()),
+                ..Filters::default()
+            }
+            .normalized()
+            .page
+        };
+        assert_eq!(f(" conditions/* ").as_deref(), Some("/conditions/*"));
+        assert_eq!(f("/about").as_deref(), Some("/about"));
+        assert_eq!(f("  "), None);
+    }
 
     #[test]
     fn page_patterns_become_like_patterns() {

@@ -723,12 +723,21 @@ pub async fn dashboard(
         stride_store::website::rollups::previous_range(range, &zone),
         &zone,
     );
-    if now.visitors == 0 && !scope.filters.is_empty() {
+    // The period's values without the filters, for suggestions: the filtered report has only
+    // those that match.
+    let all = if scope.filters.is_empty() {
+        None
+    } else {
+        Some(
+            state
+                .store
+                .website_report_rows(&Scope::new(p.practice_id, site.id, range), Some(1000))
+                .await?,
+        )
+    };
+    let unfiltered = all.as_ref().unwrap_or(&report);
+    if let Some(all) = all.as_ref().filter(|_| now.visitors == 0) {
         // Nothing matches: look for what was likely meant among the period's own values.
-        let all = state
-            .store
-            .website_report_rows(&Scope::new(p.practice_id, site.id, range), Some(1000))
-            .await?;
         let keys = |rows: &[BreakdownRow]| rows.iter().map(|r| r.key.clone()).collect::<Vec<_>>();
         let mut found = Vec::new();
         for (key, label, typed, values) in [
@@ -754,8 +763,8 @@ pub async fn dashboard(
         }
         page.suggestions = found;
     }
-    page.source_values = report.sources.iter().map(|r| r.key.clone()).collect();
-    page.campaign_values = report.campaigns.iter().map(|r| r.key.clone()).collect();
+    page.source_values = unfiltered.sources.iter().map(|r| r.key.clone()).collect();
+    page.campaign_values = unfiltered.campaigns.iter().map(|r| r.key.clone()).collect();
     let max = daily.iter().map(|b| b.visitors).max().unwrap_or(0).max(1) as f64;
     page.bars = daily
         .iter()
@@ -1009,6 +1018,17 @@ pub async fn export(
             .to_string()
     };
     let (first, last) = (day(range.from), day(range.to - 1));
+    // The filters, named in the total row so a filtered file is told apart.
+    let filtered: String = [
+        ("source", &scope.filters.source),
+        ("channel", &scope.filters.channel),
+        ("campaign", &scope.filters.campaign),
+        ("page", &scope.filters.page),
+        ("device", &scope.filters.device),
+    ]
+    .iter()
+    .filter_map(|(k, v)| v.as_ref().map(|v| format!(", only {k} {v}")))
+    .collect();
     let rate = |n: i64, of: i64| {
         conversion_rate(n as u64, of as u64)
             .map(|r| format!("{r:.1}"))
@@ -1029,7 +1049,7 @@ pub async fn export(
     };
     line([
         "Total".into(),
-        format!("{} {first} to {last}", site.domain),
+        format!("{} {first} to {last}{filtered}", site.domain),
         visitors.to_string(),
         report.summary.visits.to_string(),
         converting.to_string(),
