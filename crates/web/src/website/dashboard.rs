@@ -448,7 +448,8 @@ fn days_in_words(range: Range, zone: &jiff::tz::TimeZone) -> String {
 }
 
 /// Dates under a chart of `days` bars from `first`: each day for up to ten days, each week's
-/// first day up to two months, and each month's first day beyond. A label near an edge is
+/// first day up to two months, and each month beyond (at its first day, or at the chart's start
+/// when that is early in a month). A label near an edge is
 /// anchored to it so it stays within the chart.
 fn ticks(first: jiff::civil::Date, days: i64) -> Vec<Tick> {
     let mut out = Vec::new();
@@ -460,8 +461,14 @@ fn ticks(first: jiff::civil::Date, days: i64) -> Vec<Tick> {
             (true, d.strftime("%b %-d").to_string())
         } else if days <= 62 {
             (i % 7 == 0, d.strftime("%b %-d").to_string())
-        } else if d.day() == 1 {
-            let fmt = if d.month() == 1 { "%b %Y" } else { "%b" };
+        } else if d.day() == 1 || (i == 0 && d.day() < 20) {
+            // The year on January and on the first label; a first day late in its month is left
+            // to the next month's label, which follows within days.
+            let fmt = if d.month() == 1 || out.is_empty() {
+                "%b %Y"
+            } else {
+                "%b"
+            };
             (true, d.strftime(fmt).to_string())
         } else {
             (false, String::new())
@@ -1126,6 +1133,25 @@ mod tests {
         assert_eq!(count(11_492), "11,492");
         assert_eq!(count(2_823_500), "2,823,500");
         assert_eq!(count(-1_000), "-1,000");
+    }
+
+    #[test]
+    fn long_charts_name_their_months_and_where_they_start() {
+        let texts = |first: &str, days| {
+            ticks(first.parse().unwrap(), days)
+                .into_iter()
+                .map(|t| t.text)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(texts("2026-09-02", 90), ["Sep 2026", "Oct", "Nov"]);
+        assert_eq!(texts("2025-09-25", 90)[..2], ["Oct 2025", "Nov"]);
+        let year = texts("2025-12-01", 365);
+        assert_eq!(year.len(), 12);
+        assert_eq!(year[..2], ["Dec 2025", "Jan 2026"]);
+        assert_eq!(
+            texts("2026-11-01", 30),
+            ["Nov 1", "Nov 8", "Nov 15", "Nov 22", "Nov 29"]
+        );
     }
 
     #[test]
