@@ -27,16 +27,8 @@ pub fn money(cents: i64) -> String {
     if c < 10_000 && !c.is_multiple_of(100) {
         return format!("{sign}${}.{:02}", c / 100, c % 100);
     }
-    let dollars = (c + 50) / 100;
-    let digits = dollars.to_string();
-    let mut out = String::new();
-    for (i, ch) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(ch);
-    }
-    format!("{sign}${out}")
+    let dollars = ((c + 50) / 100) as i64;
+    format!("{sign}${}", crate::pages::count(dollars))
 }
 
 /// Parses "$1,250.50", "1250" or "1250.5" into cents.

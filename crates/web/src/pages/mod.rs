@@ -279,6 +279,22 @@ pub async fn switch_practice(
     Ok(Redirect::to(to).into_response())
 }
 
+/// A count with thousands separators: 11,492.
+pub fn count(n: i64) -> String {
+    let digits = n.unsigned_abs().to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3 + 1);
+    if n < 0 {
+        out.push('-');
+    }
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// Formats a stored instant in a practice's time zone, or UTC when it has no location yet.
 pub fn local_time(ms: i64, tz: &Option<stride_core::tz::TimeZoneName>) -> String {
     match tz {

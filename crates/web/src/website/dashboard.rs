@@ -23,7 +23,7 @@ use stride_store::website::reports::{
 use crate::AppState;
 use crate::auth::Principal;
 use crate::error::{AppError, PageResult};
-use crate::pages::{Done, Layout, layout, practice_tz, render};
+use crate::pages::{Done, Layout, count, layout, practice_tz, render};
 
 pub const PERIODS: &[(&str, &str, i64)] = &[
     ("7d", "Last 7 days", 7),
@@ -205,22 +205,6 @@ fn capitalized(s: &str) -> String {
     c.next()
         .map(|f| f.to_uppercase().chain(c).collect())
         .unwrap_or_default()
-}
-
-/// A count with thousands separators: 11,492.
-pub fn count(n: i64) -> String {
-    let digits = n.unsigned_abs().to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3 + 1);
-    if n < 0 {
-        out.push('-');
-    }
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 fn duration(ms: Option<i64>) -> String {
