@@ -74,6 +74,8 @@ pub struct Store {
     keys: Arc<Keyring>,
     /// Wakes the rollup task when a report asks for a filter set it should fill in.
     rollups_wanted: Arc<tokio::sync::Notify>,
+    /// The local day each site's sections were last looked for (see `Store::prepare_sections`).
+    sections_checked: Arc<std::sync::Mutex<std::collections::HashMap<i64, i64>>>,
 }
 
 /// The URL of the embedded database inside a data directory.
@@ -119,6 +121,7 @@ impl Store {
             backend,
             keys: Arc::new(keys),
             rollups_wanted: Arc::default(),
+            sections_checked: Arc::default(),
         })
     }
 
@@ -355,6 +358,7 @@ impl Store {
             backend: self.backend,
             keys: Arc::new(keys),
             rollups_wanted: self.rollups_wanted.clone(),
+            sections_checked: self.sections_checked.clone(),
         }
     }
 

@@ -76,6 +76,8 @@ const LANDING: &[(&str, u64)] = &[
     ("/conditions/shoulder-pain", 6),
     ("/services/dry-needling", 6),
     ("/blog/5-stretches-for-lower-back-pain", 12),
+    ("/blog/knee-pain-after-running", 5),
+    ("/blog/what-to-expect-at-your-first-visit", 3),
     ("/insurance", 5),
     ("/about", 4),
     ("/locations/downtown", 4),

@@ -38,6 +38,8 @@ pub const TODAY_REFRESH_MS: i64 = 5 * 60_000;
 /// Filter sets a site's reports may have rolled up besides the standard segments (see
 /// `Store::remember_segment`): the least recently used go beyond this.
 const MAX_REPORT_SEGMENTS: i64 = 30;
+/// A site's sections prepared before anyone asks (see `Store::prepare_sections`), the largest first.
+const MAX_SECTIONS: usize = 8;
 
 /// A site's goals, funnels (id and steps) and condition pages, loaded once for many days.
 struct Loaded {
@@ -1132,6 +1134,7 @@ impl Store {
             let mut date = jiff::Timestamp::from_millisecond(now)
                 .map(|t| t.to_zoned_datetime(tz.clone()).date())
                 .unwrap_or(first);
+            let today = day_number(date);
             // Today so far, up to a minute ago, refreshed every few minutes: a report then reads
             // only the last minutes raw. Visits still in progress catch up at the next refresh.
             let cutoff = now - now.rem_euclid(60_000) - 60_000;
@@ -1167,11 +1170,82 @@ impl Store {
                     Err(_) => break,
                 }
             }
+            self.prepare_sections(practice_id, site_id, today).await?;
             if done >= max_days {
                 break;
             }
         }
         Ok(done)
+    }
+
+    /// Remembers the site's sections ("/blog/*": see `sections`) among the pages its last four
+    /// rolled-up weeks saw, once a local day, so a report filtered by one is served by rollups
+    /// from the first time: a page pattern nothing defines is otherwise read from the raw events
+    /// the first time (seconds for a year of a busy site) and filled in afterwards. Patterns the
+    /// site's definitions use are standard segments already; a section remembered before is left
+    /// as it is.
+    async fn prepare_sections(
+        &self,
+        practice_id: i64,
+        site_id: i64,
+        today: i64,
+    ) -> StoreResult<()> {
+        let checked = self
+            .sections_checked
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&site_id)
+            .copied();
+        if checked == Some(today) {
+            return Ok(());
+        }
+        let since = now_ms() - 28 * 86_400_000;
+        // The primary key (site, segment, day) holds all this: no row is read.
+        let pages: Vec<String> = sqlx::query(
+            "SELECT DISTINCT segment FROM rollups WHERE site_id = $1 AND segment LIKE 'page=/%' \
+             AND day_start >= $2",
+        )
+        .bind(site_id)
+        .bind(since)
+        .fetch_all(self.pool())
+        .await?
+        .iter()
+        .map(|r| r.try_get::<String, _>("segment"))
+        .collect::<Result<_, _>>()?;
+        // One page on its own: not a pair, a pattern or an escaped value.
+        let pages: Vec<&str> = pages
+            .iter()
+            .filter_map(|s| s.strip_prefix("page="))
+            .filter(|p| !p.contains(['&', '*', '%']))
+            .collect();
+        if pages.is_empty() {
+            // Nothing rolled up yet: looked for again after the next days are.
+            return Ok(());
+        }
+        self.sections_checked
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(site_id, today);
+        let wanted = sections(&pages);
+        if wanted.is_empty() {
+            return Ok(());
+        }
+        let loaded = self.definitions(practice_id, site_id).await?;
+        let known: Vec<String> = loaded
+            .extras
+            .iter()
+            .filter(|x| x.columns.is_empty())
+            .filter_map(|x| x.page.clone())
+            .chain(loaded.patterns)
+            .collect();
+        for section in wanted.into_iter().filter(|s| !known.contains(s)) {
+            let filters = super::query::Filters {
+                page: Some(section),
+                ..super::query::Filters::default()
+            };
+            self.remember_segment(site_id, &filters).await?;
+        }
+        Ok(())
     }
 
     /// Fills in the segments of filter sets reports asked for (see `remember_segment`) for days
@@ -1418,6 +1492,27 @@ async fn insert_segments(
     Ok(())
 }
 
+/// A site's sections among these pages: "/blog/*" for each first path segment with at least two
+/// pages under it ("/blog/a", "/blog/b"), those with the most pages first, at most `MAX_SECTIONS`.
+fn sections(pages: &[&str]) -> Vec<String> {
+    let mut counts: HashMap<&str, usize> = HashMap::new();
+    for page in pages {
+        if let Some((first, rest)) = page.strip_prefix('/').and_then(|p| p.split_once('/'))
+            && !first.is_empty()
+            && !rest.is_empty()
+        {
+            *counts.entry(first).or_default() += 1;
+        }
+    }
+    let mut found: Vec<(&str, usize)> = counts.into_iter().filter(|(_, n)| *n >= 2).collect();
+    found.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    found
+        .into_iter()
+        .take(MAX_SECTIONS)
+        .map(|(first, _)| format!("/{first}/*"))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1506,5 +1601,34 @@ mod tests {
             .map(|r| (r.key.as_str(), r.visitors, r.converting))
             .collect();
         assert_eq!(keys, vec![("b", 7, 2), ("a", 5, 1), ("c", 1, 1)]);
+    }
+
+    #[test]
+    fn sections_are_first_path_segments_with_several_pages() {
+        let pages = [
+            "/",
+            "/about",
+            "/blog/knee-pain-after-running",
+            "/blog/5-stretches",
+            "/blog/when-to-see-a-pt",
+            "/locations/downtown",
+            "/locations/lakewood",
+            "/services/dry-needling",
+            "/services/",
+            "//double",
+        ];
+        // "/services/" is the section's own index, not a page under it; "/about" has no section.
+        assert_eq!(sections(&pages), vec!["/blog/*", "/locations/*"]);
+        let many: Vec<String> = (0..12).map(|i| format!("/s{i:02}/a")).collect();
+        let mut pages: Vec<&str> = many.iter().map(String::as_str).collect();
+        let more: Vec<String> = (0..12).map(|i| format!("/s{i:02}/b")).collect();
+        pages.extend(more.iter().map(String::as_str));
+        pages.push("/s11/c");
+        let found = sections(&pages);
+        assert_eq!(found.len(), MAX_SECTIONS);
+        assert_eq!(
+            found[0], "/s11/*",
+            "the section with the most pages comes first"
+        );
     }
 }

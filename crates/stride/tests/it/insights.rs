@@ -327,9 +327,14 @@ async fn funnels_gaps_conditions_and_filters_add_up() {
         !html.contains("These filters are new here"),
         "filled in within 20 s: {html}"
     );
-    // A pattern asked for on its own is offered in the page filter from then on.
+    // The site's sections (several pages under /conditions/) are prepared before anyone asks,
+    // and offered; another pattern asked for on its own is offered from then on.
     let plain = format!("/app/website?site={}&period=7d", site.id);
     let (_, html) = b.text(&plain).await;
+    assert!(
+        html.contains("<option value=\"/conditions/*\">"),
+        "a section"
+    );
     assert!(!html.contains("<option value=\"/blog/*\">"), "not before");
     b.text(&format!(
         "/app/website?site={}&page=/blog/*&period=7d",
@@ -369,6 +374,38 @@ async fn funnels_gaps_conditions_and_filters_add_up() {
         )),
         "{html}"
     );
+    // Two values likely meant: one link sets both.
+    let (_, html) = b
+        .text(&format!(
+            "/app/website?site={}&source=google&page=/thank-yuo&period=7d",
+            site.id
+        ))
+        .await;
+    let both = html
+        .split("Did you mean <a href=\"")
+        .nth(1)
+        .and_then(|rest| rest.split_once("\">"))
+        .expect("a suggestion");
+    assert!(
+        both.0.contains("source=Google") && both.0.contains("page=%2Fthank-you"),
+        "{}",
+        both.0
+    );
+    assert!(
+        both.1
+            .starts_with("source “Google” and page “/thank-you”</a>?"),
+        "{}",
+        both.1
+    );
+    // A page alone: capitals are not the likely mistake.
+    let (_, html) = b
+        .text(&format!(
+            "/app/website?site={}&page=/thank-yuo&period=7d",
+            site.id
+        ))
+        .await;
+    assert!(html.contains("page “/thank-you”</a>?"), "{html}");
+    assert!(!html.contains("capitals included"), "{html}");
 
     // And the API, with the same filters.
     let api = Api::new(&app, &app.token(&practice, Role::Marketer).await);
@@ -984,7 +1021,7 @@ async fn rolled_up_days_give_the_same_reports_as_the_raw_data() {
         ),
         // These no standard segment serves (a pattern nothing defines, three filters) until a
         // report has asked for them once.
-        (vec![("page", "/blog/*")], false),
+        (vec![("page", "/services*")], false),
         (
             vec![
                 ("source", "Google"),
@@ -1130,6 +1167,21 @@ async fn rolled_up_days_give_the_same_reports_as_the_raw_data() {
     // Asking for those two remembered them: the background task fills in their days, and from then
     // on rollups serve them too, with the same reports.
     while s.refresh_rollups(400).await.unwrap() > 0 {}
+    // So are the site's sections, though no report asked for one: the first is already quick.
+    assert!(
+        s.rolled_up_patterns(practice_id, site.id)
+            .await
+            .unwrap()
+            .contains(&"/blog/*".to_string()),
+        "the blog is a section"
+    );
+    let blog = scopes[2]
+        .clone()
+        .with_filters(filters(&[("page", "/blog/*")]));
+    let raw_blog = view(&s.raw_report(&blog, 10).await.unwrap());
+    assert!(raw_blog["summary"]["visits"].as_i64() > Some(0));
+    assert!(s.rolled_up_part(&blog).await.unwrap().is_some());
+    assert_eq!(view(&s.website_report(&blog).await.unwrap()), raw_blog);
     for ((scope, raw), served) in scopes.iter().zip(&raw).zip(&rolled) {
         if *served {
             continue;
