@@ -704,6 +704,32 @@ async fn visits_goals_and_reports_add_up() {
         .text("/app/website?period=custom&from=2099-01-01&to=2099-01-31")
         .await;
     assert!(page.contains("This period has not begun yet"));
+    // Custom dates running past today are counted through today, and compared with as many days
+    // before: a week that ends 23 days ahead reads like the last 7 days.
+    let zone = s.practice_time_zone(practice.id).await.unwrap();
+    let today = jiff::Timestamp::now().to_zoned_datetime(zone).date();
+    let (from, to) = (
+        today.checked_sub(jiff::Span::new().days(6)).unwrap(),
+        today.checked_add(jiff::Span::new().days(23)).unwrap(),
+    );
+    let (_, ahead) = b
+        .text(&format!("/app/website?period=custom&from={from}&to={to}"))
+        .await;
+    let compared = |page: &str| {
+        page.split("compared with ")
+            .nth(1)
+            .and_then(|rest| rest.split('<').next())
+            .map(str::to_string)
+    };
+    let (_, week) = b.text("/app/website?period=7d").await;
+    assert!(compared(&week).is_some());
+    assert_eq!(compared(&ahead), compared(&week));
+    assert!(
+        ahead.contains("still ahead, so the period is counted through today"),
+        "{ahead}"
+    );
+    assert!(week.contains("over 7 days: 3 in all"), "{week}");
+    assert!(ahead.contains("over 30 days: 3 in all"), "{ahead}");
     let (_, page) = b.text("/app/website?period=custom&from=&to=").await;
     assert!(page.contains("for custom dates, pick both the first and the last day."));
     // Dates the other way round are refused, and stay in the form to be corrected.

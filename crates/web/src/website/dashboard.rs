@@ -107,11 +107,15 @@ struct DashboardPage {
     source_values: Vec<String>,
     campaign_values: Vec<String>,
     /// When the filters match nothing: values of the period close to what was typed ("google"
-    /// for "Google"), as (filter label, value, the dashboard's address with it).
-    suggestions: Vec<(&'static str, String, String)>,
+    /// for "Google"), as (filter label, value), and the dashboard's address with all of them.
+    suggestions: Vec<(&'static str, String)>,
+    suggestion_link: String,
     /// The previous period is being totalled again (after a change of goals), so goals and rows
     /// are not compared with it for now.
     recounting: bool,
+    /// The days of a custom period still ahead ("Dec 2 – Dec 31, 2026"), if any: the period is
+    /// read and compared through today.
+    ahead: String,
     /// The whole period lies ahead: nothing can be in it yet.
     future: bool,
     chart_summary: String,
@@ -165,14 +169,21 @@ impl DashboardPage {
 
     /// The dashboard's address with one more filter set, for the rows of a breakdown.
     fn filter_link(&self, key: &str, value: &str) -> String {
+        self.filters_link(&[(key, value)])
+    }
+
+    /// The dashboard's address with these filters set to these values, the others kept.
+    fn filters_link(&self, changes: &[(&str, &str)]) -> String {
         let mut f = self.picked.filters.clone();
-        let v = Some(value.to_string());
-        match key {
-            "source" => f.source = v,
-            "channel" => f.channel = v,
-            "campaign" => f.campaign = v,
-            "page" => f.page = v,
-            _ => f.device = v,
+        for (key, value) in changes {
+            let v = Some(value.to_string());
+            match *key {
+                "source" => f.source = v,
+                "channel" => f.channel = v,
+                "campaign" => f.campaign = v,
+                "page" => f.page = v,
+                _ => f.device = v,
+            }
         }
         let site = self.site.as_ref().map(|s| s.id).unwrap_or_default();
         query_string(site, self.period, self.from(), self.to(), &f)
@@ -316,6 +327,21 @@ pub fn period_range(days: i64, tz: &Option<stride_core::tz::TimeZoneName>) -> Ra
     Range {
         from: first,
         to: end,
+    }
+}
+
+/// A range that runs past today, cut at the end of today: the days ahead hold nothing yet, and
+/// the previous period it is compared with then has as many days as have happened. A range that
+/// has not begun is left whole.
+pub fn through_today(range: Range, tz: &Option<stride_core::tz::TimeZoneName>) -> Range {
+    let end_of_today = period_range(1, tz).to;
+    if range.from < end_of_today && end_of_today < range.to {
+        Range {
+            to: end_of_today,
+            ..range
+        }
+    } else {
+        range
     }
 }
 
@@ -655,7 +681,9 @@ pub async fn dashboard(
         source_values: Vec::new(),
         campaign_values: Vec::new(),
         suggestions: Vec::new(),
+        suggestion_link: String::new(),
         recounting: false,
+        ahead: String::new(),
         future: false,
         chart_summary: String::new(),
         goals: Vec::new(),
@@ -669,6 +697,9 @@ pub async fn dashboard(
     let Some(site) = site else {
         return render(&page);
     };
+    // Custom dates running past today are read, and compared, through today.
+    let whole = range;
+    let range = through_today(range, &tz);
     let scope = Scope::new(p.practice_id, site.id, range).with_filters(filters);
     // A combination of filters the rollups do not serve yet, on a site whose rollups serve the
     // plain report. Asked before the report is read: asking remembers the combination, and the
@@ -709,7 +740,16 @@ pub async fn dashboard(
         .date();
     page.ticks = ticks(first_day, days);
     page.future = range.from > jiff::Timestamp::now().as_millisecond();
-    page.shown_range = days_in_words(range, &zone);
+    page.shown_range = days_in_words(whole, &zone);
+    if range != whole {
+        page.ahead = days_in_words(
+            Range {
+                from: range.to,
+                to: whole.to,
+            },
+            &zone,
+        );
+    }
     page.previous_range = days_in_words(
         stride_store::website::rollups::previous_range(range, &zone),
         &zone,
@@ -749,10 +789,12 @@ pub async fn dashboard(
             if let Some(meant) = typed.as_deref().and_then(|t| likely_meant(t, &values))
                 && Some(meant) != typed.as_deref()
             {
-                found.push((label, meant.to_string(), page.filter_link(key, meant)));
+                found.push((key, label, meant.to_string()));
             }
         }
-        page.suggestions = found;
+        let changes: Vec<(&str, &str)> = found.iter().map(|(k, _, v)| (*k, v.as_str())).collect();
+        page.suggestion_link = page.filters_link(&changes);
+        page.suggestions = found.into_iter().map(|(_, l, v)| (l, v)).collect();
     }
     page.source_values = unfiltered.sources.iter().map(|r| r.key.clone()).collect();
     page.campaign_values = unfiltered.campaigns.iter().map(|r| r.key.clone()).collect();
@@ -995,7 +1037,8 @@ pub async fn export(
             &tz,
         )?,
     };
-    let scope = Scope::new(p.practice_id, site.id, range).with_filters(q.filters.clone());
+    let scope = Scope::new(p.practice_id, site.id, through_today(range, &tz))
+        .with_filters(q.filters.clone());
     let report = state.store.website_report_rows(&scope, Some(1000)).await?;
     let zone = tz
         .as_ref()
