@@ -690,8 +690,10 @@ impl Store {
     }
 
     /// The page patterns (with a `*`) the site's goals, funnels and condition pages use, and those
-    /// a report filtered by on their own before (remembered filter sets): rollups keep a segment for
-    /// each, so a report filtered by one is as quick as by one page.
+    /// remembered on their own (a report filtered by one before, or one of the site's sections)
+    /// that matched visits on a rolled-up day: rollups keep a segment for each, so a report
+    /// filtered by one is as quick as by one page. A mistyped pattern someone tried is not offered
+    /// again, since its segment never has a row.
     pub async fn rolled_up_patterns(
         &self,
         practice_id: i64,
@@ -699,14 +701,20 @@ impl Store {
     ) -> StoreResult<Vec<String>> {
         let loaded = self.definitions(practice_id, site_id).await?;
         let mut patterns = loaded.patterns;
-        patterns.extend(
-            loaded
-                .extras
-                .into_iter()
-                .filter(|x| x.columns.is_empty())
-                .filter_map(|x| x.page)
-                .filter(|p| p.contains('*')),
-        );
+        for x in loaded.extras {
+            let Some(page) = x.page.filter(|p| p.contains('*') && x.columns.is_empty()) else {
+                continue;
+            };
+            let seen =
+                sqlx::query("SELECT 1 FROM rollups WHERE site_id = $1 AND segment = $2 LIMIT 1")
+                    .bind(site_id)
+                    .bind(x.name.as_str())
+                    .fetch_optional(self.pool())
+                    .await?;
+            if seen.is_some() {
+                patterns.push(page);
+            }
+        }
         patterns.sort();
         patterns.dedup();
         Ok(patterns)
