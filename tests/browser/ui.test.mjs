@@ -89,7 +89,7 @@ const PAGES = {
     '/app/care', '/app/care/completion'],
   clinician: ['/app', '/app/patients', '/app/schedule', '/app/care', '/app/care/completion', '/app/care/audit', '/app/plans/1',
     '/app/visits/1/note'],
-  marketer: ['/app', '/app/website', '/app/website/heatmaps/1', '/app/leads', '/app/leads/report?by=source', '/app/leads/campaigns', '/app/calls?period=12mo', '/app/settings/locations'],
+  marketer: ['/app', '/app/clinics', '/app/website', '/app/website/heatmaps/1', '/app/leads', '/app/leads/report?by=source', '/app/leads/campaigns', '/app/calls?period=12mo', '/app/settings/locations'],
 };
 
 for (const role of Object.keys(PAGES)) {

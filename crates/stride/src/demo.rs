@@ -520,5 +520,33 @@ async fn seed_other_practice(store: &Store) -> anyhow::Result<()> {
         }
     };
     store.grant_role(user.id, practice.id, Role::Owner).await?;
+    // A smaller site than Riverside's, so the agency's view of all its clinics compares two.
+    use stride_store::website::reports::{GoalCategory, GoalKind};
+    if store.sites(practice.id).await?.is_empty() {
+        let site = store
+            .create_site(practice.id, "summitrehab.example", &[], false)
+            .await?;
+        for (name, kind, pattern) in [
+            (
+                "Appointment request",
+                GoalKind::Event,
+                "Appointment Request",
+            ),
+            ("Reached the thank-you page", GoalKind::Page, "/thank-you*"),
+            ("Call tap", GoalKind::Event, "Phone Call"),
+        ] {
+            store
+                .create_goal(
+                    practice.id,
+                    site.id,
+                    name,
+                    kind,
+                    pattern,
+                    GoalCategory::LeadAction,
+                )
+                .await?;
+        }
+        crate::traffic::generate(store, &site, 365, 15, 43).await?;
+    }
     Ok(())
 }

@@ -175,6 +175,7 @@ pub fn router(state: AppState) -> Router {
     let app = Router::new()
         .route("/app", get(overview::overview))
         .route("/app/website", get(website::dashboard::dashboard))
+        .route("/app/clinics", get(website::clinics::clinics))
         .route("/app/website/export.csv", get(website::dashboard::export))
         .route("/app/website/setup", get(website::pages::setup))
         .route("/app/website/sites", post(website::pages::add_site))

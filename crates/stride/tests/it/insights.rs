@@ -1241,3 +1241,105 @@ async fn rolled_up_days_give_the_same_reports_as_the_raw_data() {
     s.refresh_rollups(30).await.unwrap();
     assert_eq!(view(&s.website_report(&scopes[2]).await.unwrap()), raw_year);
 }
+
+#[tokio::test]
+async fn an_agency_sees_its_clinics_side_by_side() {
+    let app = TestApp::spawn().await;
+    let s = &app.store;
+    let (alpha, beta, gamma) = (
+        app.practice("alpha").await,
+        app.practice("beta").await,
+        app.practice("gamma").await,
+    );
+    // The agency's marketer works for alpha and beta; at gamma they are a clinician.
+    let marketer = app.user(&alpha, Role::Marketer).await;
+    let id = s
+        .user_by_email(&stride_core::email::EmailAddress::parse(&marketer).unwrap())
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    s.grant_role(id, beta.id, Role::Marketer).await.unwrap();
+    s.grant_role(id, gamma.id, Role::Clinician).await.unwrap();
+    let site = s
+        .create_site(alpha.id, "alphapt.example", &[], false)
+        .await
+        .unwrap();
+    s.create_goal(
+        alpha.id,
+        site.id,
+        "Call tap",
+        GoalKind::Event,
+        "Phone Call",
+        GoalCategory::LeadAction,
+    )
+    .await
+    .unwrap();
+    let t0 = yesterday_at_ten();
+    let mut events = Vec::new();
+    for visitor in 1..=4 {
+        let mut v = Visit {
+            site: &site,
+            visitor,
+            source: "Google",
+            channel: "organic_search",
+            device: "mobile",
+            at: t0 + visitor * 1_000,
+        };
+        events.push(v.event("pageview", "/"));
+        if visitor == 1 {
+            events.push(v.event("Phone Call", "/"));
+        }
+    }
+    s.insert_events(&events, &mut VisitCache::default())
+        .await
+        .unwrap();
+
+    let b = app.login(&marketer).await;
+    let (status, page) = b.text("/app/clinics?period=7d").await;
+    assert_eq!(status, 200, "{page}");
+    assert!(
+        page.contains(r#"href="/app/clinics""#),
+        "linked in the header"
+    );
+    let row = |name: &str| {
+        // After the header, whose practice switcher names every practice too.
+        page.split("<tr>")
+            .skip(1)
+            .find(|r| r.contains(name))
+            .unwrap_or_else(|| panic!("a row for {name}: {page}"))
+            .to_string()
+    };
+    let a = row("alphapt.example");
+    assert!(a.contains(">4</td>") && a.contains(">1</td>"), "{a}");
+    assert!(
+        a.contains("25.0%"),
+        "one of four visitors tapped to call: {a}"
+    );
+    assert!(a.contains("too few visitors to judge"), "{a}");
+    assert!(row(&beta.name).contains("No website set up yet"));
+    let g = row(&gamma.name);
+    assert!(g.contains("Your role here does not include reports"), "{g}");
+    assert!(
+        !g.contains("Open"),
+        "no way in to a report the role may not see"
+    );
+    // Open goes to that practice's website dashboard.
+    let resp = b
+        .post_form(
+            "/app/switch-practice",
+            &[
+                ("practice_id", &beta.id.to_string()),
+                ("section", "website"),
+            ],
+        )
+        .await;
+    assert_eq!(resp.headers()["location"], "/app/website");
+    let (_, html) = b.text("/app/website").await;
+    assert!(html.contains(&format!("<option value=\"{}\" selected", beta.id)));
+
+    // Someone with one practice has no such link.
+    let owner = app.user(&alpha, Role::Owner).await;
+    let (_, page) = app.login(&owner).await.text("/app").await;
+    assert!(!page.contains(r#"href="/app/clinics""#));
+}

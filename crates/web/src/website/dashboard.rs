@@ -8,11 +8,11 @@ use axum::extract::{Query, State};
 use serde::Deserialize;
 use stride_core::role::Permission;
 use stride_core::website::channels::Channel;
-use stride_core::website::conversion::{band, conversion_rate};
+use stride_core::website::conversion::{Band, band, conversion_rate};
 use stride_core::website::insights::likely_meant;
 
 /// Visitors a period needs before a lead action's rate is given its benchmark band.
-const MIN_VISITORS_FOR_BAND: i64 = 200;
+pub(crate) const MIN_VISITORS_FOR_BAND: i64 = 200;
 use stride_store::website::Filters;
 use stride_store::website::Site;
 use stride_store::website::insights::ConditionResult;
@@ -207,6 +207,15 @@ fn tone(now: f64, before: f64, up_good: bool) -> &'static str {
         "ok"
     } else {
         "warn"
+    }
+}
+
+/// The badge colour of a benchmark band.
+pub(crate) fn band_class(b: Band) -> &'static str {
+    match b {
+        Band::NeedsAttention => "bad",
+        Band::BelowTypical => "warn",
+        Band::Healthy | Band::Strong | Band::HighPerforming => "ok",
     }
 }
 
@@ -871,11 +880,9 @@ pub async fn dashboard(
                     None if lead && rate.is_some() => "too few visitors to judge",
                     None => "",
                 },
-                band_class: match b.map(|b| b.as_str()) {
+                band_class: match b {
                     None if unheard => "warn",
-                    Some("needs_attention") => "bad",
-                    Some("below_typical") => "warn",
-                    Some(_) => "ok",
+                    Some(b) => band_class(b),
                     None => "",
                 },
                 rate_change: delta

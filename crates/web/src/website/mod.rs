@@ -1,6 +1,7 @@
 //! Website conversions: the tracker script, the event intake, and the Website section's pages.
 
 pub mod api;
+pub mod clinics;
 pub mod dashboard;
 pub mod insights;
 pub mod intake;

@@ -1,0 +1,191 @@
+//! All clinics: for someone who works for several practices (an agency's marketer, an owner of a
+//! group), each practice's websites side by side for one period: visitors, the visitors who
+//! completed a lead action and their rate against the benchmark bands, each compared with the
+//! period before. Aggregates only, and only for practices where the person's role may see them.
+
+use askama::Template;
+use axum::Extension;
+use axum::extract::{Query, State};
+use serde::Deserialize;
+use stride_core::role::Permission;
+use stride_core::website::conversion::band;
+use stride_store::website::reports::Scope;
+
+use super::dashboard::{MIN_VISITORS_FOR_BAND, PERIODS, band_class, period_range};
+use crate::AppState;
+use crate::auth::Principal;
+use crate::error::{AppError, PageResult};
+use crate::pages::{Done, Layout, count, layout, practice_tz, render};
+
+#[derive(Deserialize, Default)]
+pub struct ClinicsQuery {
+    period: Option<String>,
+}
+
+/// One site of one practice, or a practice without a site (or without access to its reports).
+pub struct ClinicRow {
+    pub practice_id: i64,
+    pub practice: String,
+    pub current: bool,
+    /// The site's domain; empty when the practice has none.
+    pub site: String,
+    /// Why there are no figures ("no website set up yet"), or empty.
+    pub note: &'static str,
+    pub visitors: i64,
+    pub visitors_change: String,
+    pub visitors_tone: &'static str,
+    pub converting: i64,
+    pub rate: String,
+    /// The rate as a share of the chart's scale, for its bar.
+    pub rate_width: f64,
+    pub rate_change: String,
+    pub band: &'static str,
+    pub band_class: &'static str,
+}
+
+#[derive(Template)]
+#[template(path = "clinics.html")]
+struct ClinicsPage {
+    l: Layout,
+    period: &'static str,
+    periods: &'static [(&'static str, &'static str, i64)],
+    rows: Vec<ClinicRow>,
+    /// All the sites' visitors and converting visitors added up, with the overall rate.
+    total: (i64, i64, String),
+    /// The rate the bars are drawn against (at least the top band's 4%).
+    scale: f64,
+}
+
+impl ClinicsPage {
+    fn n(&self, v: &i64) -> String {
+        count(*v)
+    }
+}
+
+fn pct_change(now: i64, before: i64) -> (String, &'static str) {
+    if before <= 0 {
+        return (String::new(), "");
+    }
+    let pct = (now - before) as f64 * 100.0 / before as f64;
+    let tone = match pct {
+        p if p.abs() < 2.0 => "",
+        p if p > 0.0 => "ok",
+        _ => "warn",
+    };
+    (
+        format!("{}{pct:.0}%", if pct >= 0.0 { "+" } else { "" }),
+        tone,
+    )
+}
+
+pub async fn clinics(
+    State(state): State<AppState>,
+    Extension(p): Extension<Principal>,
+    Query(q): Query<ClinicsQuery>,
+) -> PageResult {
+    let user = p.user.as_ref().ok_or(AppError::Forbidden)?;
+    let l = layout(&state, &p, "clinics", &Done::default()).await?;
+    let (period, _, days) = PERIODS
+        .iter()
+        .find(|(k, ..)| Some(*k) == q.period.as_deref())
+        .copied()
+        .unwrap_or(PERIODS[1]);
+    let mut rows = Vec::new();
+    for (practice, role) in state.store.practices_of(user.id).await? {
+        let row = |site: String, note: &'static str| ClinicRow {
+            practice_id: practice.id,
+            practice: practice.name.clone(),
+            current: practice.id == p.practice_id,
+            site,
+            note,
+            visitors: 0,
+            visitors_change: String::new(),
+            visitors_tone: "",
+            converting: 0,
+            rate: "–".into(),
+            rate_width: 0.0,
+            rate_change: String::new(),
+            band: "",
+            band_class: "",
+        };
+        if !role.allows(Permission::ViewAggregates) {
+            rows.push(row(
+                String::new(),
+                "your role here does not include reports",
+            ));
+            continue;
+        }
+        let sites = state.store.sites(practice.id).await?;
+        if sites.is_empty() {
+            rows.push(row(String::new(), "no website set up yet"));
+            continue;
+        }
+        // Each practice's period ends with today in its own time zone.
+        let range = period_range(days, &practice_tz(&state, practice.id).await?);
+        for site in sites {
+            let report = state
+                .store
+                .website_report(&Scope::new(practice.id, site.id, range))
+                .await?;
+            let (now, before) = (&report.summary, &report.previous);
+            // Each visitor has one device class, so the device rows add up without counting anyone
+            // twice (as on the dashboard).
+            let converting: i64 = report.devices.iter().map(|r| r.converting).sum();
+            let converting_before: Option<i64> = report
+                .devices
+                .iter()
+                .map(|r| r.previous.map(|p| p.converting))
+                .sum::<Option<i64>>()
+                .filter(|_| !report.devices.is_empty());
+            let rate = |n: i64, of: i64| (of > 0).then(|| n as f64 * 100.0 / of as f64);
+            let rate_now = rate(converting, now.visitors);
+            let rate_before = converting_before.and_then(|b| rate(b, before.visitors));
+            let (visitors_change, visitors_tone) = pct_change(now.visitors, before.visitors);
+            let judged = rate_now.filter(|_| now.visitors >= MIN_VISITORS_FOR_BAND);
+            let mut r = row(site.domain.clone(), "");
+            r.visitors = now.visitors;
+            r.visitors_change = visitors_change;
+            r.visitors_tone = visitors_tone;
+            r.converting = converting;
+            r.rate = rate_now.map_or("–".into(), |r| format!("{r:.1}%"));
+            r.rate_width = rate_now.unwrap_or(0.0);
+            r.rate_change = rate_now
+                .zip(rate_before)
+                .map(|(a, b)| format!("{}{:.1} pts", if a >= b { "+" } else { "" }, a - b))
+                .unwrap_or_default();
+            r.band = judged.map_or(
+                if rate_now.is_some() {
+                    "too few visitors to judge"
+                } else {
+                    ""
+                },
+                |r| band(r).label(),
+            );
+            r.band_class = judged.map_or("", |r| band_class(band(r)));
+            rows.push(r);
+        }
+    }
+    let visitors: i64 = rows.iter().map(|r| r.visitors).sum();
+    let converting: i64 = rows.iter().map(|r| r.converting).sum();
+    let overall = if visitors > 0 {
+        format!("{:.1}%", converting as f64 * 100.0 / visitors as f64)
+    } else {
+        "–".into()
+    };
+    let scale = rows
+        .iter()
+        .map(|r| r.rate_width)
+        .fold(4.0_f64, f64::max)
+        .ceil();
+    for r in &mut rows {
+        r.rate_width = r.rate_width * 100.0 / scale;
+    }
+    render(&ClinicsPage {
+        l,
+        period,
+        periods: PERIODS,
+        rows,
+        total: (visitors, converting, overall),
+        scale,
+    })
+}
