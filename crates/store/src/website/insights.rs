@@ -121,10 +121,14 @@ pub struct FunnelStep {
 }
 
 impl FunnelStep {
+    /// The step in words: "Home page", "Page /insurance", "Pages /services/*" (a pattern),
+    /// "Event “Appointment Request”".
     pub fn label(&self) -> String {
         match self.kind {
-            GoalKind::Event => self.pattern.clone(),
-            GoalKind::Page => format!("Visited {}", self.pattern),
+            GoalKind::Event => format!("Event “{}”", self.pattern),
+            GoalKind::Page if self.pattern == "/" => "Home page".into(),
+            GoalKind::Page if self.pattern.contains('*') => format!("Pages {}", self.pattern),
+            GoalKind::Page => format!("Page {}", self.pattern),
         }
     }
 }

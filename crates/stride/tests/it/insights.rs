@@ -193,7 +193,7 @@ async fn funnels_gaps_conditions_and_filters_add_up() {
     let visits: Vec<i64> = steps.iter().map(|s| s.visits).collect();
     assert_eq!(visits, vec![3, 2, 1]);
     assert_eq!(steps[2].dropoff, Some(50.0));
-    assert_eq!(steps[1].label, "Appointment Request");
+    assert_eq!(steps[1].label, "Event “Appointment Request”");
 
     // Clicked vs confirmed: two visits asked, one reached the thank-you page.
     let asked = report
@@ -289,6 +289,10 @@ async fn funnels_gaps_conditions_and_filters_add_up() {
     assert!(html.contains("Showing only: "), "{html}");
     assert!(html.contains("Channel: Organic search"));
     assert!(html.contains("Home to booking"));
+    // Funnel steps a goal counts go by the goal's name.
+    assert!(html.contains("<div>Home page: <strong>"), "{html}");
+    assert!(html.contains("<div>Appointment request: <strong>"));
+    assert!(html.contains("<div>Reached thank-you (Pages /thank-you*): <strong>"));
     assert!(html.contains("Clicked vs confirmed"));
     assert!(html.contains("Condition pages by leads"));
     // The page filter offers the patterns goals and condition pages use (rollups keep those).
@@ -940,7 +944,7 @@ async fn set_up_forms_explain_mistakes_and_keep_the_rest() {
         .await;
     assert_eq!(resp.status().as_u16(), 303);
     let (_, html) = b.text("/app/website/setup").await;
-    assert!(html.contains("Visited / → Appointment Request → Visited /thank-you*"));
+    assert!(html.contains("Home page → Event “Appointment Request” → Pages /thank-you*"));
     assert!(html.contains("call to action <code>#book</code>"));
     assert!(html.contains("Sciatica: <code>/conditions/sciatica*</code>"));
     // A front-desk user cannot change tracking.

@@ -916,6 +916,9 @@ pub async fn dashboard(
         .store
         .rolled_up_patterns(p.practice_id, site.id)
         .await?;
+    // A step a goal also counts goes by the goal's name ("Reached the thank-you page"), with the
+    // step itself after it.
+    let goals = &report.goals;
     page.funnels = report
         .funnels
         .into_iter()
@@ -924,9 +927,20 @@ pub async fn dashboard(
             steps: f
                 .steps
                 .into_iter()
-                .map(|s| {
+                .zip(&f.funnel.steps)
+                .map(|(s, step)| {
+                    let named = goals
+                        .iter()
+                        .find(|g| g.goal.kind == step.kind && g.goal.pattern == step.pattern);
                     (
-                        s.label,
+                        match named {
+                            // "Appointment request" for the event "Appointment Request" says it all.
+                            Some(g) if g.goal.name.eq_ignore_ascii_case(&step.pattern) => {
+                                g.goal.name.clone()
+                            }
+                            Some(g) => format!("{} ({})", g.goal.name, s.label),
+                            None => s.label.clone(),
+                        },
                         s.visits,
                         s.of_first.unwrap_or(0.0),
                         s.dropoff
