@@ -532,6 +532,8 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .route("/static/app.css", get(stylesheet))
+        .route("/favicon.ico", get(favicon))
+        .route("/static/favicon.svg", get(favicon))
         .route("/js/stride.js", get(website::tracker_script))
         .route("/js/stride-clicks.js", get(website::clicks_script))
         .route("/api/heatmaps", get(website::intake::heatmap_config))
@@ -666,6 +668,18 @@ async fn stylesheet() -> Response {
             (header::CACHE_CONTROL, "public, max-age=3600"),
         ],
         include_str!("../assets/app.css"),
+    )
+        .into_response()
+}
+
+/// Stride's icon, for the browser tab (browsers ask for /favicon.ico whatever the page says).
+async fn favicon() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "image/svg+xml"),
+            (header::CACHE_CONTROL, "public, max-age=86400"),
+        ],
+        include_str!("../assets/favicon.svg"),
     )
         .into_response()
 }

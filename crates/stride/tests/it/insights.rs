@@ -418,6 +418,30 @@ async fn funnels_gaps_conditions_and_filters_add_up() {
         .await;
     assert!(html.contains("page “/thank-you”</a>?"), "{html}");
     assert!(!html.contains("capitals included"), "{html}");
+    // An exact page with pages under it: the pattern for all of them, as a link.
+    let (_, html) = b
+        .text(&format!(
+            "/app/website?site={}&page=/conditions&period=7d",
+            site.id
+        ))
+        .await;
+    assert!(
+        html.contains("for every page under it, use <a href=")
+            && html.contains(">/conditions/*</a>"),
+        "{html}"
+    );
+    // Values the period has, which no visit has together.
+    let (_, html) = b
+        .text(&format!(
+            "/app/website?site={}&source=Facebook&device=mobile&period=7d",
+            site.id
+        ))
+        .await;
+    assert!(
+        html.contains("but no visit matches all of them together"),
+        "{html}"
+    );
+    assert!(!html.contains("capitals included"));
 
     // And the API, with the same filters.
     let api = Api::new(&app, &app.token(&practice, Role::Marketer).await);
@@ -1335,10 +1359,15 @@ async fn an_agency_sees_its_clinics_side_by_side() {
             &[
                 ("practice_id", &beta.id.to_string()),
                 ("section", "website"),
+                ("period", "90d"),
             ],
         )
         .await;
-    assert_eq!(resp.headers()["location"], "/app/website");
+    assert_eq!(
+        resp.headers()["location"],
+        "/app/website?period=90d",
+        "the period being compared"
+    );
     let (_, html) = b.text("/app/website").await;
     assert!(html.contains(&format!("<option value=\"{}\" selected", beta.id)));
 

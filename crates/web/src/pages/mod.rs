@@ -248,6 +248,10 @@ pub struct SwitchForm {
     /// same section's first page, so an agency comparing clinics' websites stays on Website.
     #[serde(default)]
     section: String,
+    /// The period the page showed ("90d"), kept when the section's first page takes one (All
+    /// clinics opens a practice's website dashboard for the period being compared).
+    #[serde(default)]
+    period: String,
 }
 
 /// The first page of each section a switch of practice can land on.
@@ -276,7 +280,14 @@ pub async fn switch_practice(
         .iter()
         .find(|(key, _)| *key == form.section)
         .map_or("/app", |(_, page)| page);
-    Ok(Redirect::to(to).into_response())
+    let period = crate::website::dashboard::PERIODS
+        .iter()
+        .find(|(key, ..)| *key == form.period && to == "/app/website");
+    Ok(match period {
+        Some((key, ..)) => Redirect::to(&format!("{to}?period={key}")),
+        None => Redirect::to(to),
+    }
+    .into_response())
 }
 
 /// A count with thousands separators: 11,492.

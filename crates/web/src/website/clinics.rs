@@ -39,6 +39,7 @@ pub struct ClinicRow {
     /// The rate as a share of the chart's scale, for its bar.
     pub rate_width: f64,
     pub rate_change: String,
+    pub rate_tone: &'static str,
     pub band: &'static str,
     pub band_class: &'static str,
 }
@@ -67,6 +68,9 @@ fn pct_change(now: i64, before: i64) -> (String, &'static str) {
         return (String::new(), "");
     }
     let pct = (now - before) as f64 * 100.0 / before as f64;
+    if pct.abs() < 0.5 {
+        return ("0%".into(), "");
+    }
     let tone = match pct {
         p if p.abs() < 2.0 => "",
         p if p > 0.0 => "ok",
@@ -105,6 +109,7 @@ pub async fn clinics(
             rate: "–".into(),
             rate_width: 0.0,
             rate_change: String::new(),
+            rate_tone: "",
             band: "",
             band_class: "",
         };
@@ -149,10 +154,14 @@ pub async fn clinics(
             r.converting = converting;
             r.rate = rate_now.map_or("–".into(), |r| format!("{r:.1}%"));
             r.rate_width = rate_now.unwrap_or(0.0);
-            r.rate_change = rate_now
-                .zip(rate_before)
-                .map(|(a, b)| format!("{}{:.1} pts", if a >= b { "+" } else { "" }, a - b))
-                .unwrap_or_default();
+            if let Some((a, b)) = rate_now.zip(rate_before) {
+                r.rate_change = format!("{}{:.1} pts", if a >= b { "+" } else { "" }, a - b);
+                r.rate_tone = match a - b {
+                    d if d.abs() < 0.1 => "",
+                    d if d > 0.0 => "ok",
+                    _ => "warn",
+                };
+            }
             r.band = judged.map_or(
                 if rate_now.is_some() {
                     "too few visitors to judge"

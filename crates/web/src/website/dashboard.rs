@@ -110,6 +110,12 @@ struct DashboardPage {
     /// for "Google"), as (filter label, value), and the dashboard's address with all of them.
     suggestions: Vec<(&'static str, String)>,
     suggestion_link: String,
+    /// A source or campaign was typed in other capitals, or matches nothing at all.
+    capitals_hint: bool,
+    /// An exact page filter with pages under it: the pattern for all of them, and its address.
+    page_hint: Option<(String, String)>,
+    /// Every filter value is in the period, but no visit has them all.
+    conflicting: bool,
     /// The previous period is being totalled again (after a change of goals), so goals and rows
     /// are not compared with it for now.
     recounting: bool,
@@ -195,6 +201,10 @@ fn change(now: f64, before: f64) -> Option<String> {
         return None;
     }
     let pct = (now - before) / before * 100.0;
+    if pct.abs() < 0.5 {
+        // Not "+0%" or "-0%".
+        return Some("0%".into());
+    }
     Some(format!("{}{:.0}%", if pct >= 0.0 { "+" } else { "" }, pct))
 }
 
@@ -691,6 +701,9 @@ pub async fn dashboard(
         campaign_values: Vec::new(),
         suggestions: Vec::new(),
         suggestion_link: String::new(),
+        capitals_hint: false,
+        page_hint: None,
+        conflicting: false,
         recounting: false,
         ahead: String::new(),
         future: false,
@@ -709,6 +722,9 @@ pub async fn dashboard(
     // Custom dates running past today are read, and compared, through today.
     let whole = range;
     let range = through_today(range, &tz);
+    // The chart covers the days counted.
+    let days = ((range.to - range.from + 3_600_000) / 86_400_000).max(1);
+    page.chart_width = days * 10;
     let scope = Scope::new(p.practice_id, site.id, range).with_filters(filters);
     // A combination of filters the rollups do not serve yet, on a site whose rollups serve the
     // plain report. Asked before the report is read: asking remembers the combination, and the
@@ -749,7 +765,14 @@ pub async fn dashboard(
         .date();
     page.ticks = ticks(first_day, days);
     page.future = range.from > jiff::Timestamp::now().as_millisecond();
-    page.shown_range = days_in_words(whole, &zone);
+    if page.future {
+        // Nothing to compare: the period before may not have ended either.
+        for card in &mut page.cards {
+            card.change = None;
+            card.tone = "";
+        }
+    }
+    page.shown_range = days_in_words(range, &zone);
     if range != whole {
         page.ahead = days_in_words(
             Range {
@@ -804,6 +827,33 @@ pub async fn dashboard(
         let changes: Vec<(&str, &str)> = found.iter().map(|(k, _, v)| (*k, v.as_str())).collect();
         page.suggestion_link = page.filters_link(&changes);
         page.suggestions = found.into_iter().map(|(_, l, v)| (l, v)).collect();
+        let f = &scope.filters;
+        let has = |rows: &[BreakdownRow], v: &Option<String>| {
+            v.as_ref().is_none_or(|v| rows.iter().any(|r| &r.key == v))
+        };
+        // Capitals are a likely mistake in a source or campaign the period does not have.
+        page.capitals_hint = !has(&all.sources, &f.source) || !has(&all.campaigns, &f.campaign);
+        let page_seen = f.page.as_ref().is_none_or(|p| {
+            all.pages
+                .iter()
+                .any(|r| stride_core::website::insights::path_matches(p, &r.key))
+        });
+        // An exact page with pages under it ("/blog" for "/blog/…"): offer the pattern.
+        if let Some(p) = f.page.as_ref().filter(|p| !p.contains('*')) {
+            let under = format!("{}/", p.trim_end_matches('/'));
+            if all.pages.iter().any(|r| r.key.starts_with(&under)) {
+                let pattern = format!("{under}*");
+                page.page_hint = Some((pattern.clone(), page.filters_link(&[("page", &pattern)])));
+            }
+        }
+        // Each value is in the period, yet no visit has them all.
+        page.conflicting = page.suggestions.is_empty()
+            && page.page_hint.is_none()
+            && has(&all.sources, &f.source)
+            && has(&all.campaigns, &f.campaign)
+            && has(&all.channels, &f.channel)
+            && has(&all.devices, &f.device)
+            && page_seen;
     }
     page.source_values = unfiltered.sources.iter().map(|r| r.key.clone()).collect();
     page.campaign_values = unfiltered.campaigns.iter().map(|r| r.key.clone()).collect();
