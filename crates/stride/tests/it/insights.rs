@@ -442,6 +442,9 @@ async fn funnels_gaps_conditions_and_filters_add_up() {
         "{html}"
     );
     assert!(!html.contains("capitals included"));
+    assert!(html.contains("none matched in the period before"));
+    // The page filter offers the period's pages as well as the patterns.
+    assert!(html.contains("<option value=\"/conditions/sciatica\">"));
 
     // And the API, with the same filters.
     let api = Api::new(&app, &app.token(&practice, Role::Marketer).await);

@@ -106,6 +106,7 @@ struct DashboardPage {
     /// Values seen in the period, offered as suggestions in the source and campaign filters.
     source_values: Vec<String>,
     campaign_values: Vec<String>,
+    page_values: Vec<String>,
     /// When the filters match nothing: values of the period close to what was typed ("google"
     /// for "Google"), as (filter label, value), and the dashboard's address with all of them.
     suggestions: Vec<(&'static str, String)>,
@@ -699,6 +700,7 @@ pub async fn dashboard(
         previous_range: String::new(),
         source_values: Vec::new(),
         campaign_values: Vec::new(),
+        page_values: Vec::new(),
         suggestions: Vec::new(),
         suggestion_link: String::new(),
         capitals_hint: false,
@@ -857,6 +859,13 @@ pub async fn dashboard(
     }
     page.source_values = unfiltered.sources.iter().map(|r| r.key.clone()).collect();
     page.campaign_values = unfiltered.campaigns.iter().map(|r| r.key.clone()).collect();
+    // The period's busiest pages, after the patterns.
+    page.page_values = unfiltered
+        .pages
+        .iter()
+        .take(15)
+        .map(|r| r.key.clone())
+        .collect();
     let max = daily.iter().map(|b| b.visitors).max().unwrap_or(0).max(1) as f64;
     page.bars = daily
         .iter()
