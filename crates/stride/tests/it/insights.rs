@@ -1326,6 +1326,17 @@ async fn an_agency_sees_its_clinics_side_by_side() {
         .await
         .unwrap();
 
+    // Two leads for alpha this week: the page counts them, and never names them.
+    for name in ["Anastasia", "Bartholomew"] {
+        let mut lead = stride_store::leads::LeadInput::new(stride_core::leads::Origin::Form);
+        lead.first_name = name.into();
+        lead.email =
+            Some(stride_core::email::EmailAddress::parse(&format!("{name}@example.com")).unwrap());
+        s.capture_lead(alpha.id, &lead, &stride_store::audit::Actor::system("test"))
+            .await
+            .unwrap();
+    }
+
     let b = app.login(&marketer).await;
     let (status, page) = b.text("/app/clinics?period=7d").await;
     assert_eq!(status, 200, "{page}");
@@ -1342,12 +1353,20 @@ async fn an_agency_sees_its_clinics_side_by_side() {
             .to_string()
     };
     let a = row("alphapt.example");
-    assert!(a.contains(">4</td>") && a.contains(">1</td>"), "{a}");
+    assert!(
+        a.contains(r#"data-label="Visitors">4 "#) && a.contains("1 converting"),
+        "{a}"
+    );
     assert!(
         a.contains("25.0%"),
         "one of four visitors tapped to call: {a}"
     );
     assert!(a.contains("too few visitors to judge"), "{a}");
+    assert!(a.contains(r#"data-label="Leads">2</td>"#), "{a}");
+    assert!(
+        !page.contains("Anastasia") && !page.contains("Bartholomew"),
+        "no lead is named"
+    );
     assert!(row(&beta.name).contains("No website set up yet"));
     let g = row(&gamma.name);
     assert!(g.contains("Your role here does not include reports"), "{g}");

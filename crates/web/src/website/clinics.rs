@@ -9,6 +9,7 @@ use axum::extract::{Query, State};
 use serde::Deserialize;
 use stride_core::role::Permission;
 use stride_core::website::conversion::band;
+use stride_store::campaigns::GroupBy;
 use stride_store::website::reports::Scope;
 
 use super::dashboard::{MIN_VISITORS_FOR_BAND, PERIODS, band_class, period_range};
@@ -42,6 +43,9 @@ pub struct ClinicRow {
     pub rate_tone: &'static str,
     pub band: &'static str,
     pub band_class: &'static str,
+    /// The practice's leads that arrived in the period, the new patients among them, and the
+    /// campaigns' spend per lead ("–" without spend), on its first row only.
+    pub leads: Option<(i64, i64, String)>,
 }
 
 #[derive(Template)]
@@ -51,8 +55,10 @@ struct ClinicsPage {
     period: &'static str,
     periods: &'static [(&'static str, &'static str, i64)],
     rows: Vec<ClinicRow>,
-    /// All the sites' visitors and converting visitors added up, with the overall rate.
+    /// All the sites' visitors and converting visitors added up, with the overall rate, and all
+    /// the practices' leads and new patients.
     total: (i64, i64, String),
+    total_leads: (i64, i64),
     /// The rate the bars are drawn against (at least the top band's 4%).
     scale: f64,
 }
@@ -112,6 +118,7 @@ pub async fn clinics(
             rate_tone: "",
             band: "",
             band_class: "",
+            leads: None,
         };
         if !role.allows(Permission::ViewAggregates) {
             rows.push(row(
@@ -127,6 +134,18 @@ pub async fn clinics(
         }
         // Each practice's period ends with today in its own time zone.
         let range = period_range(days, &practice_tz(&state, practice.id).await?);
+        let leads = state
+            .store
+            .lead_report(practice.id, range.from, range.to, GroupBy::Channel)
+            .await?
+            .total;
+        let mut leads = Some((
+            leads.leads,
+            leads.patients,
+            leads
+                .cost_per_lead_cents
+                .map_or_else(|| "–".to_string(), crate::leads::report::money),
+        ));
         for site in sites {
             let report = state
                 .store
@@ -148,6 +167,7 @@ pub async fn clinics(
             let (visitors_change, visitors_tone) = pct_change(now.visitors, before.visitors);
             let judged = rate_now.filter(|_| now.visitors >= MIN_VISITORS_FOR_BAND);
             let mut r = row(site.domain.clone(), "");
+            r.leads = leads.take();
             r.visitors = now.visitors;
             r.visitors_change = visitors_change;
             r.visitors_tone = visitors_tone;
@@ -181,6 +201,10 @@ pub async fn clinics(
     } else {
         "–".into()
     };
+    let total_leads = rows
+        .iter()
+        .filter_map(|r| r.leads.as_ref())
+        .fold((0, 0), |(l, p), r| (l + r.0, p + r.1));
     let scale = rows
         .iter()
         .map(|r| r.rate_width)
@@ -195,6 +219,7 @@ pub async fn clinics(
         periods: PERIODS,
         rows,
         total: (visitors, converting, overall),
+        total_leads,
         scale,
     })
 }
