@@ -318,6 +318,15 @@ macro_rules! migration_files {
                     "/0016_heatmap_stop.sql"
                 )),
             ),
+            (
+                17,
+                "report emails",
+                include_str!(concat!(
+                    "../migrations/",
+                    $dialect,
+                    "/0017_report_emails.sql"
+                )),
+            ),
         ]
     };
 }

@@ -160,6 +160,11 @@ impl Application {
             })
             .collect();
         let rollups = tokio::spawn(roll_up(self.store.clone(), stop_rx.clone()));
+        let weekly = tokio::spawn(send_weekly_summaries(
+            self.store.clone(),
+            base_url.clone(),
+            stop_rx.clone(),
+        ));
         let reminders = tokio::spawn(send_reminders(
             self.store.clone(),
             base_url,
@@ -191,6 +196,7 @@ impl Application {
         }
         let _ = rollups.await;
         let _ = reminders.await;
+        let _ = weekly.await;
         self.store.close().await;
         tracing::info!("stopped");
         Ok(())
@@ -227,6 +233,23 @@ async fn roll_up(store: Store, mut stop: watch::Receiver<bool>) {
 
 /// Queues the appointment reminders that are due, every half minute. Each reminder is queued once
 /// however often this runs and however many processes run it (see `stride_store::reminders`).
+/// Queues the weekly website summaries when they fall due (Monday mornings, practice time).
+async fn send_weekly_summaries(store: Store, base_url: String, mut stop: watch::Receiver<bool>) {
+    loop {
+        match stride_web::website::weekly::send_due(&store, &base_url, stride_store::now_ms()).await
+        {
+            Ok(n) => {
+                metrics::counter!("stride_weekly_summaries_queued_total").increment(n as u64);
+            }
+            Err(e) => tracing::warn!(error = %e, "could not queue the weekly website summaries"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(std::time::Duration::from_secs(300)) => {}
+            _ = stop.changed() => return,
+        }
+    }
+}
+
 async fn send_reminders(store: Store, base_url: String, mut stop: watch::Receiver<bool>) {
     loop {
         match store

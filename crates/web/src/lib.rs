@@ -176,6 +176,11 @@ pub fn router(state: AppState) -> Router {
         .route("/app", get(overview::overview))
         .route("/app/website", get(website::dashboard::dashboard))
         .route("/app/clinics", get(website::clinics::clinics))
+        .route("/app/website/report-emails", post(website::weekly::add))
+        .route(
+            "/app/website/report-emails/delete",
+            post(website::weekly::remove),
+        )
         .route("/app/website/export.csv", get(website::dashboard::export))
         .route("/app/website/setup", get(website::pages::setup))
         .route("/app/website/sites", post(website::pages::add_site))

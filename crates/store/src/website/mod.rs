@@ -5,6 +5,7 @@
 pub(crate) mod day_sums;
 pub mod insights;
 mod query;
+pub mod report_emails;
 pub mod reports;
 pub mod rollups;
 

@@ -140,7 +140,7 @@ pub struct Bucket {
     pub pageviews: i64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct BreakdownRow {
     pub key: String,
     pub visitors: i64,

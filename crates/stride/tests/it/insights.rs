@@ -1398,3 +1398,151 @@ async fn an_agency_sees_its_clinics_side_by_side() {
     let (_, page) = app.login(&owner).await.text("/app").await;
     assert!(!page.contains(r#"href="/app/clinics""#));
 }
+
+#[tokio::test]
+async fn a_weekly_summary_goes_out_on_monday_morning_once() {
+    let app = TestApp::spawn().await;
+    let s = &app.store;
+    let practice = app.practice("alpha").await;
+    let site = s
+        .create_site(practice.id, "alphapt.example", &[], false)
+        .await
+        .unwrap();
+    s.create_goal(
+        practice.id,
+        site.id,
+        "Call tap",
+        GoalKind::Event,
+        "Phone Call",
+        GoalCategory::LeadAction,
+    )
+    .await
+    .unwrap();
+    let t0 = yesterday_at_ten();
+    let mut events = Vec::new();
+    for visitor in 1..=3 {
+        let mut v = Visit {
+            site: &site,
+            visitor,
+            source: if visitor == 3 { "Facebook" } else { "Google" },
+            channel: "organic_search",
+            device: "mobile",
+            at: t0 + visitor * 1_000,
+        };
+        events.push(v.event("pageview", "/"));
+        if visitor == 1 {
+            events.push(v.event("Phone Call", "/"));
+        }
+    }
+    s.insert_events(&events, &mut VisitCache::default())
+        .await
+        .unwrap();
+
+    // The owner puts the agency's address on the list; a mistyped one is refused and kept.
+    let owner = app.login(&app.user(&practice, Role::Owner).await).await;
+    let sid = site.id.to_string();
+    let resp = owner
+        .post_form(
+            "/app/website/report-emails",
+            &[("site_id", &sid), ("email", "agency@brightpath.example")],
+        )
+        .await;
+    assert_eq!(resp.status(), 303);
+    let resp = owner
+        .post_form(
+            "/app/website/report-emails",
+            &[("site_id", &sid), ("email", "agency.brightpath.example")],
+        )
+        .await;
+    let html = resp.text().await.unwrap();
+    assert!(html.contains("is not a valid email address"), "{html}");
+    assert!(html.contains(r#"value="agency.brightpath.example""#));
+    let (_, html) = owner.text("/app/website/setup").await;
+    assert!(html.contains("<li>agency@brightpath.example"), "{html}");
+
+    // The Monday after the week that holds yesterday, in the practice's time zone.
+    let zone = s.practice_time_zone(practice.id).await.unwrap();
+    let yesterday = jiff::Timestamp::from_millisecond(t0)
+        .unwrap()
+        .to_zoned_datetime(zone.clone())
+        .date();
+    let monday = yesterday
+        .checked_add(
+            jiff::Span::new().days(7 - i64::from(yesterday.weekday().to_monday_zero_offset())),
+        )
+        .unwrap();
+    let at = |date: jiff::civil::Date, hour: i8| {
+        date.at(hour, 0, 0, 0)
+            .to_zoned_datetime(zone.clone())
+            .unwrap()
+            .timestamp()
+            .as_millisecond()
+    };
+    let send = |now: i64| stride_web::website::weekly::send_due(s, "https://stride.example", now);
+    // Not on Sunday evening, nor on Monday before 7 am.
+    let sunday = monday.yesterday().unwrap();
+    assert_eq!(send(at(sunday, 20)).await.unwrap(), 0);
+    assert_eq!(send(at(monday, 6)).await.unwrap(), 0);
+    assert_eq!(send(at(monday, 8)).await.unwrap(), 1);
+    // A second server, or the next sweep, finds it queued already.
+    send(at(monday, 9)).await.unwrap();
+    let actor = stride_store::audit::Actor::system("test");
+    let sent: Vec<_> = s
+        .messages(practice.id, 10, &actor)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|m| m.purpose == "weekly_summary")
+        .collect();
+    assert_eq!(sent.len(), 1, "one email a week");
+    let m = &sent[0];
+    assert_eq!(m.to, "agency@brightpath.example");
+    assert_eq!(
+        m.subject.as_deref(),
+        Some("alphapt.example: 3 visitors last week")
+    );
+    assert!(m.body.contains("Visitors: 3\n"), "{}", m.body);
+    assert!(
+        m.body
+            .contains("Visitors who completed a lead action: 1 (33.3% of visitors)"),
+        "{}",
+        m.body
+    );
+    assert!(m.body.contains("- Call tap: 1 visitor\n"), "{}", m.body);
+    assert!(
+        m.body
+            .contains("- Google: 2 visitors, 1 completed a lead action")
+    );
+    let first = monday.checked_sub(jiff::Span::new().days(7)).unwrap();
+    assert!(m.body.contains(&format!(
+        "https://stride.example/app/website?site={}&period=custom&from={first}&to={sunday}",
+        site.id
+    )));
+    // It goes out through the outbox like any email (recorded, with no provider set).
+    eventually("the summary is delivered", || async {
+        s.messages(practice.id, 10, &actor)
+            .await
+            .unwrap()
+            .iter()
+            .any(|m| m.purpose == "weekly_summary" && m.status == "recorded")
+    })
+    .await;
+
+    // Taken off the list: nothing the next Monday.
+    let resp = owner
+        .post_form(
+            "/app/website/report-emails/delete",
+            &[("site_id", &sid), ("email", "agency@brightpath.example")],
+        )
+        .await;
+    assert_eq!(resp.status(), 303);
+    let next = monday.checked_add(jiff::Span::new().days(7)).unwrap();
+    assert_eq!(send(at(next, 8)).await.unwrap(), 0);
+    let audit: Vec<String> = sqlx::query_scalar(
+        "SELECT action FROM audit_log WHERE entity = 'report_email' ORDER BY id",
+    )
+    .fetch_all(s.pool())
+    .await
+    .unwrap();
+    assert_eq!(audit, vec!["create", "delete"]);
+}

@@ -92,6 +92,8 @@ fn flash_message(key: Option<&str>) -> Option<&'static str> {
             "Condition page tagged. The dashboard ranks conditions by the leads they bring."
         }
         "condition_deleted" => "Condition page untagged.",
+        "report_email" => "Address added. Its first weekly summary goes out next Monday morning.",
+        "report_email_removed" => "Address removed from the weekly summary.",
         "heatmap" => {
             "Heatmap recording. Clicks on matching pages appear within a minute of the next visit."
         }

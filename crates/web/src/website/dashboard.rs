@@ -452,7 +452,7 @@ fn query_string(site: i64, period: &str, from: &str, to: &str, filters: &Filters
 }
 
 /// "Nov 2 – Dec 1, 2026" for the local days of `range` (its end is exclusive).
-fn days_in_words(range: Range, zone: &jiff::tz::TimeZone) -> String {
+pub(crate) fn days_in_words(range: Range, zone: &jiff::tz::TimeZone) -> String {
     let day = |ms: i64| {
         jiff::Timestamp::from_millisecond(ms)
             .unwrap_or_default()

@@ -42,7 +42,7 @@ async fn setup_again(
 
 /// The set-up page again after `form` of site `site_id` was refused: the form filled in as
 /// `typed`, its message beside it.
-async fn setup_refused(
+pub(crate) async fn setup_refused(
     (state, p, headers): (&AppState, &Principal, &HeaderMap),
     site_id: i64,
     form: &'static str,

@@ -6,6 +6,7 @@ pub mod dashboard;
 pub mod insights;
 pub mod intake;
 pub mod pages;
+pub mod weekly;
 
 use std::io::Write;
 use std::sync::OnceLock;

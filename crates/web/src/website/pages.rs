@@ -49,6 +49,8 @@ pub struct SiteView {
     pub funnel_notes: Vec<String>,
     /// The event names received in the last 30 days, offered when adding a goal.
     pub received: Vec<String>,
+    /// The addresses its weekly summary goes to.
+    pub report_emails: Vec<String>,
 }
 
 /// A set-up form that was refused: which form of which site, why, and what was typed, so the
@@ -200,6 +202,7 @@ pub(crate) async fn page(
             .collect();
         let heatmaps = state.store.heatmaps(p.practice_id, site.id).await?;
         let conditions = state.store.condition_pages(p.practice_id, site.id).await?;
+        let report_emails = state.store.report_emails(p.practice_id, site.id).await?;
         sites.push(SiteView {
             site,
             goals,
@@ -214,6 +217,7 @@ pub(crate) async fn page(
             goal_notes,
             funnel_notes,
             received,
+            report_emails,
         });
     }
     let page = WebsitePage {
