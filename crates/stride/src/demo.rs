@@ -398,6 +398,19 @@ async fn seed_website(store: &Store, practice_id: i64) -> anyhow::Result<()> {
     {
         crate::traffic::generate(store, &site, 365, 40, 42).await?;
     }
+    // The owner and the agency get the weekly summary by email.
+    if store.report_emails(practice_id, site.id).await?.is_empty() {
+        for (_, email, _) in [LOGINS[0], LOGINS[3]] {
+            store
+                .add_report_email(
+                    practice_id,
+                    site.id,
+                    &EmailAddress::parse(email)?,
+                    &Actor::system("demo"),
+                )
+                .await?;
+        }
+    }
     seed_insights(store, practice_id, site.id).await
 }
 
