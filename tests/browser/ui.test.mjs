@@ -78,7 +78,7 @@ async function axeViolations(page) {
 }
 
 const PAGES = {
-  owner: ['/app', '/app/account', '/app/website', '/app/website/setup', '/app/website/heatmaps', '/app/website/heatmaps/1', '/app/website?period=12mo&channel=organic_search&page=/conditions/*', '/app/leads', '/app/leads?view=untouched', '/app/leads/1', '/app/leads/new', '/app/leads/report', '/app/leads/report?by=campaign', '/app/leads/campaigns',
+  owner: ['/app', '/app/account', '/app/website', '/app/website/setup', '/app/website/heatmaps', '/app/website/weekly?site=1', '/app/website/heatmaps/1', '/app/website?period=12mo&channel=organic_search&page=/conditions/*', '/app/leads', '/app/leads?view=untouched', '/app/leads/1', '/app/leads/new', '/app/leads/report', '/app/leads/report?by=campaign', '/app/leads/campaigns',
     '/app/calls', '/app/schedule', '/app/patients', '/app/patients/new', '/app/patients/1', '/app/patients/31',
     '/app/settings', '/app/settings/locations', '/app/settings/locations/1', '/app/settings/clinicians', '/app/settings/users',
     '/app/settings/tokens', '/app/settings/messages', '/app/settings/audit', '/app/settings/booking', '/app/settings/payers', '/app/deposits',

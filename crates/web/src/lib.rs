@@ -177,6 +177,7 @@ pub fn router(state: AppState) -> Router {
         .route("/app/website", get(website::dashboard::dashboard))
         .route("/app/clinics", get(website::clinics::clinics))
         .route("/app/website/report-emails", post(website::weekly::add))
+        .route("/app/website/weekly", get(website::weekly::preview))
         .route(
             "/app/website/report-emails/delete",
             post(website::weekly::remove),

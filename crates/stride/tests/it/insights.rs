@@ -1459,6 +1459,16 @@ async fn a_weekly_summary_goes_out_on_monday_morning_once() {
     assert!(html.contains(r#"value="agency.brightpath.example""#));
     let (_, html) = owner.text("/app/website/setup").await;
     assert!(html.contains("<li>agency@brightpath.example"), "{html}");
+    // The set-up page previews the email, for the last whole week.
+    let (status, preview) = owner
+        .text(&format!("/app/website/weekly?site={}", site.id))
+        .await;
+    assert_eq!(status, 200);
+    assert!(
+        preview.contains("<strong>Subject:</strong> alphapt.example: ")
+            && preview.contains("alpha PT · alphapt.example\nLast week, "),
+        "{preview}"
+    );
 
     // The Monday after the week that holds yesterday, in the practice's time zone.
     let zone = s.practice_time_zone(practice.id).await.unwrap();

@@ -101,7 +101,7 @@ pub struct SiteForm {
 }
 
 /// The address browsers use to reach this Stride, for the snippet.
-fn origin(headers: &HeaderMap) -> String {
+pub(crate) fn origin(headers: &HeaderMap) -> String {
     let host = headers
         .get("host")
         .and_then(|v| v.to_str().ok())

@@ -5,7 +5,8 @@
 //! through the practice's outbox like any other email, with an idempotency key per site, week and
 //! address, so a restart or a second server never sends a week twice.
 
-use axum::extract::State;
+use askama::Template;
+use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use axum::{Extension, Form};
 use jiff::civil::Weekday;
@@ -22,7 +23,7 @@ use super::dashboard::{MIN_VISITORS_FOR_BAND, days_in_words};
 use crate::AppState;
 use crate::auth::Principal;
 use crate::error::{AppError, PageResult};
-use crate::pages::{count, redirect_done, saved_or_again};
+use crate::pages::{Done, Layout, count, layout, redirect_done, render, saved_or_again};
 
 const SETUP: &str = "/app/website/setup";
 /// The hour (local) from which Monday's summaries go out.
@@ -158,6 +159,88 @@ pub fn summary_email(
     (subject, body)
 }
 
+/// The subject and body of a site's summary of the week before `monday` (local dates).
+async fn week_email(
+    store: &Store,
+    (practice_id, site_id): (i64, i64),
+    monday: jiff::civil::Date,
+    tz: &jiff::tz::TimeZone,
+    base_url: &str,
+) -> StoreResult<Option<(String, String)>> {
+    let Ok(week_start) = monday.checked_sub(jiff::Span::new().days(7)) else {
+        return Ok(None);
+    };
+    let start = |d: jiff::civil::Date| {
+        d.to_zoned_datetime(tz.clone())
+            .map(|z| z.timestamp().as_millisecond())
+    };
+    let (Ok(from), Ok(to)) = (start(week_start), start(monday)) else {
+        return Ok(None);
+    };
+    let range = Range { from, to };
+    let site = store.site(practice_id, site_id).await?;
+    let practice = store.practice(practice_id).await?;
+    let report = store
+        .website_report(&Scope::new(practice_id, site_id, range))
+        .await?;
+    let before = stride_store::website::rollups::previous_range(range, tz);
+    let last_day = monday.yesterday().unwrap_or(monday);
+    let link = format!(
+        "{}/app/website?site={site_id}&period=custom&from={week_start}&to={last_day}",
+        base_url.trim_end_matches('/')
+    );
+    Ok(Some(summary_email(
+        &practice.name,
+        &site.domain,
+        (&days_in_words(range, tz), &days_in_words(before, tz)),
+        &report,
+        &link,
+    )))
+}
+
+#[derive(Deserialize)]
+pub struct PreviewQuery {
+    site: i64,
+}
+
+#[derive(Template)]
+#[template(path = "website_weekly.html")]
+struct PreviewPage {
+    l: Layout,
+    subject: String,
+    body: String,
+}
+
+/// The summary as the list would receive it for the last whole week (Monday to Sunday).
+pub async fn preview(
+    State(state): State<AppState>,
+    Extension(p): Extension<Principal>,
+    headers: HeaderMap,
+    Query(q): Query<PreviewQuery>,
+) -> PageResult {
+    p.require(Permission::ViewAggregates)?;
+    let l = layout(&state, &p, "website", &Done::default()).await?;
+    let tz = state.store.practice_time_zone(p.practice_id).await?;
+    let today = jiff::Timestamp::now().to_zoned_datetime(tz.clone()).date();
+    let monday = today
+        .checked_sub(jiff::Span::new().days(i64::from(today.weekday().to_monday_zero_offset())))
+        .unwrap_or(today);
+    let (subject, body) = week_email(
+        &state.store,
+        (p.practice_id, q.site),
+        monday,
+        &tz,
+        &state
+            .config
+            .public_url
+            .clone()
+            .unwrap_or_else(|| super::pages::origin(&headers)),
+    )
+    .await?
+    .ok_or(AppError::NotFound)?;
+    render(&PreviewPage { l, subject, body })
+}
+
 /// Queues the summaries due at `now`: on Mondays from 7 am local time, last week's for every
 /// address of every site with a list. Returns how many messages it queued or found queued already.
 pub async fn send_due(store: &Store, base_url: &str, now: i64) -> StoreResult<usize> {
@@ -173,35 +256,11 @@ pub async fn send_due(store: &Store, base_url: &str, now: i64) -> StoreResult<us
             continue;
         }
         let monday = local.date();
-        let Ok(week_start) = monday.checked_sub(jiff::Span::new().days(7)) else {
+        let Some((subject, body)) =
+            week_email(store, (practice_id, site_id), monday, &tz, base_url).await?
+        else {
             continue;
         };
-        let start = |d: jiff::civil::Date| {
-            d.to_zoned_datetime(tz.clone())
-                .map(|z| z.timestamp().as_millisecond())
-        };
-        let (Ok(from), Ok(to)) = (start(week_start), start(monday)) else {
-            continue;
-        };
-        let range = Range { from, to };
-        let site = store.site(practice_id, site_id).await?;
-        let practice = store.practice(practice_id).await?;
-        let report = store
-            .website_report(&Scope::new(practice_id, site_id, range))
-            .await?;
-        let before = stride_store::website::rollups::previous_range(range, &tz);
-        let last_day = monday.yesterday().unwrap_or(monday);
-        let link = format!(
-            "{}/app/website?site={site_id}&period=custom&from={week_start}&to={last_day}",
-            base_url.trim_end_matches('/')
-        );
-        let (subject, body) = summary_email(
-            &practice.name,
-            &site.domain,
-            (&days_in_words(range, &tz), &days_in_words(before, &tz)),
-            &report,
-            &link,
-        );
         for email in emails {
             store
                 .queue_message(
