@@ -561,5 +561,48 @@ async fn seed_other_practice(store: &Store) -> anyhow::Result<()> {
         }
         crate::traffic::generate(store, &site, 365, 15, 43).await?;
     }
+    // A quarter of its appointment requests, so the agency's comparison has leads on both sides.
+    if store
+        .lead_rows(practice.id, stride_store::leads::Inbox::All, 1)
+        .await?
+        .is_empty()
+    {
+        use stride_store::leads::{Basis, LeadInput, Touch};
+        let names = [
+            ("Jordan", "Pike"),
+            ("Alexis", "Moreno"),
+            ("Tyler", "Brandt"),
+            ("Renee", "Walsh"),
+            ("Omar", "Haddad"),
+            ("Kelsey", "Ng"),
+        ];
+        let now = stride_store::now_ms();
+        for i in 0..27i64 {
+            let (first, last) = names[i as usize % names.len()];
+            let mut input = LeadInput::new(stride_core::leads::Origin::Form);
+            input.first_name = first.into();
+            input.last_name = last.into();
+            // The fictional 555-02xx range, apart from Riverside's people.
+            input.phone = Some(PhoneE164::parse(&format!("(720) 555-02{:02}", 10 + i))?);
+            input.service = "Sports injury".into();
+            input.basis = Basis::Website;
+            let (source, channel) = if i % 3 == 0 {
+                ("Facebook", "paid_social")
+            } else {
+                ("Google", "organic_search")
+            };
+            input.touch = Touch {
+                source: source.into(),
+                channel: channel.into(),
+                campaign: String::new(),
+                landing: "/".into(),
+            };
+            // One every three or four days, the newest yesterday.
+            input.at = Some(now - (1 + i * 10 / 3) * 86_400_000);
+            store
+                .capture_lead(practice.id, &input, &Actor::system("demo"))
+                .await?;
+        }
+    }
     Ok(())
 }
