@@ -649,7 +649,10 @@ async fn visits_goals_and_reports_add_up() {
     let (_, page) = b
         .text("/app/website?period=30d&from=2026-11-01&to=2026-11-07")
         .await;
-    assert!(page.contains("Nov 1 – Nov 7, 2026"), "the range in words");
+    assert!(
+        page.contains("Nov 1 – Nov 7, 2026</strong>"),
+        "the range in words"
+    );
     assert!(page.contains("compared with Oct 25 – Oct 31, 2026"));
     assert!(page.contains(r#"<option value="custom" selected>Custom dates</option>"#));
     let (_, page) = b
@@ -723,6 +726,10 @@ async fn visits_goals_and_reports_add_up() {
     };
     let (_, week) = b.text("/app/website?period=7d").await;
     assert!(compared(&week).is_some());
+    assert!(
+        week.contains(" (today so far)</strong>"),
+        "a named period ends with today"
+    );
     assert_eq!(compared(&ahead), compared(&week));
     assert!(
         ahead.contains("still ahead: the period is counted through today"),

@@ -775,6 +775,10 @@ pub async fn dashboard(
         }
     }
     page.shown_range = days_in_words(range, &zone);
+    if !page.future && range.to > jiff::Timestamp::now().as_millisecond() {
+        // Its last day is today, still under way; the period before it ends with a whole day.
+        page.shown_range.push_str(" (today so far)");
+    }
     if range != whole {
         page.ahead = days_in_words(
             Range {
