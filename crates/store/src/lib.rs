@@ -327,6 +327,15 @@ macro_rules! migration_files {
                     "/0017_report_emails.sql"
                 )),
             ),
+            (
+                18,
+                "rollup families",
+                include_str!(concat!(
+                    "../migrations/",
+                    $dialect,
+                    "/0018_rollup_families.sql"
+                )),
+            ),
         ]
     };
 }

@@ -42,14 +42,41 @@ const MAX_REPORT_SEGMENTS: i64 = 30;
 const MAX_SECTIONS: usize = 8;
 
 /// A site's goals, funnels (id and steps) and condition pages, loaded once for many days.
+#[derive(Clone)]
 struct Loaded {
     goals: Vec<super::reports::Goal>,
     funnels: Vec<(i64, Vec<(super::reports::GoalKind, String)>)>,
     conditions: Vec<(String, Vec<String>)>,
     /// The page patterns with a `*` among the above, sorted: each is a rollup segment.
     patterns: Vec<String>,
-    /// The filter sets reports asked for that no standard segment serves (`report_segments`).
+    /// Page patterns nothing defines that were remembered on their own (a report asked for one, or
+    /// it is one of the site's sections): each is rolled up as a *family*, alone and with each
+    /// filter value, like a defined pattern, but from the day it is filled in from
+    /// (`report_segments.done_from`).
+    families: Vec<String>,
+    /// The other filter sets reports asked for that no standard segment serves
+    /// (`report_segments`): three filters or more.
     extras: Vec<Extra>,
+}
+
+/// Whether a remembered filter set is a family: a page pattern on its own.
+fn is_family(filters: &super::query::Filters) -> bool {
+    filters.page.as_ref().is_some_and(|p| p.contains('*'))
+        && filters.source.is_none()
+        && filters.channel.is_none()
+        && filters.campaign.is_none()
+        && filters.device.is_none()
+}
+
+/// Whether a segment belongs to the family of `page`: the pattern alone ("page=/blog/*") or with
+/// one filter value ("device=mobile&page=/blog/*"). Values escape `&`, so the parts are counted.
+fn in_family(segment: &str, page: &str) -> bool {
+    let name = super::day_sums::segment_name(&[("page", page)]);
+    segment == name
+        || (segment.matches('&').count() == 1
+            && segment
+                .strip_suffix(name.as_str())
+                .is_some_and(|head| head.ends_with('&')))
 }
 
 /// A local day's bounds in milliseconds.
@@ -520,13 +547,15 @@ impl Store {
                 .collect(),
             conditions: self.condition_groups(practice_id, site_id).await?,
             patterns: Vec::new(),
-            extras: self
-                .report_segments(site_id)
-                .await?
-                .into_iter()
-                .map(|(filters, _)| filters.extra())
-                .collect(),
+            families: Vec::new(),
+            extras: Vec::new(),
         };
+        for (filters, _) in self.report_segments(site_id).await? {
+            match filters.page.clone().filter(|_| is_family(&filters)) {
+                Some(page) => loaded.families.push(page),
+                None => loaded.extras.push(filters.extra()),
+            }
+        }
         let page = super::reports::GoalKind::Page;
         let mut patterns: Vec<String> = loaded
             .goals
@@ -549,6 +578,8 @@ impl Store {
             .collect();
         patterns.sort();
         patterns.dedup();
+        loaded.families.retain(|f| !patterns.contains(f));
+        loaded.families.sort();
         loaded.patterns = patterns;
         Ok(loaded)
     }
@@ -572,8 +603,22 @@ impl Store {
                 .await?
                 .map(|covered| (covered, segment)));
         }
+        // A page pattern nothing defines, alone or with one other filter: its family, which is
+        // remembered (and filled in) as the pattern on its own.
+        let f = &scope.filters;
+        let others = [&f.source, &f.channel, &f.campaign, &f.device]
+            .iter()
+            .filter(|v| v.is_some())
+            .count();
+        let remembered = match f.page.clone().filter(|p| p.contains('*') && others <= 1) {
+            Some(page) => super::query::Filters {
+                page: Some(page),
+                ..super::query::Filters::default()
+            },
+            None => f.clone(),
+        };
         let extra = scope.filters.extra();
-        let Some(done_from) = self.remember_segment(scope.site_id, &scope.filters).await? else {
+        let Some(done_from) = self.remember_segment(scope.site_id, &remembered).await? else {
             return Ok(None);
         };
         let from = scope.range.from.max(done_from);
@@ -645,15 +690,35 @@ impl Store {
         .await?;
         for row in stale {
             let segment: String = row.try_get("segment")?;
-            for table in ["rollups", "report_segments"] {
-                sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "DELETE FROM {table} WHERE site_id = $1 AND segment = $2"
-                )))
+            // A family's rows are its pattern's alone and with each filter value.
+            let mut rows = vec![segment.clone()];
+            if let Some(page) = segment
+                .strip_prefix("page=")
+                .filter(|p| p.contains('*') && !p.contains('&'))
+            {
+                let page = page.replace("%26", "&").replace("%25", "%");
+                let all: Vec<String> =
+                    sqlx::query("SELECT DISTINCT segment FROM rollups WHERE site_id = $1")
+                        .bind(site_id)
+                        .fetch_all(&mut *tx)
+                        .await?
+                        .iter()
+                        .map(|r| r.try_get("segment"))
+                        .collect::<Result<_, _>>()?;
+                rows = all.into_iter().filter(|s| in_family(s, &page)).collect();
+            }
+            for name in &rows {
+                sqlx::query("DELETE FROM rollups WHERE site_id = $1 AND segment = $2")
+                    .bind(site_id)
+                    .bind(name.as_str())
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            sqlx::query("DELETE FROM report_segments WHERE site_id = $1 AND segment = $2")
                 .bind(site_id)
                 .bind(segment.as_str())
                 .execute(&mut *tx)
                 .await?;
-            }
         }
         tx.commit().await?;
         self.rollups_wanted.notify_one();
@@ -701,14 +766,12 @@ impl Store {
     ) -> StoreResult<Vec<String>> {
         let loaded = self.definitions(practice_id, site_id).await?;
         let mut patterns = loaded.patterns;
-        for x in loaded.extras {
-            let Some(page) = x.page.filter(|p| p.contains('*') && x.columns.is_empty()) else {
-                continue;
-            };
+        for page in loaded.families {
+            let name = super::day_sums::segment_name(&[("page", &page)]);
             let seen =
                 sqlx::query("SELECT 1 FROM rollups WHERE site_id = $1 AND segment = $2 LIMIT 1")
                     .bind(site_id)
-                    .bind(x.name.as_str())
+                    .bind(name.as_str())
                     .fetch_optional(self.pool())
                     .await?;
             if seen.is_some() {
@@ -1096,11 +1159,14 @@ impl Store {
                 attrs: [r.5, r.6, r.7, r.8],
             })
             .collect();
+        // Families are rolled up as the defined patterns are.
+        let mut patterns = loaded.patterns.clone();
+        patterns.extend(loaded.families.iter().cloned());
         let defs = Definitions {
             goals,
             funnels: funnels.clone(),
             conditions: &loaded.conditions,
-            patterns: &loaded.patterns,
+            patterns: &patterns,
             extras: &loaded.extras,
         };
         let rows = day_rows(&visits, &events, scope.range.to, &defs, segmenting);
@@ -1239,13 +1305,7 @@ impl Store {
             return Ok(());
         }
         let loaded = self.definitions(practice_id, site_id).await?;
-        let known: Vec<String> = loaded
-            .extras
-            .iter()
-            .filter(|x| x.columns.is_empty())
-            .filter_map(|x| x.page.clone())
-            .chain(loaded.patterns)
-            .collect();
+        let known: Vec<String> = loaded.families.into_iter().chain(loaded.patterns).collect();
         for section in wanted.into_iter().filter(|s| !known.contains(s)) {
             let filters = super::query::Filters {
                 page: Some(section),
@@ -1341,22 +1401,36 @@ impl Store {
             return Ok(true);
         };
         let generation = self.rollup_generation(site_id).await?;
-        let (rows, _) = self
-            .sum_scope(
-                &scope
-                    .over(Range { from, to: until })
-                    .within_day(Range { from, to: end }),
-                Segmenting::Site,
-                loaded,
-            )
-            .await?;
-        // A day without visits in the segment has no row, as in a day's rollup.
-        let visited = rows.iter().any(|r| r.1 == "summary" && r.3.visits > 0);
-        let rows = rows
-            .into_iter()
-            .filter(|_| visited)
-            .map(|(_, metric, key, sums)| (extra.name.clone(), metric, key, sums))
-            .collect();
+        let day = scope
+            .over(Range { from, to: until })
+            .within_day(Range { from, to: end });
+        let family = scope
+            .filters
+            .page
+            .clone()
+            .filter(|_| is_family(&scope.filters));
+        let rows: Vec<super::day_sums::Row> = match &family {
+            // The visits that viewed the pattern, segmented as a day's rollup segments them with
+            // the pattern as its only one: the family's rows are those of the pattern alone and
+            // with each filter value (the rest would describe those visits only).
+            Some(page) => {
+                let mut own = loaded.clone();
+                own.patterns = vec![page.clone()];
+                own.families.clear();
+                own.extras.clear();
+                let (rows, _) = self.sum_scope(&day, Segmenting::All, &own).await?;
+                rows.into_iter().filter(|r| in_family(&r.0, page)).collect()
+            }
+            None => {
+                let (rows, _) = self.sum_scope(&day, Segmenting::Site, loaded).await?;
+                // A day without visits in the segment has no row, as in a day's rollup.
+                let visited = rows.iter().any(|r| r.1 == "summary" && r.3.visits > 0);
+                rows.into_iter()
+                    .filter(|_| visited)
+                    .map(|(_, metric, key, sums)| (extra.name.clone(), metric, key, sums))
+                    .collect()
+            }
+        };
         let mut tx = self.begin().await?;
         let current = still_current(&mut tx, site_id, generation).await?;
         // The set may have been dropped meanwhile (a site keeps the most recently used few).
@@ -1370,12 +1444,31 @@ impl Store {
             tx.rollback().await?;
             return Ok(false);
         }
-        sqlx::query("DELETE FROM rollups WHERE site_id = $1 AND day_start = $2 AND segment = $3")
+        let mut replaced = vec![extra.name.clone()];
+        if let Some(page) = &family {
+            replaced =
+                sqlx::query("SELECT segment FROM rollups WHERE site_id = $1 AND day_start = $2")
+                    .bind(site_id)
+                    .bind(from)
+                    .fetch_all(&mut *tx)
+                    .await?
+                    .iter()
+                    .map(|r| r.try_get::<String, _>("segment"))
+                    .collect::<Result<Vec<_>, _>>()?
+                    .into_iter()
+                    .filter(|s| in_family(s, page))
+                    .collect();
+        }
+        for name in &replaced {
+            sqlx::query(
+                "DELETE FROM rollups WHERE site_id = $1 AND day_start = $2 AND segment = $3",
+            )
             .bind(site_id)
             .bind(from)
-            .bind(extra.name.as_str())
+            .bind(name.as_str())
             .execute(&mut *tx)
             .await?;
+        }
         insert_segments(
             &mut tx,
             self.backend(),
@@ -1638,5 +1731,31 @@ mod tests {
             found[0], "/s11/*",
             "the section with the most pages comes first"
         );
+    }
+
+    #[test]
+    fn a_family_is_its_pattern_alone_and_with_one_filter() {
+        let p = "/blog/*";
+        assert!(in_family("page=/blog/*", p));
+        assert!(in_family("device=mobile&page=/blog/*", p));
+        assert!(
+            in_family("source=A%26B&page=/blog/*", p),
+            "an escaped & is a value's"
+        );
+        assert!(
+            !in_family("source=Google&device=mobile&page=/blog/*", p),
+            "three filters"
+        );
+        assert!(!in_family("page=/blog/a", p));
+        assert!(!in_family("device=mobile&page=/x/blog/*", p));
+        assert!(!in_family("xpage=/blog/*", p));
+        let f = |page: &str, device: Option<&str>| super::super::query::Filters {
+            page: Some(page.into()),
+            device: device.map(String::from),
+            ..Default::default()
+        };
+        assert!(is_family(&f("/blog/*", None)));
+        assert!(!is_family(&f("/blog/*", Some("mobile"))));
+        assert!(!is_family(&f("/blog", None)));
     }
 }
