@@ -1297,6 +1297,46 @@ async fn rolled_up_days_give_the_same_reports_as_the_raw_data() {
     assert_eq!(view(&s.website_report(&scopes[2]).await.unwrap()), raw_year);
 }
 
+/// A site "alphapt.example" with a lead-action goal, "Call tap" (the event "Phone Call"), and
+/// `visitors` phone visitors yesterday, from Google but for the third (Facebook); the first tapped
+/// to call.
+async fn site_with_callers(s: &stride_store::Store, practice_id: i64, visitors: i64) -> Site {
+    let site = s
+        .create_site(practice_id, "alphapt.example", &[], false)
+        .await
+        .unwrap();
+    s.create_goal(
+        practice_id,
+        site.id,
+        "Call tap",
+        GoalKind::Event,
+        "Phone Call",
+        GoalCategory::LeadAction,
+    )
+    .await
+    .unwrap();
+    let t0 = yesterday_at_ten();
+    let mut events = Vec::new();
+    for visitor in 1..=visitors {
+        let mut v = Visit {
+            site: &site,
+            visitor,
+            source: if visitor == 3 { "Facebook" } else { "Google" },
+            channel: "organic_search",
+            device: "mobile",
+            at: t0 + visitor * 1_000,
+        };
+        events.push(v.event("pageview", "/"));
+        if visitor == 1 {
+            events.push(v.event("Phone Call", "/"));
+        }
+    }
+    s.insert_events(&events, &mut VisitCache::default())
+        .await
+        .unwrap();
+    site
+}
+
 #[tokio::test]
 async fn an_agency_sees_its_clinics_side_by_side() {
     let app = TestApp::spawn().await;
@@ -1316,39 +1356,7 @@ async fn an_agency_sees_its_clinics_side_by_side() {
         .id;
     s.grant_role(id, beta.id, Role::Marketer).await.unwrap();
     s.grant_role(id, gamma.id, Role::Clinician).await.unwrap();
-    let site = s
-        .create_site(alpha.id, "alphapt.example", &[], false)
-        .await
-        .unwrap();
-    s.create_goal(
-        alpha.id,
-        site.id,
-        "Call tap",
-        GoalKind::Event,
-        "Phone Call",
-        GoalCategory::LeadAction,
-    )
-    .await
-    .unwrap();
-    let t0 = yesterday_at_ten();
-    let mut events = Vec::new();
-    for visitor in 1..=4 {
-        let mut v = Visit {
-            site: &site,
-            visitor,
-            source: "Google",
-            channel: "organic_search",
-            device: "mobile",
-            at: t0 + visitor * 1_000,
-        };
-        events.push(v.event("pageview", "/"));
-        if visitor == 1 {
-            events.push(v.event("Phone Call", "/"));
-        }
-    }
-    s.insert_events(&events, &mut VisitCache::default())
-        .await
-        .unwrap();
+    let site = site_with_callers(s, alpha.id, 4).await;
 
     // Two leads for alpha this week: the page counts them, and never names them.
     for name in ["Anastasia", "Bartholomew"] {
@@ -1428,39 +1436,7 @@ async fn a_weekly_summary_goes_out_on_monday_morning_once() {
     let app = TestApp::spawn().await;
     let s = &app.store;
     let practice = app.practice("alpha").await;
-    let site = s
-        .create_site(practice.id, "alphapt.example", &[], false)
-        .await
-        .unwrap();
-    s.create_goal(
-        practice.id,
-        site.id,
-        "Call tap",
-        GoalKind::Event,
-        "Phone Call",
-        GoalCategory::LeadAction,
-    )
-    .await
-    .unwrap();
-    let t0 = yesterday_at_ten();
-    let mut events = Vec::new();
-    for visitor in 1..=3 {
-        let mut v = Visit {
-            site: &site,
-            visitor,
-            source: if visitor == 3 { "Facebook" } else { "Google" },
-            channel: "organic_search",
-            device: "mobile",
-            at: t0 + visitor * 1_000,
-        };
-        events.push(v.event("pageview", "/"));
-        if visitor == 1 {
-            events.push(v.event("Phone Call", "/"));
-        }
-    }
-    s.insert_events(&events, &mut VisitCache::default())
-        .await
-        .unwrap();
+    let site = site_with_callers(s, practice.id, 3).await;
 
     // The owner puts the agency's address on the list; a mistyped one is refused and kept.
     let owner = app.login(&app.user(&practice, Role::Owner).await).await;
@@ -1496,7 +1472,7 @@ async fn a_weekly_summary_goes_out_on_monday_morning_once() {
 
     // The Monday after the week that holds yesterday, in the practice's time zone.
     let zone = s.practice_time_zone(practice.id).await.unwrap();
-    let yesterday = jiff::Timestamp::from_millisecond(t0)
+    let yesterday = jiff::Timestamp::from_millisecond(yesterday_at_ten())
         .unwrap()
         .to_zoned_datetime(zone.clone())
         .date();
