@@ -1356,7 +1356,7 @@ async fn an_agency_sees_its_clinics_side_by_side() {
         .id;
     s.grant_role(id, beta.id, Role::Marketer).await.unwrap();
     s.grant_role(id, gamma.id, Role::Clinician).await.unwrap();
-    let site = site_with_callers(s, alpha.id, 4).await;
+    site_with_callers(s, alpha.id, 4).await;
 
     // Two leads for alpha this week: the page counts them, and never names them.
     for name in ["Anastasia", "Bartholomew"] {
