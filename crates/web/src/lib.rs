@@ -176,6 +176,7 @@ pub fn router(state: AppState) -> Router {
         .route("/app", get(overview::overview))
         .route("/app/website", get(website::dashboard::dashboard))
         .route("/app/clinics", get(website::clinics::clinics))
+        .route("/app/clinics.csv", get(website::clinics::export))
         .route("/app/website/report-emails", post(website::weekly::add))
         .route("/app/website/weekly", get(website::weekly::preview))
         .route(

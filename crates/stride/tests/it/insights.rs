@@ -1406,6 +1406,26 @@ async fn an_agency_sees_its_clinics_side_by_side() {
         !g.contains("Open"),
         "no way in to a report the role may not see"
     );
+    // The same as a spreadsheet, numbers unformatted.
+    let resp = b.get("/app/clinics.csv?period=7d").await;
+    assert_eq!(resp.status(), 200);
+    assert!(
+        resp.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .starts_with("attachment; filename=\"clinics-7d-")
+    );
+    let csv = resp.text().await.unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(
+        lines[0],
+        "practice,website,visitors,previous_visitors,converting_visitors,lead_action_rate_pct,band,leads,new_patients,cost_per_lead"
+    );
+    assert!(
+        lines.contains(&"alpha PT,alphapt.example,4,0,1,25.0,too few visitors to judge,2,0,"),
+        "{csv}"
+    );
+    assert!(csv.contains("your role here does not include reports"), "{csv}");
     // Open goes to that practice's website dashboard.
     let resp = b
         .post_form(

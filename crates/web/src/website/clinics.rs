@@ -6,6 +6,8 @@
 use askama::Template;
 use axum::Extension;
 use axum::extract::{Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use stride_core::role::Permission;
 use stride_core::website::conversion::band;
@@ -33,10 +35,13 @@ pub struct ClinicRow {
     /// Why there are no figures ("no website set up yet"), or empty.
     pub note: &'static str,
     pub visitors: i64,
+    pub visitors_before: i64,
     pub visitors_change: String,
     pub visitors_tone: &'static str,
     pub converting: i64,
     pub rate: String,
+    /// The rate in percent, when there were visitors.
+    pub rate_value: Option<f64>,
     /// The rate as a share of the chart's scale, for its bar.
     pub rate_width: f64,
     pub rate_change: String,
@@ -44,8 +49,8 @@ pub struct ClinicRow {
     pub band: &'static str,
     pub band_class: &'static str,
     /// The practice's leads that arrived in the period, the new patients among them, and the
-    /// campaigns' spend per lead ("–" without spend), on its first row only.
-    pub leads: Option<(i64, i64, String)>,
+    /// campaigns' spend per lead in cents (none without spend), on its first row only.
+    pub leads: Option<(i64, i64, Option<i64>)>,
 }
 
 #[derive(Template)]
@@ -66,6 +71,10 @@ struct ClinicsPage {
 impl ClinicsPage {
     fn n(&self, v: &i64) -> String {
         count(*v)
+    }
+
+    fn money(&self, cents: &Option<i64>) -> String {
+        cents.map_or_else(|| "–".into(), crate::leads::report::money)
     }
 }
 
@@ -88,18 +97,130 @@ fn pct_change(now: i64, before: i64) -> (String, &'static str) {
     )
 }
 
+/// The period a query names (the last 30 days by default): its key, label and days.
+fn period_of(q: &ClinicsQuery) -> (&'static str, &'static str, i64) {
+    PERIODS
+        .iter()
+        .find(|(k, ..)| Some(*k) == q.period.as_deref())
+        .copied()
+        .unwrap_or(PERIODS[1])
+}
+
 pub async fn clinics(
     State(state): State<AppState>,
     Extension(p): Extension<Principal>,
     Query(q): Query<ClinicsQuery>,
 ) -> PageResult {
-    let user = p.user.as_ref().ok_or(AppError::Forbidden)?;
     let l = layout(&state, &p, "clinics", &Done::default()).await?;
-    let (period, _, days) = PERIODS
+    let (period, _, days) = period_of(&q);
+    let mut rows = clinic_rows(&state, &p, days).await?;
+    let (visitors, converting, overall) = totals(&rows);
+    let total_leads = rows
         .iter()
-        .find(|(k, ..)| Some(*k) == q.period.as_deref())
-        .copied()
-        .unwrap_or(PERIODS[1]);
+        .filter_map(|r| r.leads.as_ref())
+        .fold((0, 0), |(l, p), r| (l + r.0, p + r.1));
+    let scale = rows
+        .iter()
+        .map(|r| r.rate_width)
+        .fold(4.0_f64, f64::max)
+        .ceil();
+    for r in &mut rows {
+        r.rate_width = r.rate_width * 100.0 / scale;
+    }
+    render(&ClinicsPage {
+        l,
+        period,
+        periods: PERIODS,
+        rows,
+        total: (visitors, converting, overall),
+        total_leads,
+        scale,
+    })
+}
+
+/// All the rows' visitors and converting visitors, and the overall rate.
+fn totals(rows: &[ClinicRow]) -> (i64, i64, String) {
+    let visitors: i64 = rows.iter().map(|r| r.visitors).sum();
+    let converting: i64 = rows.iter().map(|r| r.converting).sum();
+    let overall = if visitors > 0 {
+        format!("{:.1}%", converting as f64 * 100.0 / visitors as f64)
+    } else {
+        "–".into()
+    };
+    (visitors, converting, overall)
+}
+
+/// The same as a spreadsheet (`/app/clinics.csv?period=…`): a row per site, numbers unformatted.
+pub async fn export(
+    State(state): State<AppState>,
+    Extension(p): Extension<Principal>,
+    Query(q): Query<ClinicsQuery>,
+) -> Result<Response, AppError> {
+    let (period, _, days) = period_of(&q);
+    let rows = clinic_rows(&state, &p, days).await?;
+    let mut out = String::from(
+        "practice,website,visitors,previous_visitors,converting_visitors,lead_action_rate_pct,band,leads,new_patients,cost_per_lead\n",
+    );
+    for r in &rows {
+        let (leads, patients, cost) = r.leads.map_or(
+            (String::new(), String::new(), String::new()),
+            |(l, n, c)| {
+                (
+                    l.to_string(),
+                    n.to_string(),
+                    c.map(|c| format!("{}.{:02}", c / 100, c % 100))
+                        .unwrap_or_default(),
+                )
+            },
+        );
+        let site = if r.note.is_empty() {
+            r.site.clone()
+        } else {
+            r.note.to_string()
+        };
+        let cells = [
+            r.practice.clone(),
+            site,
+            r.visitors.to_string(),
+            r.visitors_before.to_string(),
+            r.converting.to_string(),
+            r.rate_value.map(|v| format!("{v:.1}")).unwrap_or_default(),
+            r.band.to_string(),
+            leads,
+            patients,
+            cost,
+        ];
+        let cells: Vec<String> = cells
+            .iter()
+            .map(|c| crate::pages::settings::csv_field(c))
+            .collect();
+        out.push_str(&cells.join(","));
+        out.push('\n');
+    }
+    let today = jiff::Timestamp::now()
+        .to_zoned_datetime(jiff::tz::TimeZone::UTC)
+        .date();
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"clinics-{period}-{today}.csv\""),
+            ),
+            (header::CACHE_CONTROL, "no-store".to_string()),
+        ],
+        out,
+    )
+        .into_response())
+}
+
+/// A row per site of each practice the person belongs to, for the last `days` days of each.
+async fn clinic_rows(
+    state: &AppState,
+    p: &Principal,
+    days: i64,
+) -> Result<Vec<ClinicRow>, AppError> {
+    let user = p.user.as_ref().ok_or(AppError::Forbidden)?;
     let mut rows = Vec::new();
     for (practice, role) in state.store.practices_of(user.id).await? {
         let row = |site: String, note: &'static str| ClinicRow {
@@ -109,10 +230,12 @@ pub async fn clinics(
             site,
             note,
             visitors: 0,
+            visitors_before: 0,
             visitors_change: String::new(),
             visitors_tone: "",
             converting: 0,
             rate: "–".into(),
+            rate_value: None,
             rate_width: 0.0,
             rate_change: String::new(),
             rate_tone: "",
@@ -133,19 +256,13 @@ pub async fn clinics(
             continue;
         }
         // Each practice's period ends with today in its own time zone.
-        let range = period_range(days, &practice_tz(&state, practice.id).await?);
+        let range = period_range(days, &practice_tz(state, practice.id).await?);
         let leads = state
             .store
             .lead_report(practice.id, range.from, range.to, GroupBy::Channel)
             .await?
             .total;
-        let mut leads = Some((
-            leads.leads,
-            leads.patients,
-            leads
-                .cost_per_lead_cents
-                .map_or_else(|| "–".to_string(), crate::leads::report::money),
-        ));
+        let mut leads = Some((leads.leads, leads.patients, leads.cost_per_lead_cents));
         for site in sites {
             let report = state
                 .store
@@ -169,6 +286,8 @@ pub async fn clinics(
             let mut r = row(site.domain.clone(), "");
             r.leads = leads.take();
             r.visitors = now.visitors;
+            r.visitors_before = before.visitors;
+            r.rate_value = rate_now;
             r.visitors_change = visitors_change;
             r.visitors_tone = visitors_tone;
             r.converting = converting;
@@ -194,32 +313,5 @@ pub async fn clinics(
             rows.push(r);
         }
     }
-    let visitors: i64 = rows.iter().map(|r| r.visitors).sum();
-    let converting: i64 = rows.iter().map(|r| r.converting).sum();
-    let overall = if visitors > 0 {
-        format!("{:.1}%", converting as f64 * 100.0 / visitors as f64)
-    } else {
-        "–".into()
-    };
-    let total_leads = rows
-        .iter()
-        .filter_map(|r| r.leads.as_ref())
-        .fold((0, 0), |(l, p), r| (l + r.0, p + r.1));
-    let scale = rows
-        .iter()
-        .map(|r| r.rate_width)
-        .fold(4.0_f64, f64::max)
-        .ceil();
-    for r in &mut rows {
-        r.rate_width = r.rate_width * 100.0 / scale;
-    }
-    render(&ClinicsPage {
-        l,
-        period,
-        periods: PERIODS,
-        rows,
-        total: (visitors, converting, overall),
-        total_leads,
-        scale,
-    })
+    Ok(rows)
 }
