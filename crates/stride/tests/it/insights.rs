@@ -1425,7 +1425,10 @@ async fn an_agency_sees_its_clinics_side_by_side() {
         lines.contains(&"alpha PT,alphapt.example,4,0,1,25.0,too few visitors to judge,2,0,"),
         "{csv}"
     );
-    assert!(csv.contains("your role here does not include reports"), "{csv}");
+    assert!(
+        csv.contains("your role here does not include reports"),
+        "{csv}"
+    );
     // Open goes to that practice's website dashboard.
     let resp = b
         .post_form(
