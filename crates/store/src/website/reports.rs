@@ -637,6 +637,22 @@ pub struct Report {
     pub conditions: Vec<ConditionResult>,
 }
 
+impl Report {
+    /// Visitors who completed a lead action, in the period and in the previous one when its rows
+    /// were compared: each visitor has one device class (the visitor id covers the browser), so the
+    /// device rows add up to them without counting anyone twice.
+    pub fn converting_visitors(&self) -> (i64, Option<i64>) {
+        let now = self.devices.iter().map(|r| r.converting).sum();
+        let before = self
+            .devices
+            .iter()
+            .map(|r| r.previous.map(|p| p.converting))
+            .sum::<Option<i64>>()
+            .filter(|_| !self.devices.is_empty());
+        (now, before)
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct FunnelResult {
     pub funnel: Funnel,

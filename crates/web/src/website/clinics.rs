@@ -14,7 +14,9 @@ use stride_core::website::conversion::band;
 use stride_store::campaigns::GroupBy;
 use stride_store::website::reports::Scope;
 
-use super::dashboard::{MIN_VISITORS_FOR_BAND, PERIODS, band_class, period_range};
+use super::dashboard::{
+    MIN_VISITORS_FOR_BAND, PERIODS, band_class, change, period_range, points, tone,
+};
 use crate::AppState;
 use crate::auth::Principal;
 use crate::error::{AppError, PageResult};
@@ -76,25 +78,6 @@ impl ClinicsPage {
     fn money(&self, cents: &Option<i64>) -> String {
         cents.map_or_else(|| "–".into(), crate::leads::report::money)
     }
-}
-
-fn pct_change(now: i64, before: i64) -> (String, &'static str) {
-    if before <= 0 {
-        return (String::new(), "");
-    }
-    let pct = (now - before) as f64 * 100.0 / before as f64;
-    if pct.abs() < 0.5 {
-        return ("0%".into(), "");
-    }
-    let tone = match pct {
-        p if p.abs() < 2.0 => "",
-        p if p > 0.0 => "ok",
-        _ => "warn",
-    };
-    (
-        format!("{}{pct:.0}%", if pct >= 0.0 { "+" } else { "" }),
-        tone,
-    )
 }
 
 /// The period a query names (the last 30 days by default): its key, label and days.
@@ -269,37 +252,24 @@ async fn clinic_rows(
                 .website_report(&Scope::new(practice.id, site.id, range))
                 .await?;
             let (now, before) = (&report.summary, &report.previous);
-            // Each visitor has one device class, so the device rows add up without counting anyone
-            // twice (as on the dashboard).
-            let converting: i64 = report.devices.iter().map(|r| r.converting).sum();
-            let converting_before: Option<i64> = report
-                .devices
-                .iter()
-                .map(|r| r.previous.map(|p| p.converting))
-                .sum::<Option<i64>>()
-                .filter(|_| !report.devices.is_empty());
+            let (converting, converting_before) = report.converting_visitors();
             let rate = |n: i64, of: i64| (of > 0).then(|| n as f64 * 100.0 / of as f64);
             let rate_now = rate(converting, now.visitors);
             let rate_before = converting_before.and_then(|b| rate(b, before.visitors));
-            let (visitors_change, visitors_tone) = pct_change(now.visitors, before.visitors);
             let judged = rate_now.filter(|_| now.visitors >= MIN_VISITORS_FOR_BAND);
             let mut r = row(site.domain.clone(), "");
             r.leads = leads.take();
             r.visitors = now.visitors;
             r.visitors_before = before.visitors;
             r.rate_value = rate_now;
-            r.visitors_change = visitors_change;
-            r.visitors_tone = visitors_tone;
+            let (v, b) = (now.visitors as f64, before.visitors as f64);
+            r.visitors_change = change(v, b).unwrap_or_default();
+            r.visitors_tone = tone(v, b, true);
             r.converting = converting;
             r.rate = rate_now.map_or("–".into(), |r| format!("{r:.1}%"));
             r.rate_width = rate_now.unwrap_or(0.0);
             if let Some((a, b)) = rate_now.zip(rate_before) {
-                r.rate_change = format!("{}{:.1} pts", if a >= b { "+" } else { "" }, a - b);
-                r.rate_tone = match a - b {
-                    d if d.abs() < 0.1 => "",
-                    d if d > 0.0 => "ok",
-                    _ => "warn",
-                };
+                (r.rate_change, r.rate_tone) = points(a, b);
             }
             r.band = judged.map_or(
                 if rate_now.is_some() {

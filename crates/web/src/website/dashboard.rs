@@ -197,7 +197,7 @@ impl DashboardPage {
     }
 }
 
-fn change(now: f64, before: f64) -> Option<String> {
+pub(crate) fn change(now: f64, before: f64) -> Option<String> {
     if before <= 0.0 {
         return None;
     }
@@ -211,7 +211,7 @@ fn change(now: f64, before: f64) -> Option<String> {
 
 /// The badge colour of a change from `before` to `now` where up is good (or bad, when `up_good`
 /// is false): none below two percent either way, which is day-to-day noise for a clinic's site.
-fn tone(now: f64, before: f64, up_good: bool) -> &'static str {
+pub(crate) fn tone(now: f64, before: f64, up_good: bool) -> &'static str {
     if before <= 0.0 || ((now - before) / before).abs() < 0.02 {
         ""
     } else if (now > before) == up_good {
@@ -219,6 +219,20 @@ fn tone(now: f64, before: f64, up_good: bool) -> &'static str {
     } else {
         "warn"
     }
+}
+
+/// A rate's change in percentage points ("+0.4 pts"), and its badge colour (none under 0.1 point).
+pub(crate) fn points(now: f64, before: f64) -> (String, &'static str) {
+    let d = now - before;
+    let tone = match d {
+        d if d.abs() < 0.1 => "",
+        d if d > 0.0 => "ok",
+        _ => "warn",
+    };
+    (
+        format!("{}{d:.1} pts", if d >= 0.0 { "+" } else { "" }),
+        tone,
+    )
 }
 
 /// The badge colour of a benchmark band.
@@ -291,14 +305,10 @@ fn cards(now: &Summary, before: &Summary, converting: (i64, Option<i64>)) -> Vec
             note: rate_now
                 .map(|r| format!("{r:.1}% of visitors"))
                 .unwrap_or_default(),
-            change: rate_now
+            change: rate_now.zip(rate_before).map(|(a, b)| points(a, b).0),
+            tone: rate_now
                 .zip(rate_before)
-                .map(|(a, b)| format!("{}{:.1} pts", if a >= b { "+" } else { "" }, a - b)),
-            tone: rate_now.zip(rate_before).map_or("", |(a, b)| match a - b {
-                d if d.abs() < 0.1 => "",
-                d if d > 0.0 => "ok",
-                _ => "warn",
-            }),
+                .map_or("", |(a, b)| points(a, b).1),
             ..counted("Converting visitors", lead_now, 0)
         },
         counted("Pageviews", now.pageviews, before.pageviews),
@@ -740,16 +750,7 @@ pub async fn dashboard(
             .is_some();
     let report = state.store.website_report(&scope).await?;
     let now = &report.summary;
-    // Visitors who completed a lead action: each visitor has one device class (the visitor id
-    // covers the browser), so the device rows add up to them without counting anyone twice.
-    let converting_now = report.devices.iter().map(|r| r.converting).sum::<i64>();
-    let converting_before = report
-        .devices
-        .iter()
-        .map(|r| r.previous.map(|p| p.converting))
-        .sum::<Option<i64>>()
-        .filter(|_| !report.devices.is_empty());
-    page.cards = cards(now, &report.previous, (converting_now, converting_before));
+    page.cards = cards(now, &report.previous, report.converting_visitors());
     // Rows are compared with the previous period only where rollups serve it; right after goals
     // change, they are being totalled again.
     page.recounting = now.visitors > 0
@@ -1153,7 +1154,7 @@ pub async fn export(
             .unwrap_or_default()
     };
     let visitors = report.summary.visitors;
-    let converting: i64 = report.devices.iter().map(|r| r.converting).sum();
+    let (converting, _) = report.converting_visitors();
     let mut out = String::from(
         "section,name,visitors,visits,converting_visitors,conversion_rate_pct,previous_visitors\n",
     );

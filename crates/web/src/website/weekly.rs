@@ -71,20 +71,11 @@ pub async fn remove(
     Ok(redirect_done(SETUP, "report_email_removed"))
 }
 
-/// "+4%", "0%", or "" without anything to compare with.
+/// " (+4% on the week before)", or "" without anything to compare with.
 fn change(now: i64, before: i64) -> String {
-    if before <= 0 {
-        return String::new();
-    }
-    let pct = (now - before) as f64 * 100.0 / before as f64;
-    if pct.abs() < 0.5 {
-        " (0% on the week before)".into()
-    } else {
-        format!(
-            " ({}{pct:.0}% on the week before)",
-            if pct > 0.0 { "+" } else { "" }
-        )
-    }
+    super::dashboard::change(now as f64, before as f64)
+        .map(|c| format!(" ({c} on the week before)"))
+        .unwrap_or_default()
 }
 
 /// The subject and plain-text body of a site's summary for `week`, compared with the week before.
@@ -96,7 +87,7 @@ pub fn summary_email(
     link: &str,
 ) -> (String, String) {
     let (now, prev) = (&report.summary, &report.previous);
-    let converting: i64 = report.devices.iter().map(|r| r.converting).sum();
+    let (converting, _) = report.converting_visitors();
     let mut body = format!(
         "{practice} · {domain}\nLast week, {week}, compared with {before}\n\n\
          Visitors: {}{}\nVisits: {}{}\n",
