@@ -336,6 +336,11 @@ macro_rules! migration_files {
                     "/0018_rollup_families.sql"
                 )),
             ),
+            (
+                19,
+                "day digests",
+                include_str!(concat!("../migrations/", $dialect, "/0019_day_digests.sql")),
+            ),
         ]
     };
 }

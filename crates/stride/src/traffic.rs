@@ -229,6 +229,8 @@ pub async fn generate(
     batch.sort_by_key(|e| e.at);
     store.insert_events(&batch, &mut cache).await?;
     written += batch.len() as u64;
+    // Days already rolled up (a server ran meanwhile) are rolled up again with these events.
+    store.forget_digests(site.practice_id).await?;
     Ok(written)
 }
 

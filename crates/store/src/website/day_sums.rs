@@ -64,9 +64,9 @@ impl Sums {
     }
 }
 
-/// A visit that began in the day.
+/// A visit that began in the day, its text borrowed from where it was loaded.
 #[derive(Debug, Clone)]
-pub(crate) struct DayVisit {
+pub(crate) struct DayVisit<'a> {
     pub id: i64,
     pub visitor_id: i64,
     pub started_at: i64,
@@ -74,20 +74,20 @@ pub(crate) struct DayVisit {
     pub interactions: i64,
     pub duration_ms: i64,
     /// source, channel, campaign, entry_path, device, browser, os.
-    pub dims: [String; 7],
+    pub dims: [&'a str; 7],
 }
 
 /// An event of the day that a report looks at (pageviews and the events goals and funnels name),
 /// in the order of `(visit_id, at, id)`.
 #[derive(Debug, Clone)]
-pub(crate) struct DayEvent {
+pub(crate) struct DayEvent<'a> {
     pub visit_id: i64,
     pub visitor_id: i64,
     pub at: i64,
-    pub name: String,
-    pub path: String,
+    pub name: &'a str,
+    pub path: &'a str,
     /// source, channel, campaign, device.
-    pub attrs: [String; 4],
+    pub attrs: [&'a str; 4],
 }
 
 /// What a site defines that its reports count.
@@ -398,6 +398,58 @@ fn add_to(groups: &mut HashMap<String, Group>, key: &str, visitor: i64, converts
     }
 }
 
+/// What events of one name and path count towards.
+struct Kind {
+    /// It completes a lead-action goal.
+    lead: bool,
+    pageview: bool,
+    /// The goals it completes, by index.
+    goals: Vec<usize>,
+    /// The condition pages it is a pageview of, by index.
+    conditions: Vec<usize>,
+    /// Per list of steps (see `day_rows`), the steps it is, as bits.
+    steps: Vec<u64>,
+}
+
+impl Kind {
+    fn of(
+        name: &str,
+        path: &str,
+        defs: &Definitions,
+        step_lists: &[&[(GoalKind, String)]],
+    ) -> Kind {
+        let goals: Vec<usize> = (0..defs.goals.len())
+            .filter(|&g| matches(defs.goals[g].kind, &defs.goals[g].pattern, name, path))
+            .collect();
+        let conditions = if name == "pageview" {
+            (0..defs.conditions.len())
+                .filter(|&c| defs.conditions[c].1.iter().any(|p| path_matches(p, path)))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let steps = step_lists
+            .iter()
+            .map(|steps| {
+                steps
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, (kind, pattern))| matches(*kind, pattern, name, path))
+                    .fold(0u64, |m, (i, _)| m | (1 << i))
+            })
+            .collect();
+        Kind {
+            pageview: name == "pageview",
+            lead: goals
+                .iter()
+                .any(|&g| defs.goals[g].category == GoalCategory::LeadAction),
+            goals,
+            conditions,
+            steps,
+        }
+    }
+}
+
 /// Sums a day. `events` holds the day's events up to the day's end; those at or after `to` (a
 /// partial day's cut-off) count only towards funnels of visits that began before it. `segmenting`
 /// says which segments are summed (see `Segmenting`).
@@ -408,16 +460,6 @@ pub(crate) fn day_rows(
     defs: &Definitions,
     segmenting: Segmenting,
 ) -> Vec<Row> {
-    let lead_goals: Vec<&Goal> = defs
-        .goals
-        .iter()
-        .filter(|g| g.category == GoalCategory::LeadAction)
-        .collect();
-    let is_lead = |e: &DayEvent| {
-        lead_goals
-            .iter()
-            .any(|g| matches(g.kind, &g.pattern, &e.name, &e.path))
-    };
     // Event goals confirmed by a page goal: (goal index, [event step, page step]).
     let confirm_pairs: Vec<(usize, [(GoalKind, String); 2])> = defs
         .goals
@@ -434,11 +476,32 @@ pub(crate) fn day_rows(
             ))
         })
         .collect();
+    // Every list of steps a visit is followed through: the confirmations, then the funnels.
+    let step_lists: Vec<&[(GoalKind, String)]> = confirm_pairs
+        .iter()
+        .map(|(_, steps)| steps.as_slice())
+        .chain(defs.funnels.iter().map(|(_, steps)| steps.as_slice()))
+        .collect();
+    // What each event counts towards, worked out once for each name and path of the day (a day
+    // has thousands of events but few distinct ones).
+    let mut kinds: Vec<Kind> = Vec::new();
+    let mut kind_ids: HashMap<(&str, &str), usize> = HashMap::new();
+    let event_kinds: Vec<usize> = events
+        .iter()
+        .map(|e| {
+            *kind_ids.entry((e.name, e.path)).or_insert_with(|| {
+                kinds.push(Kind::of(e.name, e.path, defs, &step_lists));
+                kinds.len() - 1
+            })
+        })
+        .collect();
+    let kind = |i: usize| &kinds[event_kinds[i]];
 
     let converting: HashSet<i64> = events
         .iter()
-        .filter(|e| e.at < to && is_lead(e))
-        .map(|e| e.visit_id)
+        .enumerate()
+        .filter(|(i, e)| e.at < to && kind(*i).lead)
+        .map(|(_, e)| e.visit_id)
         .collect();
     let mut by_segment = Segments {
         ids: HashMap::new(),
@@ -448,23 +511,27 @@ pub(crate) fn day_rows(
     };
     by_segment.id(String::new());
 
-    // Each visit's events, for funnels (already ordered by visit, time and id).
-    let mut visit_events: HashMap<i64, &[DayEvent]> = HashMap::new();
+    // Each visit's events, for funnels (already ordered by visit, time and id), by index.
+    let mut visit_events: HashMap<i64, std::ops::Range<usize>> = HashMap::new();
     let mut start = 0;
     for i in 1..=events.len() {
         if i == events.len() || events[i].visit_id != events[start].visit_id {
-            visit_events.insert(events[start].visit_id, &events[start..i]);
+            visit_events.insert(events[start].visit_id, start..i);
             start = i;
         }
     }
     // The distinct pages each visit viewed.
+    // Only segment "" when summing for the site alone: every visit and event is in it, and the
+    // segments need not be worked out (nor the pages each visit viewed, which they depend on).
+    let site_only = segmenting == Segmenting::Site;
     let viewed: HashMap<i64, Vec<&str>> = visit_events
         .iter()
+        .filter(|_| !site_only)
         .map(|(&visit, evs)| {
             let mut paths: Vec<&str> = evs
-                .iter()
-                .filter(|e| e.name == "pageview")
-                .map(|e| e.path.as_str())
+                .clone()
+                .filter(|&i| kind(i).pageview)
+                .map(|i| events[i].path)
                 .collect();
             paths.sort_unstable();
             paths.dedup();
@@ -472,41 +539,35 @@ pub(crate) fn day_rows(
         })
         .collect();
     let viewed_by = |visit: i64| viewed.get(&visit).map(Vec::as_slice).unwrap_or_default();
-    let reached = |steps: &[(GoalKind, String)], visit: i64| -> usize {
-        let evs = visit_events.get(&visit).copied().unwrap_or_default();
-        funnel_reached(
-            steps.len(),
-            evs.iter().map(|e| {
-                steps
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, (kind, pattern))| matches(*kind, pattern, &e.name, &e.path))
-                    .fold(0u64, |m, (i, _)| m | (1 << i))
-            }),
-        )
+    // How far a visit got through step list `list`.
+    let reached = |list: usize, visit: i64| -> usize {
+        let evs = visit_events.get(&visit).cloned().unwrap_or_default();
+        funnel_reached(step_lists[list].len(), evs.map(|i| kind(i).steps[list]))
     };
 
     let mut visit_segments: HashMap<i64, Vec<usize>> = HashMap::with_capacity(visits.len());
     let visit_attrs: HashMap<i64, [&str; 4]> = visits
         .iter()
-        .map(|v| (v.id, SEGMENTED.map(|d| v.dims[d].as_str())))
+        .filter(|_| !site_only)
+        .map(|v| (v.id, SEGMENTED.map(|d| v.dims[d])))
         .collect();
     for v in visits {
         let converts = converting.contains(&v.id);
-        let confirm: Vec<usize> = confirm_pairs
-            .iter()
-            .map(|(_, steps)| reached(steps, v.id))
+        let confirm: Vec<usize> = (0..confirm_pairs.len())
+            .map(|list| reached(list, v.id))
             .collect();
-        let funnels: Vec<usize> = defs
-            .funnels
-            .iter()
-            .map(|(_, steps)| reached(steps, v.id))
+        let funnels: Vec<usize> = (0..defs.funnels.len())
+            .map(|k| reached(confirm_pairs.len() + k, v.id))
             .collect();
-        let values = SEGMENTED.map(|d| (DIMENSIONS[d], v.dims[d].as_str()));
-        let segs: Vec<usize> = segments(values, viewed_by(v.id), defs, segmenting)
-            .into_iter()
-            .map(|name| by_segment.id(name))
-            .collect();
+        let values = SEGMENTED.map(|d| (DIMENSIONS[d], v.dims[d]));
+        let segs: Vec<usize> = if site_only {
+            vec![0]
+        } else {
+            segments(values, viewed_by(v.id), defs, segmenting)
+                .into_iter()
+                .map(|name| by_segment.id(name))
+                .collect()
+        };
         for &seg in &segs {
             let s = &mut by_segment.list[seg].1;
             s.visitors.insert(v.visitor_id);
@@ -526,41 +587,31 @@ pub(crate) fn day_rows(
                 s.funnels[k].push(*r);
             }
         }
-        visit_segments.insert(v.id, segs);
+        if !site_only {
+            visit_segments.insert(v.id, segs);
+        }
     }
 
-    for e in events.iter().filter(|e| e.at < to) {
-        let lead = is_lead(e);
-        let pageview = e.name == "pageview";
+    for (i, e) in events.iter().enumerate().filter(|(_, e)| e.at < to) {
+        let Kind {
+            lead,
+            pageview,
+            goals,
+            conditions,
+            ..
+        } = kind(i);
+        let (lead, pageview) = (*lead, *pageview);
         let converts = converting.contains(&e.visit_id);
-        // What the event counts towards, worked out once for all its segments.
-        let conditions: Vec<usize> = if pageview {
-            (0..defs.conditions.len())
-                .filter(|&c| {
-                    defs.conditions[c]
-                        .1
-                        .iter()
-                        .any(|p| path_matches(p, &e.path))
-                })
-                .collect()
-        } else {
-            Vec::new()
-        };
-        let goals: Vec<usize> = (0..defs.goals.len())
-            .filter(|&g| {
-                let goal = &defs.goals[g];
-                matches(goal.kind, &goal.pattern, &e.name, &e.path)
-            })
-            .collect();
         // An event's segments are its visit's, unless its own attributes differ.
         let own: Vec<usize>;
-        let segs = match (
+        let segs: &[usize] = match (
             visit_segments.get(&e.visit_id),
             visit_attrs.get(&e.visit_id),
         ) {
-            (Some(segs), Some(attrs)) if attrs.iter().zip(&e.attrs).all(|(a, b)| *a == b) => segs,
+            _ if site_only => &[0],
+            (Some(segs), Some(attrs)) if attrs.iter().zip(&e.attrs).all(|(a, b)| a == b) => segs,
             _ => {
-                let attrs = [0, 1, 2, 3].map(|i| (DIMENSIONS[SEGMENTED[i]], e.attrs[i].as_str()));
+                let attrs = [0, 1, 2, 3].map(|i| (DIMENSIONS[SEGMENTED[i]], e.attrs[i]));
                 own = segments(attrs, viewed_by(e.visit_id), defs, segmenting)
                     .into_iter()
                     .map(|name| by_segment.id(name))
@@ -571,13 +622,13 @@ pub(crate) fn day_rows(
         for &seg in segs {
             let s = &mut by_segment.list[seg].1;
             if pageview {
-                add_to(&mut s.pages, &e.path, e.visitor_id, converts);
+                add_to(&mut s.pages, e.path, e.visitor_id, converts);
             }
-            for &c in &conditions {
+            for &c in conditions {
                 s.condition_visitors[c].insert(e.visitor_id);
                 s.condition_visits[c].insert(e.visit_id);
             }
-            for &g in &goals {
+            for &g in goals {
                 s.goals[g].0.insert(e.visitor_id);
                 s.goals[g].1 += 1;
             }
@@ -668,7 +719,13 @@ pub(crate) fn day_rows(
 mod tests {
     use super::*;
 
-    fn visit(id: i64, visitor: i64, source: &str, device: &str, pageviews: i64) -> DayVisit {
+    fn visit<'a>(
+        id: i64,
+        visitor: i64,
+        source: &'a str,
+        device: &'a str,
+        pageviews: i64,
+    ) -> DayVisit<'a> {
         DayVisit {
             id,
             visitor_id: visitor,
@@ -677,30 +734,25 @@ mod tests {
             interactions: 0,
             duration_ms: 1_000,
             dims: [
-                source.into(),
-                "organic_search".into(),
-                String::new(),
-                "/".into(),
-                device.into(),
-                "Chrome".into(),
-                "Android".into(),
+                source,
+                "organic_search",
+                "",
+                "/",
+                device,
+                "Chrome",
+                "Android",
             ],
         }
     }
 
-    fn event(visit: &DayVisit, at: i64, name: &str, path: &str) -> DayEvent {
+    fn event<'a>(visit: &DayVisit<'a>, at: i64, name: &'a str, path: &'a str) -> DayEvent<'a> {
         DayEvent {
             visit_id: visit.id,
             visitor_id: visit.visitor_id,
             at,
-            name: name.into(),
-            path: path.into(),
-            attrs: [
-                visit.dims[0].clone(),
-                visit.dims[1].clone(),
-                visit.dims[2].clone(),
-                visit.dims[4].clone(),
-            ],
+            name,
+            path,
+            attrs: [visit.dims[0], visit.dims[1], visit.dims[2], visit.dims[4]],
         }
     }
 

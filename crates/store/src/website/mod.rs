@@ -3,6 +3,7 @@
 //! an IP address, a user agent, a query string beyond campaign parameters, or a form value.
 
 pub(crate) mod day_sums;
+mod digests;
 pub mod insights;
 mod query;
 pub mod report_emails;

@@ -21,6 +21,7 @@ use super::day_sums::{
     DayEvent, DayVisit, Definitions, Extra, Segmenting, StoredSegment, Sums, day_rows, decode_sums,
     stored_segments,
 };
+use super::digests;
 use super::insights::{ConditionResult, funnel_steps};
 use super::query::Sql;
 use super::reports::{
@@ -171,7 +172,7 @@ pub fn previous_range(range: Range, tz: &TimeZone) -> Range {
 
 /// Visitors and pageviews per day of `range` by when each visit began, as `day_index_sql` counts
 /// them: local days when the range starts at a local midnight, else 24-hour steps.
-fn daily_buckets(range: Range, tz: &TimeZone, visits: &[DayVisit]) -> Vec<Bucket> {
+fn daily_buckets(range: Range, tz: &TimeZone, visits: &[Visited]) -> Vec<Bucket> {
     let date_of = |ms: i64| {
         jiff::Timestamp::from_millisecond(ms)
             .ok()
@@ -196,6 +197,161 @@ fn daily_buckets(range: Range, tz: &TimeZone, visits: &[DayVisit]) -> Vec<Bucket
             pageviews,
         })
         .collect()
+}
+
+/// A visit row as `Store::load_day` reads it: id, visitor_id, started_at, pageviews, interactions,
+/// duration and the seven dimensions.
+type VisitRow = (
+    i64,
+    i64,
+    i64,
+    i64,
+    i64,
+    i64,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+);
+
+/// An event row as `Store::load_day` reads it: visit_id, visitor_id, at, name, path, source,
+/// channel, campaign, device and id.
+type EventRow = (
+    i64,
+    i64,
+    i64,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    i64,
+);
+
+/// A day's rows as read from the database, events in the order day sums read them.
+struct RawDay {
+    visits: Vec<VisitRow>,
+    events: Vec<EventRow>,
+}
+
+impl RawDay {
+    /// The rows as day sums read them.
+    fn view(&self) -> (Vec<DayVisit<'_>>, Vec<DayEvent<'_>>) {
+        let visits = self
+            .visits
+            .iter()
+            .map(|r| DayVisit {
+                id: r.0,
+                visitor_id: r.1,
+                started_at: r.2,
+                pageviews: r.3,
+                interactions: r.4,
+                duration_ms: r.5,
+                dims: [&r.6, &r.7, &r.8, &r.9, &r.10, &r.11, &r.12].map(String::as_str),
+            })
+            .collect();
+        let events = self
+            .events
+            .iter()
+            .map(|r| DayEvent {
+                visit_id: r.0,
+                visitor_id: r.1,
+                at: r.2,
+                name: &r.3,
+                path: &r.4,
+                attrs: [&r.5, &r.6, &r.7, &r.8].map(String::as_str),
+            })
+            .collect();
+        (visits, events)
+    }
+}
+
+/// What the daily series needs of a visit.
+struct Visited {
+    visitor_id: i64,
+    started_at: i64,
+    pageviews: i64,
+}
+
+impl Visited {
+    fn of(v: &DayVisit) -> Visited {
+        Visited {
+            visitor_id: v.visitor_id,
+            started_at: v.started_at,
+            pageviews: v.pageviews,
+        }
+    }
+}
+
+/// A day's digest summed as `Store::sum_scope` sums the rows it stands for; None when it cannot
+/// be read (another version's, or damaged: the day is then read from the database).
+fn sum_digest(
+    data: &[u8],
+    day_start: i64,
+    filters: &super::query::Filters,
+    to: i64,
+    loaded: &Loaded,
+    segmenting: Segmenting,
+) -> Option<(Vec<super::day_sums::Row>, Vec<Visited>)> {
+    let digest = digests::decode(data, true)?;
+    let names = event_names(loaded);
+    let (visits, events) = digest.select(filters, &names, day_start);
+    let rows = sum_loaded(&visits, &events, to, loaded, segmenting);
+    Some((rows, visits.iter().map(Visited::of).collect()))
+}
+
+/// Runs computation on tokio's blocking threads, passing on its panic.
+async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> StoreResult<T> {
+    match tokio::task::spawn_blocking(work).await {
+        Ok(done) => Ok(done),
+        Err(e) => match e.try_into_panic() {
+            Ok(panic) => std::panic::resume_unwind(panic),
+            Err(e) => Err(sqlx::Error::Io(std::io::Error::other(e)).into()),
+        },
+    }
+}
+
+/// The events day sums read: pageviews and the events goals and funnels name (engagement and
+/// the rest are not read).
+fn event_names(loaded: &Loaded) -> Vec<&str> {
+    let mut names: Vec<&str> = vec!["pageview"];
+    let event_steps = loaded.funnels.iter().flat_map(|(_, steps)| steps.iter());
+    for (kind, pattern) in loaded
+        .goals
+        .iter()
+        .map(|g| (g.kind, g.pattern.as_str()))
+        .chain(event_steps.map(|(k, p)| (*k, p.as_str())))
+    {
+        if kind == super::reports::GoalKind::Event && !names.contains(&pattern) {
+            names.push(pattern);
+        }
+    }
+    names
+}
+
+/// A day's loaded visits and events summed (see `day_rows`), the site's families rolled up as its
+/// defined patterns are.
+fn sum_loaded(
+    visits: &[DayVisit],
+    events: &[DayEvent],
+    to: i64,
+    loaded: &Loaded,
+    segmenting: Segmenting,
+) -> Vec<super::day_sums::Row> {
+    let mut patterns = loaded.patterns.clone();
+    patterns.extend(loaded.families.iter().cloned());
+    let defs = Definitions {
+        goals: &loaded.goals,
+        funnels: loaded.funnels.clone(),
+        conditions: &loaded.conditions,
+        patterns: &patterns,
+        extras: &loaded.extras,
+    };
+    day_rows(visits, events, to, &defs, segmenting)
 }
 
 /// Days since 1970-01-01 of a civil date, so runs of days can be checked for gaps.
@@ -484,28 +640,55 @@ impl Store {
         self.report_from_sums(scope, scope.range, &a.0, daily).await
     }
 
-    /// The summary of a range no rollup serves. With a page filter it is summed a local day at a
-    /// time (visitor ids rotate at local midnight, so the days add up exactly), the two halves at
-    /// once as in [`Store::filtered_report`]: in one query over the range, the filter's subquery
-    /// gathers every matching pageview of the range first (0.77 s for 30 days at 10 million
-    /// events on PostgreSQL, 0.85 s on SQLite, against 13 and 24 ms a day). Without one, one
-    /// query is as quick.
+    /// The summary of a range no rollup serves, summed a local day at a time (visitor ids rotate
+    /// at local midnight, so the days add up exactly), the two halves at once as in
+    /// [`Store::filtered_report`]: whole days from their digests, the rest from the database. (In
+    /// one query over the range, a page filter's subquery gathers every matching pageview of the
+    /// range first: 0.77 s for 30 days at 10 million events on PostgreSQL, 0.85 s on SQLite,
+    /// against 13 and 24 ms a day.)
     async fn raw_summary(&self, scope: &Scope) -> StoreResult<Summary> {
-        if scope.filters.page.is_none() {
-            return self.website_summary(scope).await;
-        }
         let tz = self.practice_time_zone(scope.practice_id).await?;
         let days = local_days(scope, &tz);
         let (earlier, later) = days.split_at(days.len() / 2);
         let sum = async |days: &[Scope]| {
             let mut total = Summary::default();
             for day in days {
-                total = total.add(&self.website_summary(day).await?);
+                total = total.add(&self.day_summary(day).await?);
             }
             StoreResult::Ok(total)
         };
         let (a, b) = tokio::try_join!(sum(earlier), sum(later))?;
         Ok(a.add(&b))
+    }
+
+    /// The summary of a part of a scope within a local day: from the day's digest when it is the
+    /// whole day and has one, else from the database.
+    async fn day_summary(&self, day: &Scope) -> StoreResult<Summary> {
+        if let Some((data, start)) = self.digest_of(day, &[]).await? {
+            let filters = day.filters.clone();
+            let summary = blocking(move || {
+                // Only a page filter needs the events.
+                let digest = digests::decode(&data, filters.page.is_some())?;
+                let (visits, _) = digest.select(&filters, &[], start);
+                let visitors: foldhash::HashSet<i64> =
+                    visits.iter().map(|v| v.visitor_id).collect();
+                Some(Summary::from_sums(
+                    visitors.len() as i64,
+                    visits.len() as i64,
+                    visits.iter().map(|v| v.pageviews).sum(),
+                    visits
+                        .iter()
+                        .filter(|v| v.pageviews <= 1 && v.interactions == 0)
+                        .count() as i64,
+                    visits.iter().map(|v| v.duration_ms).sum(),
+                ))
+            })
+            .await?;
+            if let Some(summary) = summary {
+                return Ok(summary);
+            }
+        }
+        self.website_summary(day).await
     }
 
     /// The sums of these parts of a scope, each within a local day, and the daily buckets of
@@ -1016,11 +1199,45 @@ impl Store {
         let scope = Scope::new(practice_id, site_id, Range { from, to })
             .within_day(Range { from, to: end });
         let loaded = self.definitions(practice_id, site_id).await?;
-        let (rows, _) = self.sum_scope(&scope, Segmenting::All, &loaded).await?;
+        // An ended day gets its digest, made from the same rows as its rollup, unless it has one.
+        let names = event_names(&loaded);
+        let (rows, digest) = if to < end || self.digest_of(&scope, &names).await?.is_some() {
+            (
+                self.sum_scope(&scope, Segmenting::All, &loaded).await?.0,
+                None,
+            )
+        } else {
+            let raw = self.load_day(&scope, None).await?;
+            let (visits, mut events) = raw.view();
+            let digest = digests::encode(&visits, &events);
+            events.retain(|e| names.contains(&e.name));
+            let rows = sum_loaded(&visits, &events, to, &loaded, Segmenting::All);
+            (rows, Some(digest))
+        };
         let mut tx = self.begin().await?;
         if !still_current(&mut tx, site_id, generation).await? {
             tx.rollback().await?;
             return Ok(());
+        }
+        if let Some(digest) = digest {
+            // Also a digest of the day by other bounds, from before a change of time zone.
+            sqlx::query(
+                "DELETE FROM day_digests WHERE site_id = $1 AND day_start < $2 AND day_end > $3",
+            )
+            .bind(site_id)
+            .bind(end)
+            .bind(from)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query(
+                "INSERT INTO day_digests (site_id, day_start, day_end, data) VALUES ($1, $2, $3, $4)",
+            )
+            .bind(site_id)
+            .bind(from)
+            .bind(end)
+            .bind(digest)
+            .execute(&mut *tx)
+            .await?;
         }
         sqlx::query("DELETE FROM rollups WHERE site_id = $1 AND day_start = $2")
             .bind(site_id)
@@ -1052,78 +1269,73 @@ impl Store {
 
     /// The scope's visits (those that began in its range, which lies in one local day: see
     /// `Scope::within_day`) and their events up to the day's end, loaded with the scope's filters
-    /// and summed in memory (see `day_sums`): the rollup rows of the segments `segmenting` names
-    /// (see `Segmenting`). Also returns the visits.
+    /// (from the day's digest when the scope is a whole day that has one) and summed in memory
+    /// (see `day_sums`): the rollup rows of the segments `segmenting` names (see `Segmenting`).
+    /// Also returns the visits.
     async fn sum_scope(
         &self,
         scope: &Scope,
         segmenting: Segmenting,
         loaded: &Loaded,
-    ) -> StoreResult<(Vec<super::day_sums::Row>, Vec<DayVisit>)> {
-        let (goals, funnels) = (&loaded.goals, &loaded.funnels);
+    ) -> StoreResult<(Vec<super::day_sums::Row>, Vec<Visited>)> {
+        let names = event_names(loaded);
+        if let Some((data, day_start)) = self.digest_of(scope, &names).await? {
+            // Decoding and summing are all computation: off the async threads, so the two halves
+            // of a report (see `filtered_report`) use both cores.
+            let (filters, to, loaded) = (scope.filters.clone(), scope.range.to, loaded.clone());
+            let summed =
+                blocking(move || sum_digest(&data, day_start, &filters, to, &loaded, segmenting))
+                    .await?;
+            if let Some(summed) = summed {
+                return Ok(summed);
+            }
+        }
+        let raw = self.load_day(scope, Some(&names)).await?;
+        let (visits, events) = raw.view();
+        let rows = sum_loaded(&visits, &events, scope.range.to, loaded, segmenting);
+        Ok((rows, visits.iter().map(Visited::of).collect()))
+    }
 
-        // Rows as read by `Sql::fetch_json_rows`, in the order of their columns.
-        type VisitRow = (
-            i64,
-            i64,
-            i64,
-            i64,
-            i64,
-            i64,
-            String,
-            String,
-            String,
-            String,
-            String,
-            String,
-            String,
-        );
-        type EventRow = (
-            i64,
-            i64,
-            i64,
-            String,
-            String,
-            String,
-            String,
-            String,
-            String,
-            i64,
-        );
+    /// The digest of the scope's day, when the scope is that whole day without a filter on the one
+    /// event a digest leaves out, and the day has one (see `digests`): its bytes and the day's
+    /// start.
+    async fn digest_of(
+        &self,
+        scope: &Scope,
+        names: &[&str],
+    ) -> StoreResult<Option<(Vec<u8>, i64)>> {
+        let Some(day) = scope.day.filter(|day| *day == scope.range) else {
+            return Ok(None);
+        };
+        if names.contains(&digests::LEFT_OUT) {
+            return Ok(None);
+        }
+        let row = sqlx::query(
+            "SELECT data FROM day_digests WHERE site_id = $1 AND day_start = $2 AND day_end = $3",
+        )
+        .bind(scope.site_id)
+        .bind(day.from)
+        .bind(day.to)
+        .fetch_optional(self.pool())
+        .await?;
+        match row {
+            Some(row) => Ok(Some((row.try_get("data")?, day.from))),
+            None => Ok(None),
+        }
+    }
 
+    /// The scope's visits and their events up to the day's end, read from the database with the
+    /// scope's filters: the events named one of `names`, or every event but engagement (what a
+    /// digest keeps) when `None`. Events are in the order day sums read them: `(visit_id, at, id)`.
+    async fn load_day(&self, scope: &Scope, names: Option<&[&str]>) -> StoreResult<RawDay> {
         let mut sql = Sql::json_rows(
             self.backend(),
             "id, visitor_id, started_at, pageviews, interactions, last_at - started_at, source, \
              channel, campaign, entry_path, device, browser, os",
         );
         scope.visits_where(&mut sql);
-        let visits: Vec<DayVisit> = sql
-            .fetch_json_rows::<VisitRow>(self)
-            .await?
-            .into_iter()
-            .map(|r| DayVisit {
-                id: r.0,
-                visitor_id: r.1,
-                started_at: r.2,
-                pageviews: r.3,
-                interactions: r.4,
-                duration_ms: r.5,
-                dims: [r.6, r.7, r.8, r.9, r.10, r.11, r.12],
-            })
-            .collect();
+        let visits = sql.fetch_json_rows::<VisitRow>(self).await?;
 
-        // Pageviews and the events goals and funnels name; engagement and the rest are not read.
-        let mut names: Vec<&str> = vec!["pageview"];
-        let event_steps = funnels.iter().flat_map(|(_, steps)| steps.iter());
-        for (kind, pattern) in goals
-            .iter()
-            .map(|g| (g.kind, g.pattern.as_str()))
-            .chain(event_steps.map(|(k, p)| (*k, p.as_str())))
-        {
-            if kind == super::reports::GoalKind::Event && !names.contains(&pattern) {
-                names.push(pattern);
-            }
-        }
         let mut sql = Sql::json_rows(
             self.backend(),
             "visit_id, visitor_id, at, name, path, source, channel, campaign, device, id",
@@ -1137,40 +1349,38 @@ impl Store {
             ..scope.clone()
         }
         .events_where(&mut sql);
-        sql.push(" AND name IN (");
-        for (i, n) in names.iter().enumerate() {
-            if i > 0 {
-                sql.push(", ");
+        match names {
+            Some(names) => {
+                sql.push(" AND name IN (");
+                for (i, n) in names.iter().enumerate() {
+                    if i > 0 {
+                        sql.push(", ");
+                    }
+                    sql.text(n);
+                }
+                sql.push(")");
             }
-            sql.text(n);
+            None => {
+                sql.push(" AND name <> ").text(digests::LEFT_OUT);
+            }
         }
-        sql.push(")");
-        let mut rows = sql.fetch_json_rows::<EventRow>(self).await?;
+        let mut events = sql.fetch_json_rows::<EventRow>(self).await?;
         // Day sums read each visit's events together, in the order they happened.
-        rows.sort_unstable_by_key(|r| (r.0, r.2, r.9));
-        let events: Vec<DayEvent> = rows
-            .into_iter()
-            .map(|r| DayEvent {
-                visit_id: r.0,
-                visitor_id: r.1,
-                at: r.2,
-                name: r.3,
-                path: r.4,
-                attrs: [r.5, r.6, r.7, r.8],
-            })
-            .collect();
-        // Families are rolled up as the defined patterns are.
-        let mut patterns = loaded.patterns.clone();
-        patterns.extend(loaded.families.iter().cloned());
-        let defs = Definitions {
-            goals,
-            funnels: funnels.clone(),
-            conditions: &loaded.conditions,
-            patterns: &patterns,
-            extras: &loaded.extras,
-        };
-        let rows = day_rows(&visits, &events, scope.range.to, &defs, segmenting);
-        Ok((rows, visits))
+        events.sort_unstable_by_key(|r| (r.0, r.2, r.9));
+        Ok(RawDay { visits, events })
+    }
+
+    /// Drops the day digests of a practice's sites after events were written into days already
+    /// rolled up (the demo's calls from website visitors, generated benchmark traffic); the days
+    /// are rolled up again with new ones (see `Store::forget_rollups`).
+    pub async fn forget_digests(&self, practice_id: i64) -> StoreResult<()> {
+        sqlx::query(
+            "DELETE FROM day_digests WHERE site_id IN (SELECT id FROM sites WHERE practice_id = $1)",
+        )
+        .bind(practice_id)
+        .execute(self.pool())
+        .await?;
+        self.forget_rollups(practice_id).await
     }
 
     /// Rolls up at most `max_days` ended days that are not rolled up yet, newest first, across all
@@ -1200,6 +1410,15 @@ impl Store {
                     .iter()
                     .map(|r| Ok((r.try_get::<i64, _>("day_number")?, r.try_get("day_end")?)))
                     .collect::<StoreResult<_>>()?;
+            // Ended days rolled up before digests existed are rolled up again to get one.
+            let digested: std::collections::HashSet<i64> =
+                sqlx::query("SELECT day_start FROM day_digests WHERE site_id = $1")
+                    .bind(site_id)
+                    .fetch_all(self.pool())
+                    .await?
+                    .iter()
+                    .map(|r| r.try_get("day_start"))
+                    .collect::<Result<_, _>>()?;
             let Ok(first) = jiff::Timestamp::from_millisecond(first_at) else {
                 continue;
             };
@@ -1231,9 +1450,9 @@ impl Store {
                     .await?;
             }
             while date >= first && done < max_days {
-                if let Some((_, end)) = day_bounds(date, &tz)
+                if let Some((start, end)) = day_bounds(date, &tz)
                     && end + SETTLE_MS <= now
-                    && have.get(&day_number(date)) != Some(&end)
+                    && (have.get(&day_number(date)) != Some(&end) || !digested.contains(&start))
                 {
                     self.roll_up_day(practice_id, site_id, date, &tz, None)
                         .await?;

@@ -318,7 +318,7 @@ pub(super) async fn seed_website_calls(
         store.insert_events(&[event], &mut cache).await?;
     }
     // The server may have rolled up those days meanwhile.
-    store.forget_rollups(practice_id).await?;
+    store.forget_digests(practice_id).await?;
     Ok(())
 }
 

@@ -1,0 +1,425 @@
+//! Day digests: an ended local day of a site's visits and events, as one compact value written
+//! when the day is rolled up. A report whose filters no rollup serves (three filters, a page
+//! pattern nothing defines) reads a day's digest and filters it in memory instead of asking the
+//! database to scan the day's rows: the day is one blob read, and comparing dictionary numbers
+//! takes the place of comparing text in every row (`perf` showed SQLite's row lookups and text
+//! comparisons as most of a raw report's time).
+//!
+//! A digest holds what day sums read (see `day_sums`): each visit's visitor, pageviews,
+//! interactions, duration and the seven dimensions, and every event of the day except
+//! engagement, in the order of `(visit_id, at, id)`, with its name, path and (where they differ
+//! from its visit's) its own visitor and attributes. Strings are kept once in a dictionary;
+//! numbers are LEB128 varints. Visit and visitor ids become their rank in the day, so the digest
+//! keeps no visitor hash: ranks still tell visits and visitors apart within the day, which is all
+//! a day's sums need (visitor ids rotate at local midnight). Times are not kept: a day sums its
+//! events in their order, its visits all fall in its one day of a daily series, and a digest only
+//! ever serves whole days.
+//!
+//! A digest does not depend on goals, funnels or condition pages, so it stays valid when they
+//! change; it is dropped when the day's events change (see `Store::forget_digests`).
+
+use std::collections::HashMap;
+
+use stride_core::website::insights::path_matches;
+
+use super::day_sums::{DayEvent, DayVisit};
+use super::query::Filters;
+
+/// The format's first byte; a digest of another version is ignored (the day is read raw).
+const VERSION: u8 = 1;
+
+/// The one event name a digest leaves out: reports never count it.
+pub(crate) const LEFT_OUT: &str = "engagement";
+
+/// A decoded digest: dictionary numbers instead of strings.
+pub(crate) struct Digest {
+    strings: Vec<String>,
+    visits: Vec<Visit>,
+    events: Vec<Event>,
+    own: Vec<Own>,
+}
+
+struct Visit {
+    rank: u32,
+    visitor: u32,
+    pageviews: i64,
+    interactions: i64,
+    duration_ms: i64,
+    /// source, channel, campaign, entry_path, device, browser, os.
+    dims: [u32; 7],
+}
+
+struct Event {
+    /// Its visit's rank.
+    visit: u32,
+    name: u32,
+    path: u32,
+    /// Where its visitor and attributes are: its visit's index in `Digest::visits`, or, when they
+    /// are its own, `OWN` plus their index in `Digest::own`.
+    from: u32,
+}
+
+/// `Event::from` at and above this points into `Digest::own`.
+const OWN: u32 = 1 << 31;
+
+/// An event's own visitor and attributes (source, channel, campaign, device), where they are not
+/// its visit's (or its visit did not begin in the day).
+struct Own {
+    visitor: u32,
+    attrs: [u32; 4],
+}
+
+/// Where an event's attributes come from in its visit's `dims`.
+const ATTR_DIMS: [usize; 4] = [0, 1, 2, 4];
+
+/// The digest of a day's visits (those that began in the day) and events (every event of the day
+/// but engagement, sorted by `(visit_id, at, id)`).
+pub(crate) fn encode(visits: &[DayVisit], events: &[DayEvent]) -> Vec<u8> {
+    let mut visit_ids: Vec<i64> = visits
+        .iter()
+        .map(|v| v.id)
+        .chain(events.iter().map(|e| e.visit_id))
+        .collect();
+    visit_ids.sort_unstable();
+    visit_ids.dedup();
+    let mut visitor_ids: Vec<i64> = visits
+        .iter()
+        .map(|v| v.visitor_id)
+        .chain(events.iter().map(|e| e.visitor_id))
+        .collect();
+    visitor_ids.sort_unstable();
+    visitor_ids.dedup();
+    let rank = |ids: &[i64], id: i64| ids.binary_search(&id).unwrap_or_default() as u64;
+
+    // The dictionary, sorted, so a value is found by binary search.
+    let mut words: Vec<&str> = visits
+        .iter()
+        .flat_map(|v| v.dims)
+        .chain(
+            events
+                .iter()
+                .flat_map(|e| [e.name, e.path].into_iter().chain(e.attrs)),
+        )
+        .collect();
+    words.sort_unstable();
+    words.dedup();
+    let id_of = |s: &str| words.binary_search(&s).unwrap_or_default() as u64;
+
+    let mut visit_part = Vec::new();
+    let mut sorted: Vec<&DayVisit> = visits.iter().collect();
+    sorted.sort_unstable_by_key(|v| v.id);
+    put(&mut visit_part, sorted.len() as u64);
+    let mut previous = 0;
+    // Each visit's rank and what its events share with it.
+    let mut by_rank: HashMap<u64, (u64, [u64; 4])> = HashMap::new();
+    for v in &sorted {
+        let r = rank(&visit_ids, v.id);
+        put(&mut visit_part, r - previous);
+        previous = r;
+        let visitor = rank(&visitor_ids, v.visitor_id);
+        put(&mut visit_part, visitor);
+        put_signed(&mut visit_part, v.pageviews);
+        put_signed(&mut visit_part, v.interactions);
+        put_signed(&mut visit_part, v.duration_ms);
+        let dims = v.dims.map(id_of);
+        for d in dims {
+            put(&mut visit_part, d);
+        }
+        by_rank.insert(r, (visitor, ATTR_DIMS.map(|i| dims[i])));
+    }
+
+    let mut event_part = Vec::new();
+    put(&mut event_part, events.len() as u64);
+    let mut previous = 0;
+    for e in events {
+        let r = rank(&visit_ids, e.visit_id);
+        put(&mut event_part, r - previous);
+        previous = r;
+        let visitor = rank(&visitor_ids, e.visitor_id);
+        let attrs = e.attrs.map(id_of);
+        let own = by_rank.get(&r) != Some(&(visitor, attrs));
+        put(&mut event_part, (id_of(e.name) << 1) | u64::from(own));
+        put(&mut event_part, id_of(e.path));
+        if own {
+            put(&mut event_part, visitor);
+            for a in attrs {
+                put(&mut event_part, a);
+            }
+        }
+    }
+
+    let mut out = vec![VERSION];
+    put(&mut out, words.len() as u64);
+    for s in words {
+        put(&mut out, s.len() as u64);
+        out.extend_from_slice(s.as_bytes());
+    }
+    out.extend_from_slice(&visit_part);
+    out.extend_from_slice(&event_part);
+    out
+}
+
+/// A digest read back, without its events unless `with_events`; None when it is not one this
+/// version wrote, or is damaged.
+pub(crate) fn decode(bytes: &[u8], with_events: bool) -> Option<Digest> {
+    let mut r = Reader { bytes, at: 0 };
+    if r.byte()? != VERSION {
+        return None;
+    }
+    let count = r.len()?;
+    let mut strings = Vec::with_capacity(count);
+    for _ in 0..count {
+        let n = r.len()?;
+        let s = r.bytes.get(r.at..r.at.checked_add(n)?)?;
+        strings.push(std::str::from_utf8(s).ok()?.to_string());
+        r.at += n;
+    }
+    let words = strings.len() as u64;
+    let known = |id: u64| (id < words).then_some(id as u32);
+
+    let count = r.len()?;
+    let mut visits: Vec<Visit> = Vec::with_capacity(count);
+    let mut rank = 0u32;
+    for _ in 0..count {
+        rank = rank.checked_add(u32::try_from(r.get()?).ok()?)?;
+        let visitor = u32::try_from(r.get()?).ok()?;
+        let (pageviews, interactions, duration_ms) = (r.signed()?, r.signed()?, r.signed()?);
+        let mut dims = [0; 7];
+        for d in &mut dims {
+            *d = known(r.get()?)?;
+        }
+        visits.push(Visit {
+            rank,
+            visitor,
+            pageviews,
+            interactions,
+            duration_ms,
+            dims,
+        });
+    }
+
+    let mut digest = Digest {
+        strings,
+        visits,
+        events: Vec::new(),
+        own: Vec::new(),
+    };
+    if !with_events {
+        return Some(digest);
+    }
+    let count = r.len()?;
+    digest.events.reserve(count);
+    let visits = &digest.visits;
+    let mut rank = 0u32;
+    // Visits are in rank order, as are events: the visit of an event is found by walking along.
+    let mut next_visit = 0;
+    for _ in 0..count {
+        rank = rank.checked_add(u32::try_from(r.get()?).ok()?)?;
+        let head = r.get()?;
+        let name = known(head >> 1)?;
+        let path = known(r.get()?)?;
+        while next_visit < visits.len() && visits[next_visit].rank < rank {
+            next_visit += 1;
+        }
+        let from = if head & 1 == 1 {
+            let visitor = u32::try_from(r.get()?).ok()?;
+            let mut attrs = [0; 4];
+            for a in &mut attrs {
+                *a = known(r.get()?)?;
+            }
+            digest.own.push(Own { visitor, attrs });
+            OWN.checked_add(u32::try_from(digest.own.len() - 1).ok()?)?
+        } else {
+            visits.get(next_visit).filter(|v| v.rank == rank)?;
+            u32::try_from(next_visit).ok().filter(|i| *i < OWN)?
+        };
+        digest.events.push(Event {
+            visit: rank,
+            name,
+            path,
+            from,
+        });
+    }
+    (r.at == bytes.len()).then_some(digest)
+}
+
+impl Digest {
+    /// The visits that pass `filters` and their events named one of `names`, as the raw queries
+    /// of a whole day load them (`Scope::visits_where`, `Scope::events_where`): a visit by its own
+    /// attributes, an event by its own, and with a page filter both only if the visit viewed a
+    /// matching page. Ids are ranks within the day; every visit and event is at `day_start`.
+    pub(crate) fn select(
+        &self,
+        filters: &Filters,
+        names: &[&str],
+        day_start: i64,
+    ) -> (Vec<DayVisit<'_>>, Vec<DayEvent<'_>>) {
+        let id_of = |s: &str| {
+            self.strings
+                .binary_search_by(|x| x.as_str().cmp(s))
+                .ok()
+                .map(|i| i as u32)
+        };
+        // Each column filter as (index into a visit's dims, the value's number); a value the day
+        // never saw matches nothing.
+        let mut wanted: Vec<(usize, u32)> = Vec::new();
+        for (dim, value) in [
+            (0, &filters.source),
+            (1, &filters.channel),
+            (2, &filters.campaign),
+            (4, &filters.device),
+        ] {
+            if let Some(value) = value {
+                match id_of(value) {
+                    Some(id) => wanted.push((dim, id)),
+                    None => return (Vec::new(), Vec::new()),
+                }
+            }
+        }
+        // With a page filter, the ranks of visits with a matching pageview.
+        let viewed: Option<Vec<u32>> = filters.page.as_deref().map(|pattern| {
+            let pages: Vec<bool> = self
+                .strings
+                .iter()
+                .map(|s| path_matches(pattern, s))
+                .collect();
+            let pageview = id_of("pageview");
+            let mut ranks: Vec<u32> = self
+                .events
+                .iter()
+                .filter(|e| Some(e.name) == pageview && pages[e.path as usize])
+                .map(|e| e.visit)
+                .collect();
+            ranks.dedup();
+            ranks
+        });
+        let in_page = |rank: u32| {
+            viewed
+                .as_ref()
+                .is_none_or(|ranks| ranks.binary_search(&rank).is_ok())
+        };
+        let name_ids: Vec<u32> = names.iter().filter_map(|n| id_of(n)).collect();
+        let text = |id: u32| self.strings[id as usize].as_str();
+
+        // Which visits pass, by index: their own attributes, and the page filter.
+        let passes: Vec<bool> = self
+            .visits
+            .iter()
+            .map(|v| wanted.iter().all(|(d, id)| v.dims[*d] == *id) && in_page(v.rank))
+            .collect();
+        let visits = self
+            .visits
+            .iter()
+            .zip(&passes)
+            .filter(|(_, pass)| **pass)
+            .map(|(v, _)| DayVisit {
+                id: i64::from(v.rank),
+                visitor_id: i64::from(v.visitor),
+                started_at: day_start,
+                pageviews: v.pageviews,
+                interactions: v.interactions,
+                duration_ms: v.duration_ms,
+                dims: v.dims.map(text),
+            })
+            .collect();
+        // An event with its visit's attributes passes with its visit; one with its own is checked
+        // on its own.
+        let attr_of = |dim: usize| ATTR_DIMS.iter().position(|d| *d == dim).unwrap_or(0);
+        let events = self
+            .events
+            .iter()
+            .filter(|e| name_ids.contains(&e.name))
+            .filter(|e| match e.from.checked_sub(OWN) {
+                None => passes[e.from as usize],
+                Some(own) => {
+                    let own = &self.own[own as usize];
+                    wanted.iter().all(|(d, id)| own.attrs[attr_of(*d)] == *id) && in_page(e.visit)
+                }
+            })
+            .map(|e| {
+                let (visitor, attrs) = match e.from.checked_sub(OWN) {
+                    None => {
+                        let v = &self.visits[e.from as usize];
+                        (v.visitor, ATTR_DIMS.map(|d| v.dims[d]))
+                    }
+                    Some(own) => {
+                        let own = &self.own[own as usize];
+                        (own.visitor, own.attrs)
+                    }
+                };
+                DayEvent {
+                    visit_id: i64::from(e.visit),
+                    visitor_id: i64::from(visitor),
+                    at: day_start,
+                    name: text(e.name),
+                    path: text(e.path),
+                    attrs: attrs.map(text),
+                }
+            })
+            .collect();
+        (visits, events)
+    }
+}
+
+fn put(out: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        out.push((v as u8) | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+fn put_signed(out: &mut Vec<u8>, v: i64) {
+    put(out, ((v << 1) ^ (v >> 63)) as u64);
+}
+
+struct Reader<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl Reader<'_> {
+    #[inline]
+    fn byte(&mut self) -> Option<u8> {
+        let b = *self.bytes.get(self.at)?;
+        self.at += 1;
+        Some(b)
+    }
+
+    #[inline]
+    fn get(&mut self) -> Option<u64> {
+        // Most numbers of a digest fit one byte.
+        let b = self.byte()?;
+        if b < 0x80 {
+            return Some(u64::from(b));
+        }
+        self.get_more(b)
+    }
+
+    fn get_more(&mut self, first: u8) -> Option<u64> {
+        let mut v = u64::from(first & 0x7f);
+        let mut shift = 7;
+        while shift < 64 {
+            let b = self.byte()?;
+            v |= u64::from(b & 0x7f) << shift;
+            if b < 0x80 {
+                return Some(v);
+            }
+            shift += 7;
+        }
+        None
+    }
+
+    #[inline]
+    fn signed(&mut self) -> Option<i64> {
+        let v = self.get()?;
+        Some((v >> 1) as i64 ^ -((v & 1) as i64))
+    }
+
+    /// A count or length, which cannot exceed what is left to read.
+    fn len(&mut self) -> Option<usize> {
+        usize::try_from(self.get()?)
+            .ok()
+            .filter(|n| *n <= self.bytes.len())
+    }
+}
