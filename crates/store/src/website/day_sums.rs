@@ -512,7 +512,8 @@ pub(crate) fn day_rows(
     by_segment.id(String::new());
 
     // Each visit's events, for funnels (already ordered by visit, time and id), by index.
-    let mut visit_events: HashMap<i64, std::ops::Range<usize>> = HashMap::new();
+    let mut visit_events: HashMap<i64, std::ops::Range<usize>> =
+        HashMap::with_capacity(visits.len());
     let mut start = 0;
     for i in 1..=events.len() {
         if i == events.len() || events[i].visit_id != events[start].visit_id {
@@ -560,15 +561,16 @@ pub(crate) fn day_rows(
             .map(|k| reached(confirm_pairs.len() + k, v.id))
             .collect();
         let values = SEGMENTED.map(|d| (DIMENSIONS[d], v.dims[d]));
-        let segs: Vec<usize> = if site_only {
-            vec![0]
+        let segs: &[usize] = if site_only {
+            &[0]
         } else {
-            segments(values, viewed_by(v.id), defs, segmenting)
+            let segs = segments(values, viewed_by(v.id), defs, segmenting)
                 .into_iter()
                 .map(|name| by_segment.id(name))
-                .collect()
+                .collect();
+            visit_segments.entry(v.id).or_insert(segs)
         };
-        for &seg in &segs {
+        for &seg in segs {
             let s = &mut by_segment.list[seg].1;
             s.visitors.insert(v.visitor_id);
             s.visits += 1;
@@ -586,9 +588,6 @@ pub(crate) fn day_rows(
             for (k, r) in funnels.iter().enumerate() {
                 s.funnels[k].push(*r);
             }
-        }
-        if !site_only {
-            visit_segments.insert(v.id, segs);
         }
     }
 

@@ -423,3 +423,240 @@ impl Reader<'_> {
             .filter(|n| *n <= self.bytes.len())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::website::day_sums::{Definitions, Segmenting, day_rows};
+    use crate::website::reports::{Goal, GoalCategory, GoalKind};
+
+    fn visit<'a>(id: i64, visitor: i64, dims: [&'a str; 7], pageviews: i64) -> DayVisit<'a> {
+        DayVisit {
+            id,
+            visitor_id: visitor,
+            started_at: 1_000 + id,
+            pageviews,
+            interactions: id % 2,
+            duration_ms: 7_000 * id,
+            dims,
+        }
+    }
+
+    fn event<'a>(v: &DayVisit<'a>, at: i64, name: &'a str, path: &'a str) -> DayEvent<'a> {
+        DayEvent {
+            visit_id: v.id,
+            visitor_id: v.visitor_id,
+            at,
+            name,
+            path,
+            attrs: ATTR_DIMS.map(|d| v.dims[d]),
+        }
+    }
+
+    /// Visitor ids are hashes (large, in no order); one visitor comes twice; one event carries
+    /// attributes of its own; one event's visit began the day before.
+    fn day() -> (Vec<DayVisit<'static>>, Vec<DayEvent<'static>>) {
+        let google = [
+            "Google",
+            "organic_search",
+            "",
+            "/",
+            "mobile",
+            "Chrome",
+            "Android",
+        ];
+        let ads = [
+            "Google",
+            "paid_search",
+            "Back pain",
+            "/back-pain",
+            "desktop",
+            "Edge",
+            "Windows",
+        ];
+        let bing = [
+            "Bing",
+            "organic_search",
+            "",
+            "/knee",
+            "mobile",
+            "Safari",
+            "iOS",
+        ];
+        let visits = vec![
+            visit(40, 9_000_000_001, google, 3),
+            visit(41, 7_123_456_789, ads, 1),
+            visit(43, 9_000_000_001, bing, 2),
+        ];
+        let (a, b, c) = (&visits[0], &visits[1], &visits[2]);
+        let mut own = event(b, 5, "Phone Call", "/back-pain");
+        own.attrs[3] = "tablet";
+        let earlier = DayVisit {
+            id: 12,
+            ..c.clone()
+        };
+        let events = vec![
+            event(&earlier, 1, "pageview", "/thank-you"),
+            event(a, 1, "pageview", "/"),
+            event(a, 2, "pageview", "/conditions/sciatica"),
+            event(a, 3, "Appointment Request", "/conditions/sciatica"),
+            event(a, 4, "pageview", "/thank-you"),
+            event(b, 1, "pageview", "/back-pain"),
+            own,
+            event(c, 1, "pageview", "/knee"),
+            event(c, 2, "pageview", "/conditions/knee-pain"),
+        ];
+        (visits, events)
+    }
+
+    fn goal(id: i64, kind: GoalKind, pattern: &str) -> Goal {
+        Goal {
+            id,
+            site_id: 1,
+            name: pattern.into(),
+            kind,
+            pattern: pattern.into(),
+            category: GoalCategory::LeadAction,
+            confirmed_by: None,
+        }
+    }
+
+    /// A day's sums, sorted, with everything a report shows.
+    fn sums(visits: &[DayVisit], events: &[DayEvent]) -> Vec<String> {
+        let goals = [
+            goal(1, GoalKind::Event, "Appointment Request"),
+            goal(2, GoalKind::Page, "/thank-you*"),
+            goal(3, GoalKind::Event, "Phone Call"),
+        ];
+        let conditions = [(
+            "Knee pain".to_string(),
+            vec!["/conditions/knee*".to_string()],
+        )];
+        let defs = Definitions {
+            goals: &goals,
+            funnels: vec![(
+                5,
+                vec![
+                    (GoalKind::Page, "/conditions/*".to_string()),
+                    (GoalKind::Event, "Appointment Request".to_string()),
+                ],
+            )],
+            conditions: &conditions,
+            patterns: &[],
+            extras: &[],
+        };
+        let mut rows: Vec<String> = day_rows(visits, events, i64::MAX, &defs, Segmenting::Site)
+            .into_iter()
+            .map(|r| format!("{r:?}"))
+            .collect();
+        rows.sort();
+        rows
+    }
+
+    const NAMES: [&str; 4] = [
+        "pageview",
+        "Appointment Request",
+        "Phone Call",
+        "Form Start",
+    ];
+
+    /// What the raw queries load for these filters: visits by their attributes, events by theirs,
+    /// and with a page filter both only when the visit viewed a matching page.
+    fn reference<'a>(
+        filters: &Filters,
+        visits: &[DayVisit<'a>],
+        events: &[DayEvent<'a>],
+    ) -> (Vec<DayVisit<'a>>, Vec<DayEvent<'a>>) {
+        let columns = |values: [&str; 4]| {
+            [
+                &filters.source,
+                &filters.channel,
+                &filters.campaign,
+                &filters.device,
+            ]
+            .iter()
+            .zip(values)
+            .all(|(f, v)| f.as_deref().is_none_or(|f| f == v))
+        };
+        let viewed = |visit: i64| {
+            filters.page.as_deref().is_none_or(|p| {
+                events
+                    .iter()
+                    .any(|e| e.visit_id == visit && e.name == "pageview" && path_matches(p, e.path))
+            })
+        };
+        (
+            visits
+                .iter()
+                .filter(|v| columns(ATTR_DIMS.map(|d| v.dims[d])) && viewed(v.id))
+                .cloned()
+                .collect(),
+            events
+                .iter()
+                .filter(|e| NAMES.contains(&e.name) && columns(e.attrs) && viewed(e.visit_id))
+                .cloned()
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn a_digest_sums_to_what_the_day_s_rows_sum_to_under_any_filters() {
+        let (visits, events) = day();
+        let bytes = encode(&visits, &events);
+        let digest = decode(&bytes, true).expect("reads back");
+        let filters = |source: Option<&str>, device: Option<&str>, page: Option<&str>| Filters {
+            source: source.map(String::from),
+            device: device.map(String::from),
+            page: page.map(String::from),
+            ..Filters::default()
+        };
+        for f in [
+            Filters::default(),
+            filters(Some("Google"), None, None),
+            filters(None, Some("tablet"), None),
+            filters(None, Some("mobile"), Some("/conditions/*")),
+            filters(Some("Google"), Some("desktop"), Some("/back-pain")),
+            filters(None, None, Some("/thank-you")),
+            // A value the day never saw.
+            filters(Some("DuckDuckGo"), None, None),
+        ] {
+            let (v, e) = reference(&f, &visits, &events);
+            let (dv, de) = digest.select(&f, &NAMES, 0);
+            assert_eq!(dv.len(), v.len(), "visits for {f:?}");
+            assert_eq!(de.len(), e.len(), "events for {f:?}");
+            assert_eq!(sums(&dv, &de), sums(&v, &e), "sums for {f:?}");
+        }
+        // Without its events, a digest still gives the visits (a summary without a page filter).
+        let visits_only = decode(&bytes, false).unwrap();
+        let (v, e) = visits_only.select(&filters(Some("Google"), None, None), &[], 0);
+        assert_eq!((v.len(), e.len()), (2, 0));
+        // No visitor hash is kept: a day's visitors become their rank.
+        let (v, _) = digest.select(&Filters::default(), &NAMES, 0);
+        assert!(v.iter().all(|v| v.visitor_id < 3));
+    }
+
+    #[test]
+    fn a_damaged_or_foreign_digest_is_refused_not_misread() {
+        let (visits, events) = day();
+        let bytes = encode(&visits, &events);
+        for n in 0..bytes.len() {
+            assert!(decode(&bytes[..n], true).is_none(), "cut at {n}");
+        }
+        let mut other = bytes.clone();
+        other[0] = VERSION + 1;
+        assert!(decode(&other, true).is_none());
+        let mut longer = bytes.clone();
+        longer.push(0);
+        assert!(decode(&longer, true).is_none());
+        // Any byte changed: read or refused, never a panic.
+        for i in 0..bytes.len() {
+            for b in [0u8, 0x7f, 0x80, 0xff] {
+                let mut changed = bytes.clone();
+                changed[i] = b;
+                if let Some(d) = decode(&changed, true) {
+                    d.select(&Filters::default(), &NAMES, 0);
+                }
+            }
+        }
+    }
+}
