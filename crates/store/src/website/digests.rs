@@ -8,10 +8,11 @@
 //! A digest holds what day sums read (see `day_sums`): each visit's visitor, pageviews,
 //! interactions, duration and the seven dimensions, and every event of the day except
 //! engagement, in the order of `(visit_id, at, id)`, with its name, path and (where they differ
-//! from its visit's) its own visitor and attributes. Strings are kept once in a dictionary;
-//! numbers are LEB128 varints. Visit and visitor ids become their rank in the day, so the digest
-//! keeps no visitor hash: ranks still tell visits and visitors apart within the day, which is all
-//! a day's sums need (visitor ids rotate at local midnight). Times are not kept: a day sums its
+//! from its visit's) its own visitor and attributes. Strings are kept once in a dictionary, and
+//! each combination of a visit's seven dimensions once in a list of profiles; numbers are LEB128
+//! varints. Visit ids become their rank in the day and visitors a number in order of appearance,
+//! so the digest keeps no visitor hash: they still tell visits and visitors apart within the day,
+//! which is all a day's sums need (visitor ids rotate at local midnight). Times are not kept: a day sums its
 //! events in their order, its visits all fall in its one day of a daily series, and a digest only
 //! ever serves whole days.
 //!
@@ -34,6 +35,9 @@ pub(crate) const LEFT_OUT: &str = "engagement";
 /// A decoded digest: dictionary numbers instead of strings.
 pub(crate) struct Digest {
     strings: Vec<String>,
+    /// Each combination of the seven dimensions the day's visits had (source, channel, campaign,
+    /// entry_path, device, browser, os): far fewer than visits.
+    profiles: Vec<[u32; 7]>,
     visits: Vec<Visit>,
     events: Vec<Event>,
     own: Vec<Own>,
@@ -45,8 +49,8 @@ struct Visit {
     pageviews: i64,
     interactions: i64,
     duration_ms: i64,
-    /// source, channel, campaign, entry_path, device, browser, os.
-    dims: [u32; 7],
+    /// Its seven dimensions, as an index into `Digest::profiles`.
+    profile: u32,
 }
 
 struct Event {
@@ -82,14 +86,20 @@ pub(crate) fn encode(visits: &[DayVisit], events: &[DayEvent]) -> Vec<u8> {
         .collect();
     visit_ids.sort_unstable();
     visit_ids.dedup();
-    let mut visitor_ids: Vec<i64> = visits
-        .iter()
-        .map(|v| v.visitor_id)
-        .chain(events.iter().map(|e| e.visitor_id))
-        .collect();
-    visitor_ids.sort_unstable();
-    visitor_ids.dedup();
-    let rank = |ids: &[i64], id: i64| ids.binary_search(&id).unwrap_or_default() as u64;
+    let rank = |id: i64| visit_ids.binary_search(&id).unwrap_or_default() as u64;
+    // Visitors are numbered as they first appear: 0 for a new one, else its number + 1 (most
+    // visits are a visitor's first, so this is mostly one byte).
+    let mut numbers: HashMap<i64, u64> = HashMap::new();
+    let mut visitor = |id: i64| -> (u64, u64) {
+        match numbers.get(&id) {
+            Some(n) => (*n, n + 1),
+            None => {
+                let n = numbers.len() as u64;
+                numbers.insert(id, n);
+                (n, 0)
+            }
+        }
+    };
 
     // The dictionary, sorted, so a value is found by binary search.
     let mut words: Vec<&str> = visits
@@ -105,6 +115,8 @@ pub(crate) fn encode(visits: &[DayVisit], events: &[DayEvent]) -> Vec<u8> {
     words.dedup();
     let id_of = |s: &str| words.binary_search(&s).unwrap_or_default() as u64;
 
+    let mut profiles: HashMap<[u64; 7], u64> = HashMap::new();
+    let mut profile_part = Vec::new();
     let mut visit_part = Vec::new();
     let mut sorted: Vec<&DayVisit> = visits.iter().collect();
     sorted.sort_unstable_by_key(|v| v.id);
@@ -113,35 +125,40 @@ pub(crate) fn encode(visits: &[DayVisit], events: &[DayEvent]) -> Vec<u8> {
     // Each visit's rank and what its events share with it.
     let mut by_rank: HashMap<u64, (u64, [u64; 4])> = HashMap::new();
     for v in &sorted {
-        let r = rank(&visit_ids, v.id);
+        let r = rank(v.id);
         put(&mut visit_part, r - previous);
         previous = r;
-        let visitor = rank(&visitor_ids, v.visitor_id);
-        put(&mut visit_part, visitor);
+        let (number, code) = visitor(v.visitor_id);
+        put(&mut visit_part, code);
         put_signed(&mut visit_part, v.pageviews);
         put_signed(&mut visit_part, v.interactions);
         put_signed(&mut visit_part, v.duration_ms);
         let dims = v.dims.map(id_of);
-        for d in dims {
-            put(&mut visit_part, d);
-        }
-        by_rank.insert(r, (visitor, ATTR_DIMS.map(|i| dims[i])));
+        let next = profiles.len() as u64;
+        let profile = *profiles.entry(dims).or_insert_with(|| {
+            for d in dims {
+                put(&mut profile_part, d);
+            }
+            next
+        });
+        put(&mut visit_part, profile);
+        by_rank.insert(r, (number, ATTR_DIMS.map(|i| dims[i])));
     }
 
     let mut event_part = Vec::new();
     put(&mut event_part, events.len() as u64);
     let mut previous = 0;
     for e in events {
-        let r = rank(&visit_ids, e.visit_id);
+        let r = rank(e.visit_id);
         put(&mut event_part, r - previous);
         previous = r;
-        let visitor = rank(&visitor_ids, e.visitor_id);
         let attrs = e.attrs.map(id_of);
-        let own = by_rank.get(&r) != Some(&(visitor, attrs));
+        let (number, code) = visitor(e.visitor_id);
+        let own = by_rank.get(&r) != Some(&(number, attrs));
         put(&mut event_part, (id_of(e.name) << 1) | u64::from(own));
         put(&mut event_part, id_of(e.path));
         if own {
-            put(&mut event_part, visitor);
+            put(&mut event_part, code);
             for a in attrs {
                 put(&mut event_part, a);
             }
@@ -154,6 +171,8 @@ pub(crate) fn encode(visits: &[DayVisit], events: &[DayEvent]) -> Vec<u8> {
         put(&mut out, s.len() as u64);
         out.extend_from_slice(s.as_bytes());
     }
+    put(&mut out, profiles.len() as u64);
+    out.extend_from_slice(&profile_part);
     out.extend_from_slice(&visit_part);
     out.extend_from_slice(&event_part);
     out
@@ -178,28 +197,47 @@ pub(crate) fn decode(bytes: &[u8], with_events: bool) -> Option<Digest> {
     let known = |id: u64| (id < words).then_some(id as u32);
 
     let count = r.len()?;
-    let mut visits: Vec<Visit> = Vec::with_capacity(count);
-    let mut rank = 0u32;
+    let mut profiles = Vec::with_capacity(count);
     for _ in 0..count {
-        rank = rank.checked_add(u32::try_from(r.get()?).ok()?)?;
-        let visitor = u32::try_from(r.get()?).ok()?;
-        let (pageviews, interactions, duration_ms) = (r.signed()?, r.signed()?, r.signed()?);
         let mut dims = [0; 7];
         for d in &mut dims {
             *d = known(r.get()?)?;
         }
+        profiles.push(dims);
+    }
+    // Visitor numbers as `encode` writes them.
+    let mut numbered = 0u32;
+    let mut visitor = |code: u64| -> Option<u32> {
+        if code == 0 {
+            numbered = numbered.checked_add(1)?;
+            return Some(numbered - 1);
+        }
+        u32::try_from(code - 1).ok().filter(|n| *n < numbered)
+    };
+
+    let count = r.len()?;
+    let mut visits: Vec<Visit> = Vec::with_capacity(count);
+    let mut rank = 0u32;
+    for _ in 0..count {
+        rank = rank.checked_add(u32::try_from(r.get()?).ok()?)?;
+        let visitor = visitor(r.get()?)?;
+        let (pageviews, interactions, duration_ms) = (r.signed()?, r.signed()?, r.signed()?);
+        let profile = u32::try_from(r.get()?)
+            .ok()
+            .filter(|p| (*p as usize) < profiles.len())?;
         visits.push(Visit {
             rank,
             visitor,
             pageviews,
             interactions,
             duration_ms,
-            dims,
+            profile,
         });
     }
 
     let mut digest = Digest {
         strings,
+        profiles,
         visits,
         events: Vec::new(),
         own: Vec::new(),
@@ -222,7 +260,7 @@ pub(crate) fn decode(bytes: &[u8], with_events: bool) -> Option<Digest> {
             next_visit += 1;
         }
         let from = if head & 1 == 1 {
-            let visitor = u32::try_from(r.get()?).ok()?;
+            let visitor = visitor(r.get()?)?;
             let mut attrs = [0; 4];
             for a in &mut attrs {
                 *a = known(r.get()?)?;
@@ -302,10 +340,15 @@ impl Digest {
         let text = |id: u32| self.strings[id as usize].as_str();
 
         // Which visits pass, by index: their own attributes, and the page filter.
+        let profile_passes: Vec<bool> = self
+            .profiles
+            .iter()
+            .map(|dims| wanted.iter().all(|(d, id)| dims[*d] == *id))
+            .collect();
         let passes: Vec<bool> = self
             .visits
             .iter()
-            .map(|v| wanted.iter().all(|(d, id)| v.dims[*d] == *id) && in_page(v.rank))
+            .map(|v| profile_passes[v.profile as usize] && in_page(v.rank))
             .collect();
         let visits = self
             .visits
@@ -319,7 +362,7 @@ impl Digest {
                 pageviews: v.pageviews,
                 interactions: v.interactions,
                 duration_ms: v.duration_ms,
-                dims: v.dims.map(text),
+                dims: self.profiles[v.profile as usize].map(text),
             })
             .collect();
         // An event with its visit's attributes passes with its visit; one with its own is checked
@@ -340,7 +383,8 @@ impl Digest {
                 let (visitor, attrs) = match e.from.checked_sub(OWN) {
                     None => {
                         let v = &self.visits[e.from as usize];
-                        (v.visitor, ATTR_DIMS.map(|d| v.dims[d]))
+                        let dims = &self.profiles[v.profile as usize];
+                        (v.visitor, ATTR_DIMS.map(|d| dims[d]))
                     }
                     Some(own) => {
                         let own = &self.own[own as usize];

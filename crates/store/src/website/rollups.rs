@@ -679,8 +679,10 @@ impl Store {
         let [p, q, r, t] = quarters(&days);
         let sum = async |days: &[Scope]| {
             let mut total = Summary::default();
+            let mut digests = self.digests_of(days, &[]).await?;
             for day in days {
-                total = total.add(&self.day_summary(day).await?);
+                let digest = digests.remove(&day.range.from);
+                total = total.add(&self.day_summary(day, digest).await?);
             }
             StoreResult::Ok(total)
         };
@@ -689,10 +691,10 @@ impl Store {
     }
 
     /// The summary of a part of a scope within a local day: from the day's digest when it is the
-    /// whole day and has one, else from the database.
-    async fn day_summary(&self, day: &Scope) -> StoreResult<Summary> {
-        if let Some((data, start)) = self.digest_of(day, &[]).await? {
-            let filters = day.filters.clone();
+    /// whole day and has one (see `Store::digests_of`), else from the database.
+    async fn day_summary(&self, day: &Scope, digest: Option<Vec<u8>>) -> StoreResult<Summary> {
+        if let Some(data) = digest {
+            let (filters, start) = (day.filters.clone(), day.range.from);
             let summary = blocking(move || {
                 // Only a page filter needs the events.
                 let digest = digests::decode(&data, filters.page.is_some())?;
@@ -729,8 +731,10 @@ impl Store {
     ) -> StoreResult<(HashMap<(String, String), Sums>, Vec<Bucket>)> {
         let mut sums: HashMap<(String, String), Sums> = HashMap::new();
         let mut daily = Vec::new();
+        let mut digests = self.digests_of(days, &event_names(loaded)).await?;
         for day in days {
-            let (rows, visits) = self.sum_scope(day, Segmenting::Site, loaded).await?;
+            let digest = digests.remove(&day.range.from);
+            let (rows, visits) = self.sum_day(day, Segmenting::Site, loaded, digest).await?;
             for (_, metric, key, s) in rows {
                 let total = sums.entry((metric.to_string(), key)).or_default();
                 *total = total.plus(&s);
@@ -1305,10 +1309,22 @@ impl Store {
         segmenting: Segmenting,
         loaded: &Loaded,
     ) -> StoreResult<(Vec<super::day_sums::Row>, Vec<Visited>)> {
-        let names = event_names(loaded);
-        if let Some((data, day_start)) = self.digest_of(scope, &names).await? {
+        let digest = self.digest_of(scope, &event_names(loaded)).await?;
+        self.sum_day(scope, segmenting, loaded, digest).await
+    }
+
+    /// `Store::sum_scope` with the day's digest already read, if it has one.
+    async fn sum_day(
+        &self,
+        scope: &Scope,
+        segmenting: Segmenting,
+        loaded: &Loaded,
+        digest: Option<Vec<u8>>,
+    ) -> StoreResult<(Vec<super::day_sums::Row>, Vec<Visited>)> {
+        if let Some(data) = digest {
             // Decoding and summing are all computation: off the async threads, so the parts
             // of a report (see `filtered_report`) use both cores.
+            let day_start = scope.range.from;
             let (filters, to, loaded) = (scope.filters.clone(), scope.range.to, loaded.clone());
             let summed =
                 blocking(move || sum_digest(&data, day_start, &filters, to, &loaded, segmenting))
@@ -1317,38 +1333,56 @@ impl Store {
                 return Ok(summed);
             }
         }
-        let raw = self.load_day(scope, Some(&names)).await?;
+        let raw = self.load_day(scope, Some(&event_names(loaded))).await?;
         let (visits, events) = raw.view();
         let rows = sum_loaded(&visits, &events, scope.range.to, loaded, segmenting);
         Ok((rows, visits.iter().map(Visited::of).collect()))
     }
 
     /// The digest of the scope's day, when the scope is that whole day without a filter on the one
-    /// event a digest leaves out, and the day has one (see `digests`): its bytes and the day's
-    /// start.
-    async fn digest_of(
+    /// event a digest leaves out, and the day has one (see `digests`).
+    async fn digest_of(&self, scope: &Scope, names: &[&str]) -> StoreResult<Option<Vec<u8>>> {
+        Ok(self
+            .digests_of(std::slice::from_ref(scope), names)
+            .await?
+            .remove(&scope.range.from))
+    }
+
+    /// The digests of those of `days` (parts of one scope, in order) that are whole days with
+    /// one, read in one query, by day start (see `Store::digest_of`).
+    async fn digests_of(
         &self,
-        scope: &Scope,
+        days: &[Scope],
         names: &[&str],
-    ) -> StoreResult<Option<(Vec<u8>, i64)>> {
-        let Some(day) = scope.day.filter(|day| *day == scope.range) else {
-            return Ok(None);
+    ) -> StoreResult<HashMap<i64, Vec<u8>>> {
+        let whole: HashMap<i64, i64> = days
+            .iter()
+            .filter_map(|d| d.day.filter(|day| *day == d.range))
+            .map(|day| (day.from, day.to))
+            .collect();
+        let (Some(first), Some(last)) = (whole.keys().min(), whole.keys().max()) else {
+            return Ok(HashMap::new());
         };
         if names.contains(&digests::LEFT_OUT) {
-            return Ok(None);
+            return Ok(HashMap::new());
         }
-        let row = sqlx::query(
-            "SELECT data FROM day_digests WHERE site_id = $1 AND day_start = $2 AND day_end = $3",
+        let rows = sqlx::query(
+            "SELECT day_start, day_end, data FROM day_digests \
+             WHERE site_id = $1 AND day_start >= $2 AND day_start <= $3",
         )
-        .bind(scope.site_id)
-        .bind(day.from)
-        .bind(day.to)
-        .fetch_optional(self.pool())
+        .bind(days[0].site_id)
+        .bind(*first)
+        .bind(*last)
+        .fetch_all(self.pool())
         .await?;
-        match row {
-            Some(row) => Ok(Some((row.try_get("data")?, day.from))),
-            None => Ok(None),
+        let mut found = HashMap::new();
+        for row in rows {
+            let (start, end): (i64, i64) = (row.try_get("day_start")?, row.try_get("day_end")?);
+            if whole.get(&start) == Some(&end) {
+                found.insert(start, row.try_get("data")?);
+            }
         }
+        Ok(found)
     }
 
     /// The scope's visits and their events up to the day's end, read from the database with the
