@@ -39,6 +39,8 @@ pub(crate) struct Digest {
     /// entry_path, device, browser, os): far fewer than visits.
     profiles: Vec<[u32; 7]>,
     visits: Vec<Visit>,
+    /// Each path with pageviews, and the ranks of the visits that viewed it, in order.
+    pages: Vec<(u32, Vec<u32>)>,
     events: Vec<Event>,
     own: Vec<Own>,
 }
@@ -77,8 +79,9 @@ struct Own {
 const ATTR_DIMS: [usize; 4] = [0, 1, 2, 4];
 
 /// The digest of a day's visits (those that began in the day) and events (every event of the day
-/// but engagement, sorted by `(visit_id, at, id)`).
-pub(crate) fn encode(visits: &[DayVisit], events: &[DayEvent]) -> Vec<u8> {
+/// but engagement, sorted by `(visit_id, at, id)`), in two parts: the visits (with the dictionary,
+/// and which visits viewed each page), and the events. A summary reads the first part only.
+pub(crate) fn encode(visits: &[DayVisit], events: &[DayEvent]) -> (Vec<u8>, Vec<u8>) {
     let mut visit_ids: Vec<i64> = visits
         .iter()
         .map(|v| v.id)
@@ -145,6 +148,28 @@ pub(crate) fn encode(visits: &[DayVisit], events: &[DayEvent]) -> Vec<u8> {
         by_rank.insert(r, (number, ATTR_DIMS.map(|i| dims[i])));
     }
 
+    // Which visits viewed each page: events come in visit order, so each list is in order.
+    let mut pages: std::collections::BTreeMap<u64, Vec<u64>> = Default::default();
+    for e in events.iter().filter(|e| e.name == "pageview") {
+        let ranks = pages.entry(id_of(e.path)).or_default();
+        let r = rank(e.visit_id);
+        if ranks.last() != Some(&r) {
+            ranks.push(r);
+        }
+    }
+    put(&mut visit_part, pages.len() as u64);
+    let mut previous_path = 0;
+    for (path, ranks) in &pages {
+        put(&mut visit_part, path - previous_path);
+        previous_path = *path;
+        put(&mut visit_part, ranks.len() as u64);
+        let mut previous = 0;
+        for r in ranks {
+            put(&mut visit_part, r - previous);
+            previous = *r;
+        }
+    }
+
     let mut event_part = Vec::new();
     put(&mut event_part, events.len() as u64);
     let mut previous = 0;
@@ -174,14 +199,16 @@ pub(crate) fn encode(visits: &[DayVisit], events: &[DayEvent]) -> Vec<u8> {
     put(&mut out, profiles.len() as u64);
     out.extend_from_slice(&profile_part);
     out.extend_from_slice(&visit_part);
-    out.extend_from_slice(&event_part);
-    out
+    (out, event_part)
 }
 
-/// A digest read back, without its events unless `with_events`; None when it is not one this
-/// version wrote, or is damaged.
-pub(crate) fn decode(bytes: &[u8], with_events: bool) -> Option<Digest> {
-    let mut r = Reader { bytes, at: 0 };
+/// A digest read back from its two parts (see `encode`), without events when their part is not
+/// given; None when it is not one this version wrote, or is damaged.
+pub(crate) fn decode(visit_part: &[u8], event_part: Option<&[u8]>) -> Option<Digest> {
+    let mut r = Reader {
+        bytes: visit_part,
+        at: 0,
+    };
     if r.byte()? != VERSION {
         return None;
     }
@@ -235,16 +262,39 @@ pub(crate) fn decode(bytes: &[u8], with_events: bool) -> Option<Digest> {
         });
     }
 
+    let count = r.len()?;
+    let mut pages = Vec::with_capacity(count);
+    let mut path = 0u64;
+    for _ in 0..count {
+        path = path.checked_add(r.get()?)?;
+        let n = r.len()?;
+        let mut ranks = Vec::with_capacity(n);
+        let mut rank = 0u32;
+        for _ in 0..n {
+            rank = rank.checked_add(u32::try_from(r.get()?).ok()?)?;
+            ranks.push(rank);
+        }
+        pages.push((known(path)?, ranks));
+    }
+    if r.at != visit_part.len() {
+        return None;
+    }
+
     let mut digest = Digest {
         strings,
         profiles,
         visits,
+        pages,
         events: Vec::new(),
         own: Vec::new(),
     };
-    if !with_events {
+    let Some(event_part) = event_part else {
         return Some(digest);
-    }
+    };
+    let mut r = Reader {
+        bytes: event_part,
+        at: 0,
+    };
     let count = r.len()?;
     digest.events.reserve(count);
     let visits = &digest.visits;
@@ -278,7 +328,7 @@ pub(crate) fn decode(bytes: &[u8], with_events: bool) -> Option<Digest> {
             from,
         });
     }
-    (r.at == bytes.len()).then_some(digest)
+    (r.at == event_part.len()).then_some(digest)
 }
 
 impl Digest {
@@ -316,18 +366,13 @@ impl Digest {
         }
         // With a page filter, the ranks of visits with a matching pageview.
         let viewed: Option<Vec<u32>> = filters.page.as_deref().map(|pattern| {
-            let pages: Vec<bool> = self
-                .strings
-                .iter()
-                .map(|s| path_matches(pattern, s))
-                .collect();
-            let pageview = id_of("pageview");
             let mut ranks: Vec<u32> = self
-                .events
+                .pages
                 .iter()
-                .filter(|e| Some(e.name) == pageview && pages[e.path as usize])
-                .map(|e| e.visit)
+                .filter(|(path, _)| path_matches(pattern, &self.strings[*path as usize]))
+                .flat_map(|(_, ranks)| ranks.iter().copied())
                 .collect();
+            ranks.sort_unstable();
             ranks.dedup();
             ranks
         });
@@ -646,8 +691,8 @@ mod tests {
     #[test]
     fn a_digest_sums_to_what_the_day_s_rows_sum_to_under_any_filters() {
         let (visits, events) = day();
-        let bytes = encode(&visits, &events);
-        let digest = decode(&bytes, true).expect("reads back");
+        let (visit_part, event_part) = encode(&visits, &events);
+        let digest = decode(&visit_part, Some(&event_part)).expect("reads back");
         let filters = |source: Option<&str>, device: Option<&str>, page: Option<&str>| Filters {
             source: source.map(String::from),
             device: device.map(String::from),
@@ -670,10 +715,19 @@ mod tests {
             assert_eq!(de.len(), e.len(), "events for {f:?}");
             assert_eq!(sums(&dv, &de), sums(&v, &e), "sums for {f:?}");
         }
-        // Without its events, a digest still gives the visits (a summary without a page filter).
-        let visits_only = decode(&bytes, false).unwrap();
-        let (v, e) = visits_only.select(&filters(Some("Google"), None, None), &[], 0);
-        assert_eq!((v.len(), e.len()), (2, 0));
+        // Without its events, a digest still gives the visits, page filter included (a summary).
+        let visits_only = decode(&visit_part, None).unwrap();
+        for f in [
+            filters(Some("Google"), None, None),
+            filters(None, Some("mobile"), Some("/conditions/*")),
+            filters(None, None, Some("/thank-you")),
+        ] {
+            let (v, e) = visits_only.select(&f, &[], 0);
+            assert_eq!(
+                (v.len(), e.len()),
+                (reference(&f, &visits, &events).0.len(), 0)
+            );
+        }
         // No visitor hash is kept: a day's visitors become their rank.
         let (v, _) = digest.select(&Filters::default(), &NAMES, 0);
         assert!(v.iter().all(|v| v.visitor_id < 3));
@@ -682,23 +736,42 @@ mod tests {
     #[test]
     fn a_damaged_or_foreign_digest_is_refused_not_misread() {
         let (visits, events) = day();
-        let bytes = encode(&visits, &events);
-        for n in 0..bytes.len() {
-            assert!(decode(&bytes[..n], true).is_none(), "cut at {n}");
+        let (visit_part, event_part) = encode(&visits, &events);
+        let read = |v: &[u8], e: &[u8]| decode(v, Some(e));
+        for n in 0..visit_part.len() {
+            assert!(read(&visit_part[..n], &event_part).is_none(), "cut at {n}");
         }
-        let mut other = bytes.clone();
+        for n in 0..event_part.len() {
+            assert!(read(&visit_part, &event_part[..n]).is_none(), "cut at {n}");
+        }
+        let mut other = visit_part.clone();
         other[0] = VERSION + 1;
-        assert!(decode(&other, true).is_none());
-        let mut longer = bytes.clone();
+        assert!(read(&other, &event_part).is_none());
+        let mut longer = event_part.clone();
         longer.push(0);
-        assert!(decode(&longer, true).is_none());
+        assert!(read(&visit_part, &longer).is_none());
         // Any byte changed: read or refused, never a panic.
-        for i in 0..bytes.len() {
-            for b in [0u8, 0x7f, 0x80, 0xff] {
-                let mut changed = bytes.clone();
-                changed[i] = b;
-                if let Some(d) = decode(&changed, true) {
-                    d.select(&Filters::default(), &NAMES, 0);
+        for part in 0..2 {
+            let bytes = [&visit_part, &event_part][part];
+            for i in 0..bytes.len() {
+                for b in [0u8, 0x7f, 0x80, 0xff] {
+                    let mut changed = bytes.clone();
+                    changed[i] = b;
+                    let digest = match part {
+                        0 => read(&changed, &event_part),
+                        _ => read(&visit_part, &changed),
+                    };
+                    if let Some(d) = digest {
+                        d.select(&Filters::default(), &NAMES, 0);
+                        d.select(
+                            &Filters {
+                                page: Some("/*".into()),
+                                ..Filters::default()
+                            },
+                            &NAMES,
+                            0,
+                        );
+                    }
                 }
             }
         }

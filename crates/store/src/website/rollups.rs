@@ -299,19 +299,22 @@ impl Visited {
 /// A day's digest summed as `Store::sum_scope` sums the rows it stands for; None when it cannot
 /// be read (another version's, or damaged: the day is then read from the database).
 fn sum_digest(
-    data: &[u8],
+    (visit_part, event_part): &Parts,
     day_start: i64,
     filters: &super::query::Filters,
     to: i64,
     loaded: &Loaded,
     segmenting: Segmenting,
 ) -> Option<(Vec<super::day_sums::Row>, Vec<Visited>)> {
-    let digest = digests::decode(data, true)?;
+    let digest = digests::decode(visit_part, Some(event_part))?;
     let names = event_names(loaded);
     let (visits, events) = digest.select(filters, &names, day_start);
     let rows = sum_loaded(&visits, &events, to, loaded, segmenting);
     Some((rows, visits.iter().map(Visited::of).collect()))
 }
+
+/// A day digest's two parts as stored (see `digests::encode`): its visits, and its events.
+type Parts = (Vec<u8>, Vec<u8>);
 
 /// Runs computation on tokio's blocking threads, passing on its panic.
 async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> StoreResult<T> {
@@ -679,9 +682,9 @@ impl Store {
         let [p, q, r, t] = quarters(&days);
         let sum = async |days: &[Scope]| {
             let mut total = Summary::default();
-            let mut digests = self.digests_of(days, &[]).await?;
+            let mut digests = self.digests_of(days, &[], false).await?;
             for day in days {
-                let digest = digests.remove(&day.range.from);
+                let digest = digests.remove(&day.range.from).map(|(visits, _)| visits);
                 total = total.add(&self.day_summary(day, digest).await?);
             }
             StoreResult::Ok(total)
@@ -690,14 +693,15 @@ impl Store {
         Ok(a.add(&b).add(&c).add(&d))
     }
 
-    /// The summary of a part of a scope within a local day: from the day's digest when it is the
-    /// whole day and has one (see `Store::digests_of`), else from the database.
+    /// The summary of a part of a scope within a local day: from the visits part of the day's
+    /// digest when it is the whole day and has one (see `Store::digests_of`), else from the
+    /// database.
     async fn day_summary(&self, day: &Scope, digest: Option<Vec<u8>>) -> StoreResult<Summary> {
         if let Some(data) = digest {
             let (filters, start) = (day.filters.clone(), day.range.from);
             let summary = blocking(move || {
-                // Only a page filter needs the events.
-                let digest = digests::decode(&data, filters.page.is_some())?;
+                // The visits part says which visits viewed each page: no events are needed.
+                let digest = digests::decode(&data, None)?;
                 let (visits, _) = digest.select(&filters, &[], start);
                 let visitors: foldhash::HashSet<i64> =
                     visits.iter().map(|v| v.visitor_id).collect();
@@ -731,9 +735,11 @@ impl Store {
     ) -> StoreResult<(HashMap<(String, String), Sums>, Vec<Bucket>)> {
         let mut sums: HashMap<(String, String), Sums> = HashMap::new();
         let mut daily = Vec::new();
-        let mut digests = self.digests_of(days, &event_names(loaded)).await?;
+        let mut digests = self.digests_of(days, &event_names(loaded), true).await?;
         for day in days {
-            let digest = digests.remove(&day.range.from);
+            let digest = digests
+                .remove(&day.range.from)
+                .and_then(|(visits, events)| Some((visits, events?)));
             let (rows, visits) = self.sum_day(day, Segmenting::Site, loaded, digest).await?;
             for (_, metric, key, s) in rows {
                 let total = sums.entry((metric.to_string(), key)).or_default();
@@ -1260,13 +1266,16 @@ impl Store {
             .bind(from)
             .execute(&mut *tx)
             .await?;
+            let (visit_part, event_part) = digest;
             sqlx::query(
-                "INSERT INTO day_digests (site_id, day_start, day_end, data) VALUES ($1, $2, $3, $4)",
+                "INSERT INTO day_digests (site_id, day_start, day_end, visits, events) \
+                 VALUES ($1, $2, $3, $4, $5)",
             )
             .bind(site_id)
             .bind(from)
             .bind(end)
-            .bind(digest)
+            .bind(visit_part)
+            .bind(event_part)
             .execute(&mut *tx)
             .await?;
         }
@@ -1319,7 +1328,7 @@ impl Store {
         scope: &Scope,
         segmenting: Segmenting,
         loaded: &Loaded,
-        digest: Option<Vec<u8>>,
+        digest: Option<Parts>,
     ) -> StoreResult<(Vec<super::day_sums::Row>, Vec<Visited>)> {
         if let Some(data) = digest {
             // Decoding and summing are all computation: off the async threads, so the parts
@@ -1341,20 +1350,23 @@ impl Store {
 
     /// The digest of the scope's day, when the scope is that whole day without a filter on the one
     /// event a digest leaves out, and the day has one (see `digests`).
-    async fn digest_of(&self, scope: &Scope, names: &[&str]) -> StoreResult<Option<Vec<u8>>> {
+    async fn digest_of(&self, scope: &Scope, names: &[&str]) -> StoreResult<Option<Parts>> {
         Ok(self
-            .digests_of(std::slice::from_ref(scope), names)
+            .digests_of(std::slice::from_ref(scope), names, true)
             .await?
-            .remove(&scope.range.from))
+            .remove(&scope.range.from)
+            .and_then(|(visits, events)| Some((visits, events?))))
     }
 
     /// The digests of those of `days` (parts of one scope, in order) that are whole days with
-    /// one, read in one query, by day start (see `Store::digest_of`).
+    /// one, read in one query, by day start (see `Store::digest_of`): their visits part, and
+    /// their events part if `with_events`.
     async fn digests_of(
         &self,
         days: &[Scope],
         names: &[&str],
-    ) -> StoreResult<HashMap<i64, Vec<u8>>> {
+        with_events: bool,
+    ) -> StoreResult<HashMap<i64, (Vec<u8>, Option<Vec<u8>>)>> {
         let whole: HashMap<i64, i64> = days
             .iter()
             .filter_map(|d| d.day.filter(|day| *day == d.range))
@@ -1366,10 +1378,16 @@ impl Store {
         if names.contains(&digests::LEFT_OUT) {
             return Ok(HashMap::new());
         }
-        let rows = sqlx::query(
-            "SELECT day_start, day_end, data FROM day_digests \
-             WHERE site_id = $1 AND day_start >= $2 AND day_start <= $3",
-        )
+        // On PostgreSQL a part not selected is not even read from its out-of-line storage.
+        let columns = if with_events {
+            "visits, events"
+        } else {
+            "visits"
+        };
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT day_start, day_end, {columns} FROM day_digests \
+             WHERE site_id = $1 AND day_start >= $2 AND day_start <= $3"
+        )))
         .bind(days[0].site_id)
         .bind(*first)
         .bind(*last)
@@ -1379,7 +1397,11 @@ impl Store {
         for row in rows {
             let (start, end): (i64, i64) = (row.try_get("day_start")?, row.try_get("day_end")?);
             if whole.get(&start) == Some(&end) {
-                found.insert(start, row.try_get("data")?);
+                let events = match with_events {
+                    true => Some(row.try_get("events")?),
+                    false => None,
+                };
+                found.insert(start, (row.try_get("visits")?, events));
             }
         }
         Ok(found)
