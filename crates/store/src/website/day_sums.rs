@@ -303,27 +303,35 @@ fn segments(
     out
 }
 
+/// Visits of one value (a source, a page, ...): its visitors and the converting ones are counted
+/// at the end, since pushing to a list and sorting it once is much quicker than a set insert per
+/// visit.
 #[derive(Default)]
 struct Group {
-    visitors: HashSet<i64>,
+    visitors: Vec<i64>,
     n: i64,
-    converting: HashSet<i64>,
+    converting: Vec<i64>,
 }
 
 impl Group {
     fn add(&mut self, visitor: i64, converts: bool) {
-        self.visitors.insert(visitor);
+        self.visitors.push(visitor);
         self.n += 1;
         if converts {
-            self.converting.insert(visitor);
+            self.converting.push(visitor);
         }
     }
 
-    fn sums(&self) -> Sums {
+    fn sums(&mut self) -> Sums {
+        let distinct = |ids: &mut Vec<i64>| {
+            ids.sort_unstable();
+            ids.dedup();
+            ids.len() as i64
+        };
         Sums {
-            visitors: self.visitors.len() as i64,
+            visitors: distinct(&mut self.visitors),
             visits: self.n,
-            converting: self.converting.len() as i64,
+            converting: distinct(&mut self.converting),
             ..Sums::default()
         }
     }
@@ -638,7 +646,7 @@ pub(crate) fn day_rows(
     }
 
     let mut rows = Vec::new();
-    for (seg, s) in by_segment.list {
+    for (seg, mut s) in by_segment.list {
         rows.push((
             seg.clone(),
             "summary",
@@ -652,12 +660,12 @@ pub(crate) fn day_rows(
                 converting: 0,
             },
         ));
-        for (d, groups) in s.dims.iter().enumerate() {
+        for (d, groups) in s.dims.iter_mut().enumerate() {
             for (key, g) in groups {
                 rows.push((seg.clone(), DIMENSIONS[d], key.clone(), g.sums()));
             }
         }
-        for (key, g) in &s.pages {
+        for (key, g) in &mut s.pages {
             rows.push((seg.clone(), "page", key.clone(), g.sums()));
         }
         for (g, (visitors, n)) in s.goals.iter().enumerate() {
