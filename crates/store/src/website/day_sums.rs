@@ -19,7 +19,7 @@
 
 // foldhash rather than std's SipHash: a busy day is millions of inserts into these sets (keys are
 // visit and visitor ids and the day's own values, so hash flooding is not a concern here).
-use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
+use foldhash::{HashMap, HashMapExt, HashSet};
 
 use stride_core::website::insights::{funnel_counts, funnel_reached, path_matches};
 
@@ -303,14 +303,37 @@ fn segments(
     out
 }
 
-/// Visits of one value (a source, a page, ...): its visitors and the converting ones are counted
-/// at the end, since pushing to a list and sorting it once is much quicker than a set insert per
-/// visit.
+/// Ids (of visitors or visits) counted once each at the end: pushing to a list and sorting it once
+/// is much quicker than a set insert per visit or event.
+#[derive(Default, Clone)]
+struct Ids(Vec<i64>);
+
+impl Ids {
+    fn push(&mut self, id: i64) {
+        // Runs of one id (a visit's events, one after the other) are common.
+        if self.0.last() != Some(&id) {
+            self.0.push(id);
+        }
+    }
+
+    /// The distinct ids, in order.
+    fn distinct(&mut self) -> &[i64] {
+        self.0.sort_unstable();
+        self.0.dedup();
+        &self.0
+    }
+
+    fn count(&mut self) -> i64 {
+        self.distinct().len() as i64
+    }
+}
+
+/// Visits of one value (a source, a page, ...), with their visitors and the converting ones.
 #[derive(Default)]
 struct Group {
-    visitors: Vec<i64>,
+    visitors: Ids,
     n: i64,
-    converting: Vec<i64>,
+    converting: Ids,
 }
 
 impl Group {
@@ -323,15 +346,10 @@ impl Group {
     }
 
     fn sums(&mut self) -> Sums {
-        let distinct = |ids: &mut Vec<i64>| {
-            ids.sort_unstable();
-            ids.dedup();
-            ids.len() as i64
-        };
         Sums {
-            visitors: distinct(&mut self.visitors),
+            visitors: self.visitors.count(),
             visits: self.n,
-            converting: distinct(&mut self.converting),
+            converting: self.converting.count(),
             ..Sums::default()
         }
     }
@@ -339,7 +357,7 @@ impl Group {
 
 #[derive(Default)]
 struct Segment {
-    visitors: HashSet<i64>,
+    visitors: Ids,
     visits: i64,
     pageviews: i64,
     bounces: i64,
@@ -347,16 +365,16 @@ struct Segment {
     dims: [HashMap<String, Group>; 7],
     pages: HashMap<String, Group>,
     /// Per goal: converting visitors and conversions.
-    goals: Vec<(HashSet<i64>, i64)>,
+    goals: Vec<(Ids, i64)>,
     /// Per goal with a confirming page: how far each visit got through [event, page].
     confirm: Vec<Vec<usize>>,
     /// Per funnel: how far each visit got.
     funnels: Vec<Vec<usize>>,
     /// Per condition: visitors and visits that read its pages.
-    condition_visitors: Vec<HashSet<i64>>,
-    condition_visits: Vec<HashSet<i64>>,
+    condition_visitors: Vec<Ids>,
+    condition_visits: Vec<Ids>,
     /// Visits with a lead action among this segment's events.
-    lead_visits: HashSet<i64>,
+    lead_visits: Ids,
 }
 
 impl Segment {
@@ -365,8 +383,8 @@ impl Segment {
             goals: vec![Default::default(); defs.goals.len()],
             confirm: vec![Vec::new(); confirm_pairs],
             funnels: vec![Vec::new(); defs.funnels.len()],
-            condition_visitors: vec![HashSet::new(); defs.conditions.len()],
-            condition_visits: vec![HashSet::new(); defs.conditions.len()],
+            condition_visitors: vec![Ids::default(); defs.conditions.len()],
+            condition_visits: vec![Ids::default(); defs.conditions.len()],
             ..Segment::default()
         }
     }
@@ -580,7 +598,7 @@ pub(crate) fn day_rows(
         };
         for &seg in segs {
             let s = &mut by_segment.list[seg].1;
-            s.visitors.insert(v.visitor_id);
+            s.visitors.push(v.visitor_id);
             s.visits += 1;
             s.pageviews += v.pageviews;
             s.bounces += i64::from(v.pageviews <= 1 && v.interactions == 0);
@@ -632,15 +650,15 @@ pub(crate) fn day_rows(
                 add_to(&mut s.pages, e.path, e.visitor_id, converts);
             }
             for &c in conditions {
-                s.condition_visitors[c].insert(e.visitor_id);
-                s.condition_visits[c].insert(e.visit_id);
+                s.condition_visitors[c].push(e.visitor_id);
+                s.condition_visits[c].push(e.visit_id);
             }
             for &g in goals {
-                s.goals[g].0.insert(e.visitor_id);
+                s.goals[g].0.push(e.visitor_id);
                 s.goals[g].1 += 1;
             }
             if lead {
-                s.lead_visits.insert(e.visit_id);
+                s.lead_visits.push(e.visit_id);
             }
         }
     }
@@ -652,7 +670,7 @@ pub(crate) fn day_rows(
             "summary",
             String::new(),
             Sums {
-                visitors: s.visitors.len() as i64,
+                visitors: s.visitors.count(),
                 visits: s.visits,
                 pageviews: s.pageviews,
                 bounces: s.bounces,
@@ -668,10 +686,10 @@ pub(crate) fn day_rows(
         for (key, g) in &mut s.pages {
             rows.push((seg.clone(), "page", key.clone(), g.sums()));
         }
-        for (g, (visitors, n)) in s.goals.iter().enumerate() {
+        for (g, (visitors, n)) in s.goals.iter_mut().enumerate() {
             if *n > 0 {
                 let sums = Sums {
-                    visitors: visitors.len() as i64,
+                    visitors: visitors.count(),
                     visits: *n,
                     ..Sums::default()
                 };
@@ -703,12 +721,14 @@ pub(crate) fn day_rows(
                 }
             }
         }
+        let lead_visits = s.lead_visits.distinct();
         for (c, (condition, _)) in defs.conditions.iter().enumerate() {
-            let visitors = s.condition_visitors[c].len() as i64;
+            let visitors = s.condition_visitors[c].count();
             if visitors > 0 {
                 let leads = s.condition_visits[c]
+                    .distinct()
                     .iter()
-                    .filter(|v| s.lead_visits.contains(v))
+                    .filter(|v| lead_visits.binary_search(v).is_ok())
                     .count() as i64;
                 let sums = Sums {
                     visitors,
