@@ -468,14 +468,14 @@ struct Reader<'a> {
 }
 
 impl Reader<'_> {
-    #[inline]
+    #[inline(always)]
     fn byte(&mut self) -> Option<u8> {
         let b = *self.bytes.get(self.at)?;
         self.at += 1;
         Some(b)
     }
 
-    #[inline]
+    #[inline(always)]
     fn get(&mut self) -> Option<u64> {
         // Most numbers of a digest fit one byte.
         let b = self.byte()?;
@@ -485,6 +485,7 @@ impl Reader<'_> {
         self.get_more(b)
     }
 
+    #[cold]
     fn get_more(&mut self, first: u8) -> Option<u64> {
         let mut v = u64::from(first & 0x7f);
         let mut shift = 7;
@@ -499,7 +500,7 @@ impl Reader<'_> {
         None
     }
 
-    #[inline]
+    #[inline(always)]
     fn signed(&mut self) -> Option<i64> {
         let v = self.get()?;
         Some((v >> 1) as i64 ^ -((v & 1) as i64))
