@@ -1,20 +1,21 @@
-//! Day digests: an ended local day of a site's visits and events, as one compact value written
+//! Day digests: an ended local day of a site's visits and events, as two compact values written
 //! when the day is rolled up. A report whose filters no rollup serves (three filters, a page
 //! pattern nothing defines) reads a day's digest and filters it in memory instead of asking the
-//! database to scan the day's rows: the day is one blob read, and comparing dictionary numbers
+//! database to scan the day's rows: the day is two blobs read, and comparing dictionary numbers
 //! takes the place of comparing text in every row (`perf` showed SQLite's row lookups and text
 //! comparisons as most of a raw report's time).
 //!
-//! A digest holds what day sums read (see `day_sums`): each visit's visitor, pageviews,
-//! interactions, duration and the seven dimensions, and every event of the day except
-//! engagement, in the order of `(visit_id, at, id)`, with its name, path and (where they differ
-//! from its visit's) its own visitor and attributes. Strings are kept once in a dictionary, and
-//! each combination of a visit's seven dimensions once in a list of profiles; numbers are LEB128
-//! varints. Visit ids become their rank in the day and visitors a number in order of appearance,
-//! so the digest keeps no visitor hash: they still tell visits and visitors apart within the day,
-//! which is all a day's sums need (visitor ids rotate at local midnight). Times are not kept: a day sums its
-//! events in their order, its visits all fall in its one day of a daily series, and a digest only
-//! ever serves whole days.
+//! A digest holds what day sums read (see `day_sums`). Its visits part: a dictionary of the day's
+//! strings, each combination of a visit's seven dimensions once (a profile), each visit's rank,
+//! visitor, pageviews, interactions, duration and profile, and for each page the visits that
+//! viewed it (so a summary with a page filter needs no events). Its events part: every event of
+//! the day except engagement, in the order of `(visit_id, at, id)`, with its name, path and (where
+//! they differ from its visit's) its own visitor and attributes. Numbers are LEB128 varints.
+//! Visit ids become their rank in the day and visitors a number in order of appearance, so the
+//! digest keeps no visitor hash: they still tell visits and visitors apart within the day, which
+//! is all a day's sums need (visitor ids rotate at local midnight). Times are not kept: a day
+//! sums its events in their order, its visits all fall in its one day of a daily series, and a
+//! digest only ever serves whole days.
 //!
 //! A digest does not depend on goals, funnels or condition pages, so it stays valid when they
 //! change; it is dropped when the day's events change (see `Store::forget_digests`).
