@@ -424,21 +424,74 @@ fn add_to(groups: &mut HashMap<String, Group>, key: &str, visitor: i64, converts
     }
 }
 
+/// Every list of steps a visit is followed through, in order: each event goal a page goal
+/// confirms (the event, then the page), then each funnel.
+pub(crate) struct Steps {
+    /// Event goals confirmed by a page goal: (goal index, [event step, page step]).
+    confirm_pairs: Vec<(usize, [(GoalKind, String); 2])>,
+}
+
+impl Steps {
+    pub(crate) fn of(defs: &Definitions) -> Steps {
+        let confirm_pairs = (defs.goals.iter().enumerate())
+            .filter_map(|(i, g)| {
+                let page = defs.goals.iter().find(|p| Some(p.id) == g.confirmed_by)?;
+                let steps = [
+                    (g.kind, g.pattern.clone()),
+                    (page.kind, page.pattern.clone()),
+                ];
+                Some((i, steps))
+            })
+            .collect();
+        Steps { confirm_pairs }
+    }
+
+    /// The lists: the confirmations, then the funnels.
+    pub(crate) fn lists<'a>(&'a self, defs: &'a Definitions) -> Vec<&'a [(GoalKind, String)]> {
+        (self.confirm_pairs.iter().map(|(_, steps)| steps.as_slice()))
+            .chain(defs.funnels.iter().map(|(_, steps)| steps.as_slice()))
+            .collect()
+    }
+
+    /// A segment's rows of confirmations ("confirm", "goal id:step") and funnels ("funnel",
+    /// "funnel id:step"), from how many visits reached each step of each list, in order.
+    pub(crate) fn rows(
+        &self,
+        segment: &str,
+        defs: &Definitions,
+        counts: impl Iterator<Item = Vec<u64>>,
+        rows: &mut Vec<Row>,
+    ) {
+        let keys = (self.confirm_pairs.iter())
+            .map(|(g, _)| ("confirm", defs.goals[*g].id))
+            .chain(defs.funnels.iter().map(|(id, _)| ("funnel", *id)));
+        for ((metric, id), counts) in keys.zip(counts) {
+            for (step, n) in counts.iter().enumerate().filter(|(_, n)| **n > 0) {
+                let sums = Sums {
+                    visits: *n as i64,
+                    ..Sums::default()
+                };
+                rows.push((segment.to_string(), metric, format!("{id}:{step}"), sums));
+            }
+        }
+    }
+}
+
 /// What events of one name and path count towards.
-struct Kind {
+pub(crate) struct Kind {
     /// It completes a lead-action goal.
-    lead: bool,
-    pageview: bool,
+    pub lead: bool,
+    pub pageview: bool,
     /// The goals it completes, by index.
-    goals: Vec<usize>,
+    pub goals: Vec<usize>,
     /// The condition pages it is a pageview of, by index.
-    conditions: Vec<usize>,
-    /// Per list of steps (see `day_rows`), the steps it is, as bits.
-    steps: Vec<u64>,
+    pub conditions: Vec<usize>,
+    /// Per list of steps (see `Steps`), the steps it is, as bits.
+    pub steps: Vec<u64>,
 }
 
 impl Kind {
-    fn of(
+    pub(crate) fn of(
         name: &str,
         path: &str,
         defs: &Definitions,
@@ -486,28 +539,9 @@ pub(crate) fn day_rows(
     defs: &Definitions,
     segmenting: Segmenting,
 ) -> Vec<Row> {
-    // Event goals confirmed by a page goal: (goal index, [event step, page step]).
-    let confirm_pairs: Vec<(usize, [(GoalKind, String); 2])> = defs
-        .goals
-        .iter()
-        .enumerate()
-        .filter_map(|(i, g)| {
-            let page = defs.goals.iter().find(|p| Some(p.id) == g.confirmed_by)?;
-            Some((
-                i,
-                [
-                    (g.kind, g.pattern.clone()),
-                    (page.kind, page.pattern.clone()),
-                ],
-            ))
-        })
-        .collect();
-    // Every list of steps a visit is followed through: the confirmations, then the funnels.
-    let step_lists: Vec<&[(GoalKind, String)]> = confirm_pairs
-        .iter()
-        .map(|(_, steps)| steps.as_slice())
-        .chain(defs.funnels.iter().map(|(_, steps)| steps.as_slice()))
-        .collect();
+    let steps = Steps::of(defs);
+    let confirm_pairs = &steps.confirm_pairs;
+    let step_lists = steps.lists(defs);
     // What each event counts towards, worked out once for each name and path of the day (a day
     // has thousands of events but few distinct ones).
     let mut kinds: Vec<Kind> = Vec::new();
@@ -696,31 +730,15 @@ pub(crate) fn day_rows(
                 rows.push((seg.clone(), "goal", defs.goals[g].id.to_string(), sums));
             }
         }
-        for (k, (g, _)) in confirm_pairs.iter().enumerate() {
-            let counts = funnel_counts(2, s.confirm[k].iter().copied());
-            for (step, n) in counts.iter().enumerate() {
-                if *n > 0 {
-                    let sums = Sums {
-                        visits: *n as i64,
-                        ..Sums::default()
-                    };
-                    let key = format!("{}:{step}", defs.goals[*g].id);
-                    rows.push((seg.clone(), "confirm", key, sums));
-                }
-            }
-        }
-        for (k, (id, steps)) in defs.funnels.iter().enumerate() {
-            let counts = funnel_counts(steps.len(), s.funnels[k].iter().copied());
-            for (step, n) in counts.iter().enumerate() {
-                if *n > 0 {
-                    let sums = Sums {
-                        visits: *n as i64,
-                        ..Sums::default()
-                    };
-                    rows.push((seg.clone(), "funnel", format!("{id}:{step}"), sums));
-                }
-            }
-        }
+        let counts = (s
+            .confirm
+            .iter()
+            .map(|r| funnel_counts(2, r.iter().copied())))
+        .chain(
+            (defs.funnels.iter().zip(&s.funnels))
+                .map(|((_, steps), r)| funnel_counts(steps.len(), r.iter().copied())),
+        );
+        steps.rows(&seg, defs, counts, &mut rows);
         let lead_visits = s.lead_visits.distinct();
         for (c, (condition, _)) in defs.conditions.iter().enumerate() {
             let visitors = s.condition_visitors[c].count();

@@ -22,9 +22,9 @@
 
 use std::collections::HashMap;
 
-use stride_core::website::insights::path_matches;
+use stride_core::website::insights::{funnel_reached, path_matches};
 
-use super::day_sums::{DayEvent, DayVisit};
+use super::day_sums::{DIMENSIONS, DayEvent, DayVisit, Definitions, Kind, Row, Steps, Sums};
 use super::query::Filters;
 
 /// The format's first byte; a digest of another version is ignored (the day is read raw).
@@ -33,9 +33,9 @@ const VERSION: u8 = 1;
 /// The one event name a digest leaves out: reports never count it.
 pub(crate) const LEFT_OUT: &str = "engagement";
 
-/// A decoded digest: dictionary numbers instead of strings.
-pub(crate) struct Digest {
-    strings: Vec<String>,
+/// A decoded digest: dictionary numbers instead of strings, the strings borrowed from its bytes.
+pub(crate) struct Digest<'a> {
+    strings: Vec<&'a str>,
     /// Each combination of the seven dimensions the day's visits had (source, channel, campaign,
     /// entry_path, device, browser, os): far fewer than visits.
     profiles: Vec<[u32; 7]>,
@@ -44,6 +44,8 @@ pub(crate) struct Digest {
     pages: Vec<(u32, Vec<u32>)>,
     events: Vec<Event>,
     own: Vec<Own>,
+    /// How many visitors the day has: they are numbered from 0.
+    visitors: u32,
 }
 
 struct Visit {
@@ -59,6 +61,8 @@ struct Visit {
 struct Event {
     /// Its visit's rank.
     visit: u32,
+    /// Its visit's index in `Digest::visits`, or `NONE` when the visit began the day before.
+    index: u32,
     name: u32,
     path: u32,
     /// Where its visitor and attributes are: its visit's index in `Digest::visits`, or, when they
@@ -68,6 +72,9 @@ struct Event {
 
 /// `Event::from` at and above this points into `Digest::own`.
 const OWN: u32 = 1 << 31;
+
+/// No visit (see `Event::index`).
+const NONE: u32 = u32::MAX;
 
 /// An event's own visitor and attributes (source, channel, campaign, device), where they are not
 /// its visit's (or its visit did not begin in the day).
@@ -205,7 +212,7 @@ pub(crate) fn encode(visits: &[DayVisit], events: &[DayEvent]) -> (Vec<u8>, Vec<
 
 /// A digest read back from its two parts (see `encode`), without events when their part is not
 /// given; None when it is not one this version wrote, or is damaged.
-pub(crate) fn decode(visit_part: &[u8], event_part: Option<&[u8]>) -> Option<Digest> {
+pub(crate) fn decode<'a>(visit_part: &'a [u8], event_part: Option<&[u8]>) -> Option<Digest<'a>> {
     let mut r = Reader {
         bytes: visit_part,
         at: 0,
@@ -217,8 +224,8 @@ pub(crate) fn decode(visit_part: &[u8], event_part: Option<&[u8]>) -> Option<Dig
     let mut strings = Vec::with_capacity(count);
     for _ in 0..count {
         let n = r.len()?;
-        let s = r.bytes.get(r.at..r.at.checked_add(n)?)?;
-        strings.push(std::str::from_utf8(s).ok()?.to_string());
+        let s = visit_part.get(r.at..r.at.checked_add(n)?)?;
+        strings.push(std::str::from_utf8(s).ok()?);
         r.at += n;
     }
     let words = strings.len() as u64;
@@ -233,14 +240,14 @@ pub(crate) fn decode(visit_part: &[u8], event_part: Option<&[u8]>) -> Option<Dig
         }
         profiles.push(dims);
     }
-    // Visitor numbers as `encode` writes them.
+    // Visitor numbers as `encode` writes them: 0 for a new one, else its number + 1.
     let mut numbered = 0u32;
-    let mut visitor = |code: u64| -> Option<u32> {
+    let visitor = |numbered: &mut u32, code: u64| -> Option<u32> {
         if code == 0 {
-            numbered = numbered.checked_add(1)?;
-            return Some(numbered - 1);
+            *numbered = numbered.checked_add(1)?;
+            return Some(*numbered - 1);
         }
-        u32::try_from(code - 1).ok().filter(|n| *n < numbered)
+        u32::try_from(code - 1).ok().filter(|n| *n < *numbered)
     };
 
     let count = r.len()?;
@@ -248,7 +255,7 @@ pub(crate) fn decode(visit_part: &[u8], event_part: Option<&[u8]>) -> Option<Dig
     let mut rank = 0u32;
     for _ in 0..count {
         rank = rank.checked_add(u32::try_from(r.get()?).ok()?)?;
-        let visitor = visitor(r.get()?)?;
+        let visitor = visitor(&mut numbered, r.get()?)?;
         let (pageviews, interactions, duration_ms) = (r.signed()?, r.signed()?, r.signed()?);
         let profile = u32::try_from(r.get()?)
             .ok()
@@ -288,8 +295,10 @@ pub(crate) fn decode(visit_part: &[u8], event_part: Option<&[u8]>) -> Option<Dig
         pages,
         events: Vec::new(),
         own: Vec::new(),
+        visitors: 0,
     };
     let Some(event_part) = event_part else {
+        digest.visitors = numbered;
         return Some(digest);
     };
     let mut r = Reader {
@@ -310,29 +319,264 @@ pub(crate) fn decode(visit_part: &[u8], event_part: Option<&[u8]>) -> Option<Dig
         while next_visit < visits.len() && visits[next_visit].rank < rank {
             next_visit += 1;
         }
+        let index = match visits.get(next_visit) {
+            Some(v) if v.rank == rank => u32::try_from(next_visit).ok().filter(|i| *i < OWN)?,
+            _ => NONE,
+        };
         let from = if head & 1 == 1 {
-            let visitor = visitor(r.get()?)?;
+            let visitor = visitor(&mut numbered, r.get()?)?;
             let mut attrs = [0; 4];
             for a in &mut attrs {
                 *a = known(r.get()?)?;
             }
             digest.own.push(Own { visitor, attrs });
             OWN.checked_add(u32::try_from(digest.own.len() - 1).ok()?)?
+        } else if index == NONE {
+            return None;
         } else {
-            visits.get(next_visit).filter(|v| v.rank == rank)?;
-            u32::try_from(next_visit).ok().filter(|i| *i < OWN)?
+            index
         };
         digest.events.push(Event {
             visit: rank,
+            index,
             name,
             path,
             from,
         });
     }
+    digest.visitors = numbered;
     (r.at == event_part.len()).then_some(digest)
 }
 
-impl Digest {
+/// Which of a day's visits pass a report's filters (see `Digest::select`).
+struct Selection {
+    /// Each column filter as (index into a visit's dims, the value's number).
+    wanted: Vec<(usize, u32)>,
+    /// With a page filter, which visits (by rank) viewed a matching page, as bits.
+    viewed: Option<Vec<u64>>,
+    /// Whether each visit passes, by index.
+    passes: Vec<bool>,
+}
+
+impl Selection {
+    fn in_page(&self, rank: u32) -> bool {
+        (self.viewed.as_ref()).is_none_or(|bits| {
+            let word = bits.get(rank as usize / 64).copied().unwrap_or(0);
+            word >> (rank % 64) & 1 == 1
+        })
+    }
+}
+
+/// Sums counting each visitor once: the day's visitors are taken one after another (see
+/// `Digest::site_rows`), so a visitor is new to a tally when it is not the last one counted.
+#[derive(Default, Clone, Copy)]
+struct Tally {
+    visitors: u32,
+    n: i64,
+    converting: u32,
+    /// The last visitor counted, and the last converting one, as their number + 1.
+    last: u32,
+    last_converting: u32,
+}
+
+impl Tally {
+    fn add(&mut self, stamp: u32, converts: bool) {
+        self.n += 1;
+        if self.last != stamp {
+            self.last = stamp;
+            self.visitors += 1;
+        }
+        if converts && self.last_converting != stamp {
+            self.last_converting = stamp;
+            self.converting += 1;
+        }
+    }
+
+    fn sums(&self) -> Sums {
+        Sums {
+            visitors: i64::from(self.visitors),
+            visits: self.n,
+            converting: i64::from(self.converting),
+            ..Sums::default()
+        }
+    }
+}
+
+/// Items grouped by visitor (a counting sort, stable): the items of visitor `v` are
+/// `order[starts[v]..starts[v + 1]]`.
+struct ByVisitor {
+    starts: Vec<u32>,
+    order: Vec<u32>,
+}
+
+impl ByVisitor {
+    fn of(visitors: u32, items: &[(u32, u32)]) -> ByVisitor {
+        let mut starts = vec![0u32; visitors as usize + 2];
+        for (visitor, _) in items {
+            starts[*visitor as usize + 2] += 1;
+        }
+        for i in 2..starts.len() {
+            starts[i] += starts[i - 1];
+        }
+        let mut order = vec![0u32; items.len()];
+        for (visitor, item) in items {
+            let at = &mut starts[*visitor as usize + 1];
+            order[*at as usize] = *item;
+            *at += 1;
+        }
+        starts.pop();
+        ByVisitor { starts, order }
+    }
+
+    fn of_visitor(&self, v: usize) -> &[u32] {
+        &self.order[self.starts[v] as usize..self.starts[v + 1] as usize]
+    }
+}
+
+/// Tallies by breakdown and value, each made when its value first comes.
+struct Tallies {
+    /// Each tally's index by breakdown and value (`NONE`: none yet).
+    at: Vec<u32>,
+    strings: usize,
+    /// Each tally's breakdown and value, and the tallies.
+    keys: Vec<(usize, u32)>,
+    list: Vec<Tally>,
+}
+
+impl Tallies {
+    fn index(&mut self, metric: usize, value: u32) -> u32 {
+        let at = &mut self.at[metric * self.strings + value as usize];
+        if *at == NONE {
+            *at = self.list.len() as u32;
+            self.keys.push((metric, value));
+            self.list.push(Tally::default());
+        }
+        *at
+    }
+}
+
+/// The kinds of event (see `Kind`) of a day, by index, with what the summing reads of them
+/// most laid out flat.
+#[derive(Default)]
+struct Kinds {
+    list: Vec<Kind>,
+    lead: Vec<bool>,
+    /// Its page's tally, for a pageview.
+    page: Vec<u32>,
+    /// It completes a goal or is a pageview of a condition page.
+    counted: Vec<bool>,
+    /// Per list of steps, the steps it is, as bits.
+    steps: Vec<Vec<u64>>,
+}
+
+impl Kinds {
+    fn add(&mut self, kind: Kind, page: u32) -> u32 {
+        self.lead.push(kind.lead);
+        self.page.push(page);
+        self.counted
+            .push(!kind.goals.is_empty() || !kind.conditions.is_empty());
+        self.steps.push(kind.steps.clone());
+        self.list.push(kind);
+        self.list.len() as u32 - 1
+    }
+}
+
+/// An event a report counts.
+struct Chosen {
+    /// Its visit's rank, and index (as `Event`'s).
+    visit: u32,
+    index: u32,
+    /// Its index in `Kinds`.
+    kind: u32,
+    visitor: u32,
+    /// Its visit has an event among those chosen that completes a lead-action goal.
+    converts: bool,
+}
+
+impl<'a> Digest<'a> {
+    fn id_of(&self, s: &str) -> Option<u32> {
+        self.strings.binary_search(&s).ok().map(|i| i as u32)
+    }
+
+    /// Which visits pass `filters`: by their own attributes, and with a page filter only if they
+    /// viewed a matching page. None when nothing passes: a filter's value never occurs in the
+    /// day (or the digest is damaged).
+    fn selection(&self, filters: &Filters) -> Option<Selection> {
+        let mut wanted: Vec<(usize, u32)> = Vec::new();
+        for (dim, value) in [
+            (0, &filters.source),
+            (1, &filters.channel),
+            (2, &filters.campaign),
+            (4, &filters.device),
+        ] {
+            if let Some(value) = value {
+                wanted.push((dim, self.id_of(value)?));
+            }
+        }
+        let viewed = match filters.page.as_deref() {
+            None => None,
+            Some(pattern) => {
+                let matching: Vec<&Vec<u32>> = (self.pages.iter())
+                    .filter(|(path, _)| path_matches(pattern, self.strings[*path as usize]))
+                    .map(|(_, ranks)| ranks)
+                    .collect();
+                // Ranks are below a day's visits and events, so a rank past hundreds of
+                // millions is a damaged digest: nothing is taken from it.
+                let last = matching.iter().filter_map(|r| r.last()).max().copied();
+                let words = (last.unwrap_or(0) as usize / 64) + 1;
+                if words > 1 << 22 {
+                    return None;
+                }
+                let mut bits = vec![0u64; words];
+                for rank in matching.into_iter().flatten() {
+                    bits[*rank as usize / 64] |= 1 << (rank % 64);
+                }
+                Some(bits)
+            }
+        };
+        let profile_passes: Vec<bool> = (self.profiles.iter())
+            .map(|dims| wanted.iter().all(|(d, id)| dims[*d] == *id))
+            .collect();
+        let mut selection = Selection {
+            wanted,
+            viewed,
+            passes: Vec::new(),
+        };
+        selection.passes = (self.visits.iter())
+            .map(|v| profile_passes[v.profile as usize] && selection.in_page(v.rank))
+            .collect();
+        Some(selection)
+    }
+
+    /// Whether an event passes: with its visit when it has its visit's attributes, else by its
+    /// own (and with a page filter, only if its visit viewed a matching page).
+    fn event_passes(&self, selection: &Selection, e: &Event) -> bool {
+        match e.from.checked_sub(OWN) {
+            None => selection.passes[e.from as usize],
+            Some(own) => {
+                let attrs = &self.own[own as usize].attrs;
+                let attr_of = |dim: usize| ATTR_DIMS.iter().position(|d| *d == dim).unwrap_or(0);
+                (selection.wanted.iter()).all(|(d, id)| attrs[attr_of(*d)] == *id)
+                    && selection.in_page(e.visit)
+            }
+        }
+    }
+
+    /// An event's visitor and attributes.
+    fn event_source(&self, e: &Event) -> (u32, [u32; 4]) {
+        match e.from.checked_sub(OWN) {
+            None => {
+                let v = &self.visits[e.from as usize];
+                let dims = &self.profiles[v.profile as usize];
+                (v.visitor, ATTR_DIMS.map(|d| dims[d]))
+            }
+            Some(own) => {
+                let own = &self.own[own as usize];
+                (own.visitor, own.attrs)
+            }
+        }
+    }
+
     /// The visits that pass `filters` and their events named one of `names`, as the raw queries
     /// of a whole day load them (`Scope::visits_where`, `Scope::events_where`): a visit by its own
     /// attributes, an event by its own, and with a page filter both only if the visit viewed a
@@ -342,64 +586,13 @@ impl Digest {
         filters: &Filters,
         names: &[&str],
         day_start: i64,
-    ) -> (Vec<DayVisit<'_>>, Vec<DayEvent<'_>>) {
-        let id_of = |s: &str| {
-            self.strings
-                .binary_search_by(|x| x.as_str().cmp(s))
-                .ok()
-                .map(|i| i as u32)
+    ) -> (Vec<DayVisit<'a>>, Vec<DayEvent<'a>>) {
+        let Some(selection) = self.selection(filters) else {
+            return (Vec::new(), Vec::new());
         };
-        // Each column filter as (index into a visit's dims, the value's number); a value the day
-        // never saw matches nothing.
-        let mut wanted: Vec<(usize, u32)> = Vec::new();
-        for (dim, value) in [
-            (0, &filters.source),
-            (1, &filters.channel),
-            (2, &filters.campaign),
-            (4, &filters.device),
-        ] {
-            if let Some(value) = value {
-                match id_of(value) {
-                    Some(id) => wanted.push((dim, id)),
-                    None => return (Vec::new(), Vec::new()),
-                }
-            }
-        }
-        // With a page filter, the ranks of visits with a matching pageview.
-        let viewed: Option<Vec<u32>> = filters.page.as_deref().map(|pattern| {
-            let mut ranks: Vec<u32> = self
-                .pages
-                .iter()
-                .filter(|(path, _)| path_matches(pattern, &self.strings[*path as usize]))
-                .flat_map(|(_, ranks)| ranks.iter().copied())
-                .collect();
-            ranks.sort_unstable();
-            ranks.dedup();
-            ranks
-        });
-        let in_page = |rank: u32| {
-            viewed
-                .as_ref()
-                .is_none_or(|ranks| ranks.binary_search(&rank).is_ok())
-        };
-        let name_ids: Vec<u32> = names.iter().filter_map(|n| id_of(n)).collect();
-        let text = |id: u32| self.strings[id as usize].as_str();
-
-        // Which visits pass, by index: their own attributes, and the page filter.
-        let profile_passes: Vec<bool> = self
-            .profiles
-            .iter()
-            .map(|dims| wanted.iter().all(|(d, id)| dims[*d] == *id))
-            .collect();
-        let passes: Vec<bool> = self
-            .visits
-            .iter()
-            .map(|v| profile_passes[v.profile as usize] && in_page(v.rank))
-            .collect();
-        let visits = self
-            .visits
-            .iter()
-            .zip(&passes)
+        let name_ids: Vec<u32> = names.iter().filter_map(|n| self.id_of(n)).collect();
+        let text = |id: u32| self.strings[id as usize];
+        let visits = (self.visits.iter().zip(&selection.passes))
             .filter(|(_, pass)| **pass)
             .map(|(v, _)| DayVisit {
                 id: i64::from(v.rank),
@@ -411,32 +604,10 @@ impl Digest {
                 dims: self.profiles[v.profile as usize].map(text),
             })
             .collect();
-        // An event with its visit's attributes passes with its visit; one with its own is checked
-        // on its own.
-        let attr_of = |dim: usize| ATTR_DIMS.iter().position(|d| *d == dim).unwrap_or(0);
-        let events = self
-            .events
-            .iter()
-            .filter(|e| name_ids.contains(&e.name))
-            .filter(|e| match e.from.checked_sub(OWN) {
-                None => passes[e.from as usize],
-                Some(own) => {
-                    let own = &self.own[own as usize];
-                    wanted.iter().all(|(d, id)| own.attrs[attr_of(*d)] == *id) && in_page(e.visit)
-                }
-            })
+        let events = (self.events.iter())
+            .filter(|e| name_ids.contains(&e.name) && self.event_passes(&selection, e))
             .map(|e| {
-                let (visitor, attrs) = match e.from.checked_sub(OWN) {
-                    None => {
-                        let v = &self.visits[e.from as usize];
-                        let dims = &self.profiles[v.profile as usize];
-                        (v.visitor, ATTR_DIMS.map(|d| dims[d]))
-                    }
-                    Some(own) => {
-                        let own = &self.own[own as usize];
-                        (own.visitor, own.attrs)
-                    }
-                };
+                let (visitor, attrs) = self.event_source(e);
                 DayEvent {
                     visit_id: i64::from(e.visit),
                     visitor_id: i64::from(visitor),
@@ -448,6 +619,234 @@ impl Digest {
             })
             .collect();
         (visits, events)
+    }
+
+    /// The summary of the visits that pass `filters` (needs the visits part only): visitors,
+    /// visits, pageviews, bounces and duration.
+    pub(crate) fn summary(&self, filters: &Filters) -> Sums {
+        let mut sums = Sums::default();
+        let Some(selection) = self.selection(filters) else {
+            return sums;
+        };
+        let mut seen = vec![false; self.visitors as usize];
+        for (v, _) in (self.visits.iter().zip(&selection.passes)).filter(|(_, pass)| **pass) {
+            let seen = &mut seen[v.visitor as usize];
+            sums.visitors += i64::from(!*seen);
+            *seen = true;
+            sums.visits += 1;
+            sums.pageviews += v.pageviews;
+            sums.bounces += i64::from(v.pageviews <= 1 && v.interactions == 0);
+            sums.duration_ms += v.duration_ms;
+        }
+        sums
+    }
+
+    /// The day's sums for the site alone (`day_rows` with `Segmenting::Site`) of the visits that
+    /// pass `filters` and their events named one of `names`, as `select` chooses them, worked out
+    /// on the digest's numbers: strings are compared once per distinct value rather than per
+    /// visit and event, and each visitor is counted once per value by taking the day's visitors
+    /// one after another (see `Tally`) instead of collecting and sorting their ids.
+    pub(crate) fn site_rows(
+        &self,
+        filters: &Filters,
+        names: &[&str],
+        defs: &Definitions,
+    ) -> Vec<Row> {
+        let mut rows: Vec<Row> = Vec::new();
+        let mut summary = Sums::default();
+        let Some(selection) = self.selection(filters) else {
+            rows.push((String::new(), "summary", String::new(), summary));
+            return rows;
+        };
+        let steps = Steps::of(defs);
+        let lists = steps.lists(defs);
+        let strings = self.strings.len();
+        // Tallies by breakdown (the seven dimensions, then pages) and value.
+        const PAGE: usize = 7;
+        let mut tallies = Tallies {
+            at: vec![NONE; (PAGE + 1) * strings],
+            strings,
+            keys: Vec::new(),
+            list: Vec::new(),
+        };
+        // Each profile's tallies (`NONE` for a blank value).
+        let empty = self.id_of("");
+        let profile_tallies: Vec<[u32; 7]> = (self.profiles.iter())
+            .map(|dims| {
+                let mut at = [NONE; 7];
+                for (d, &value) in dims.iter().enumerate().filter(|(_, v)| Some(**v) != empty) {
+                    at[d] = tallies.index(d, value);
+                }
+                at
+            })
+            .collect();
+
+        // What each chosen event counts towards, worked out once per name and path.
+        let mut name_slot = vec![NONE; strings];
+        for (i, name) in names.iter().enumerate() {
+            if let Some(id) = self.id_of(name) {
+                name_slot[id as usize] = i as u32;
+            }
+        }
+        let mut kind_at: Vec<Vec<u32>> = vec![Vec::new(); names.len()];
+        let mut kinds = Kinds::default();
+        let mut chosen: Vec<Chosen> = Vec::new();
+        for e in &self.events {
+            let slot = name_slot[e.name as usize];
+            if slot == NONE || !self.event_passes(&selection, e) {
+                continue;
+            }
+            let at = &mut kind_at[slot as usize];
+            if at.is_empty() {
+                at.resize(strings, NONE);
+            }
+            let kind = &mut at[e.path as usize];
+            if *kind == NONE {
+                let (name, path) = (self.strings[e.name as usize], self.strings[e.path as usize]);
+                let of = Kind::of(name, path, defs, &lists);
+                let page = match of.pageview {
+                    true => tallies.index(PAGE, e.path),
+                    false => NONE,
+                };
+                *kind = kinds.add(of, page);
+            }
+            chosen.push(Chosen {
+                visit: e.visit,
+                index: e.index,
+                kind: *kind,
+                visitor: self.event_source(e).0,
+                converts: false,
+            });
+        }
+
+        // Chosen events come in visit order: per visit, whether it converts (and so each of its
+        // events does), which of them are its (by the visit's index, for those that began in the
+        // day), and per condition the converting visits with a pageview of it (its leads).
+        let mut visit_events = vec![(0u32, 0u32); self.visits.len()];
+        let mut visit_converts = vec![false; self.visits.len()];
+        let mut condition_leads = vec![(0i64, NONE); defs.conditions.len()];
+        let mut start = 0;
+        while start < chosen.len() {
+            let (visit, index) = (chosen[start].visit, chosen[start].index);
+            let mut end = start;
+            let mut converts = false;
+            while end < chosen.len() && chosen[end].visit == visit {
+                converts |= kinds.lead[chosen[end].kind as usize];
+                end += 1;
+            }
+            if converts {
+                for c in &mut chosen[start..end] {
+                    c.converts = true;
+                    for &k in &kinds.list[c.kind as usize].conditions {
+                        let (leads, last) = &mut condition_leads[k];
+                        if *last != visit {
+                            *last = visit;
+                            *leads += 1;
+                        }
+                    }
+                }
+            }
+            if index != NONE {
+                visit_events[index as usize] = (start as u32, end as u32);
+                visit_converts[index as usize] = converts;
+            }
+            start = end;
+        }
+
+        let passing: Vec<(u32, u32)> = (self.visits.iter().enumerate())
+            .filter(|(i, _)| selection.passes[*i])
+            .map(|(i, v)| (v.visitor, i as u32))
+            .collect();
+        let visits_of = ByVisitor::of(self.visitors, &passing);
+        let picked: Vec<(u32, u32)> = (chosen.iter().enumerate())
+            .map(|(i, c)| (c.visitor, i as u32))
+            .collect();
+        let events_of = ByVisitor::of(self.visitors, &picked);
+
+        let mut goals = vec![Tally::default(); defs.goals.len()];
+        let mut condition_visitors = vec![Tally::default(); defs.conditions.len()];
+        // Per list of steps, how many visits got how far.
+        let mut reached: Vec<Vec<u64>> = lists.iter().map(|l| vec![0; l.len() + 1]).collect();
+        let mut last_visitor = 0;
+        let list = &mut tallies.list;
+        for v in 0..self.visitors as usize {
+            let stamp = v as u32 + 1;
+            for &i in visits_of.of_visitor(v) {
+                let visit = &self.visits[i as usize];
+                if last_visitor != stamp {
+                    last_visitor = stamp;
+                    summary.visitors += 1;
+                }
+                summary.visits += 1;
+                summary.pageviews += visit.pageviews;
+                summary.bounces += i64::from(visit.pageviews <= 1 && visit.interactions == 0);
+                summary.duration_ms += visit.duration_ms;
+                let converts = visit_converts[i as usize];
+                for &t in &profile_tallies[visit.profile as usize] {
+                    if t != NONE {
+                        list[t as usize].add(stamp, converts);
+                    }
+                }
+                let (from, to) = visit_events[i as usize];
+                let events = &chosen[from as usize..to as usize];
+                for (k, steps) in lists.iter().enumerate() {
+                    let masks = events.iter().map(|c| kinds.steps[c.kind as usize][k]);
+                    reached[k][funnel_reached(steps.len(), masks)] += 1;
+                }
+            }
+            for &i in events_of.of_visitor(v) {
+                let c = &chosen[i as usize];
+                let page = kinds.page[c.kind as usize];
+                if page != NONE {
+                    list[page as usize].add(stamp, c.converts);
+                }
+                if kinds.counted[c.kind as usize] {
+                    let kind = &kinds.list[c.kind as usize];
+                    for &g in &kind.goals {
+                        goals[g].add(stamp, false);
+                    }
+                    for &k in &kind.conditions {
+                        condition_visitors[k].add(stamp, false);
+                    }
+                }
+            }
+        }
+
+        rows.push((String::new(), "summary", String::new(), summary));
+        for ((metric, value), t) in tallies.keys.iter().zip(&tallies.list) {
+            if t.n > 0 {
+                let metric = DIMENSIONS.get(*metric).copied().unwrap_or("page");
+                let key = self.strings[*value as usize].to_string();
+                rows.push((String::new(), metric, key, t.sums()));
+            }
+        }
+        for (goal, t) in defs.goals.iter().zip(&goals).filter(|(_, t)| t.n > 0) {
+            let sums = Sums {
+                visitors: i64::from(t.visitors),
+                visits: t.n,
+                ..Sums::default()
+            };
+            rows.push((String::new(), "goal", goal.id.to_string(), sums));
+        }
+        // How many visits reached each step: those that got at least one step further.
+        let counts = reached.iter().map(|got| {
+            (0..got.len() - 1)
+                .map(|step| got[step + 1..].iter().sum())
+                .collect()
+        });
+        steps.rows("", defs, counts, &mut rows);
+        for (c, (condition, _)) in defs.conditions.iter().enumerate() {
+            let visitors = condition_visitors[c].visitors;
+            if visitors > 0 {
+                let sums = Sums {
+                    visitors: i64::from(visitors),
+                    converting: condition_leads[c].0,
+                    ..Sums::default()
+                };
+                rows.push((String::new(), "condition", condition.clone(), sums));
+            }
+        }
+        rows
     }
 }
 
@@ -544,8 +943,9 @@ mod tests {
         }
     }
 
-    /// Visitor ids are hashes (large, in no order); one visitor comes twice; one event carries
-    /// attributes of its own; one event's visit began the day before.
+    /// Visitor ids are hashes (large, in no order); one visitor comes twice (and converts twice);
+    /// one event carries attributes of its own, another a visitor not its visit's; two events'
+    /// visit began the day before.
     fn day() -> (Vec<DayVisit<'static>>, Vec<DayEvent<'static>>) {
         let google = [
             "Google",
@@ -586,21 +986,28 @@ mod tests {
             id: 12,
             ..c.clone()
         };
+        // An event whose visitor is not its visit's.
+        let mut other = event(a, 5, "pageview", "/conditions/knee-pain");
+        other.visitor_id = b.visitor_id;
         let events = vec![
             event(&earlier, 1, "pageview", "/thank-you"),
+            event(&earlier, 2, "Appointment Request", "/thank-you"),
             event(a, 1, "pageview", "/"),
             event(a, 2, "pageview", "/conditions/sciatica"),
             event(a, 3, "Appointment Request", "/conditions/sciatica"),
             event(a, 4, "pageview", "/thank-you"),
+            other,
             event(b, 1, "pageview", "/back-pain"),
+            event(b, 2, "pageview", "/conditions/knee-pain"),
             own,
             event(c, 1, "pageview", "/knee"),
             event(c, 2, "pageview", "/conditions/knee-pain"),
+            event(c, 3, "Appointment Request", "/conditions/knee-pain"),
         ];
         (visits, events)
     }
 
-    fn goal(id: i64, kind: GoalKind, pattern: &str) -> Goal {
+    fn goal(id: i64, kind: GoalKind, pattern: &str, confirmed_by: Option<i64>) -> Goal {
         Goal {
             id,
             site_id: 1,
@@ -608,23 +1015,35 @@ mod tests {
             kind,
             pattern: pattern.into(),
             category: GoalCategory::LeadAction,
-            confirmed_by: None,
+            confirmed_by,
         }
     }
 
-    /// A day's sums, sorted, with everything a report shows.
-    fn sums(visits: &[DayVisit], events: &[DayEvent]) -> Vec<String> {
-        let goals = [
-            goal(1, GoalKind::Event, "Appointment Request"),
-            goal(2, GoalKind::Page, "/thank-you*"),
-            goal(3, GoalKind::Event, "Phone Call"),
+    /// Goals (the appointment request confirmed by the thank-you page; the call only early
+    /// interest), and a condition.
+    fn goals_and_conditions() -> (Vec<Goal>, Vec<(String, Vec<String>)>) {
+        let goals = vec![
+            goal(1, GoalKind::Event, "Appointment Request", Some(2)),
+            goal(2, GoalKind::Page, "/thank-you*", None),
+            Goal {
+                category: GoalCategory::EarlyInterest,
+                ..goal(3, GoalKind::Event, "Phone Call", None)
+            },
         ];
-        let conditions = [(
+        let conditions = vec![(
             "Knee pain".to_string(),
             vec!["/conditions/knee*".to_string()],
         )];
-        let defs = Definitions {
-            goals: &goals,
+        (goals, conditions)
+    }
+
+    /// What a report counts: those goals and conditions, and a funnel.
+    fn definitions<'a>(
+        goals: &'a [Goal],
+        conditions: &'a [(String, Vec<String>)],
+    ) -> Definitions<'a> {
+        Definitions {
+            goals,
             funnels: vec![(
                 5,
                 vec![
@@ -632,14 +1051,15 @@ mod tests {
                     (GoalKind::Event, "Appointment Request".to_string()),
                 ],
             )],
-            conditions: &conditions,
+            conditions,
             patterns: &[],
             extras: &[],
-        };
-        let mut rows: Vec<String> = day_rows(visits, events, i64::MAX, &defs, Segmenting::Site)
-            .into_iter()
-            .map(|r| format!("{r:?}"))
-            .collect();
+        }
+    }
+
+    /// Rows as text, sorted.
+    fn sorted(rows: Vec<Row>) -> Vec<String> {
+        let mut rows: Vec<String> = rows.into_iter().map(|r| format!("{r:?}")).collect();
         rows.sort();
         rows
     }
@@ -701,6 +1121,13 @@ mod tests {
             page: page.map(String::from),
             ..Filters::default()
         };
+        let (goals, conditions) = goals_and_conditions();
+        let defs = definitions(&goals, &conditions);
+        let rows = |v: &[DayVisit], e: &[DayEvent]| {
+            sorted(day_rows(v, e, i64::MAX, &defs, Segmenting::Site))
+        };
+        // Without its events, a digest still gives the visits, page filter included (a summary).
+        let visits_only = decode(&visit_part, None).unwrap();
         for f in [
             Filters::default(),
             filters(Some("Google"), None, None),
@@ -708,27 +1135,37 @@ mod tests {
             filters(None, Some("mobile"), Some("/conditions/*")),
             filters(Some("Google"), Some("desktop"), Some("/back-pain")),
             filters(None, None, Some("/thank-you")),
+            filters(None, None, Some("/conditions/knee*")),
             // A value the day never saw.
             filters(Some("DuckDuckGo"), None, None),
         ] {
             let (v, e) = reference(&f, &visits, &events);
+            let expected = rows(&v, &e);
             let (dv, de) = digest.select(&f, &NAMES, 0);
             assert_eq!(dv.len(), v.len(), "visits for {f:?}");
             assert_eq!(de.len(), e.len(), "events for {f:?}");
-            assert_eq!(sums(&dv, &de), sums(&v, &e), "sums for {f:?}");
+            assert_eq!(rows(&dv, &de), expected, "sums for {f:?}");
+            // Summed on the digest's numbers.
+            let numbers = sorted(digest.site_rows(&f, &NAMES, &defs));
+            assert_eq!(numbers, expected, "sums on numbers for {f:?}");
+            let summary = day_rows(&v, &e, i64::MAX, &defs, Segmenting::Site)
+                .into_iter()
+                .find(|r| r.1 == "summary")
+                .unwrap()
+                .3;
+            assert_eq!(visits_only.summary(&f), summary, "summary for {f:?}");
         }
-        // Without its events, a digest still gives the visits, page filter included (a summary).
-        let visits_only = decode(&visit_part, None).unwrap();
-        for f in [
-            filters(Some("Google"), None, None),
-            filters(None, Some("mobile"), Some("/conditions/*")),
-            filters(None, None, Some("/thank-you")),
+        // Everything a report shows is there to compare.
+        let all = rows(&visits, &events).join("\n");
+        for metric in [
+            "confirm",
+            "funnel",
+            "condition",
+            "goal",
+            "page",
+            "entry_path",
         ] {
-            let (v, e) = visits_only.select(&f, &[], 0);
-            assert_eq!(
-                (v.len(), e.len()),
-                (reference(&f, &visits, &events).0.len(), 0)
-            );
+            assert!(all.contains(&format!("\"{metric}\"")), "{metric} in {all}");
         }
         // No visitor hash is kept: a day's visitors become their rank.
         let (v, _) = digest.select(&Filters::default(), &NAMES, 0);
@@ -738,8 +1175,12 @@ mod tests {
     #[test]
     fn a_damaged_or_foreign_digest_is_refused_not_misread() {
         let (visits, events) = day();
+        let (goals, conditions) = goals_and_conditions();
+        let defs = definitions(&goals, &conditions);
         let (visit_part, event_part) = encode(&visits, &events);
-        let read = |v: &[u8], e: &[u8]| decode(v, Some(e));
+        fn read<'a>(v: &'a [u8], e: &[u8]) -> Option<Digest<'a>> {
+            decode(v, Some(e))
+        }
         for n in 0..visit_part.len() {
             assert!(read(&visit_part[..n], &event_part).is_none(), "cut at {n}");
         }
@@ -763,16 +1204,18 @@ mod tests {
                         0 => read(&changed, &event_part),
                         _ => read(&visit_part, &changed),
                     };
-                    if let Some(d) = digest {
-                        d.select(&Filters::default(), &NAMES, 0);
-                        d.select(
-                            &Filters {
-                                page: Some("/*".into()),
-                                ..Filters::default()
-                            },
-                            &NAMES,
-                            0,
-                        );
+                    let Some(d) = digest else { continue };
+                    let pages = Filters {
+                        page: Some("/*".into()),
+                        ..Filters::default()
+                    };
+                    for f in [Filters::default(), pages] {
+                        d.select(&f, &NAMES, 0);
+                        d.site_rows(&f, &NAMES, &defs);
+                        d.summary(&f);
+                    }
+                    if let Some(d) = decode(&changed, None).filter(|_| part == 0) {
+                        d.summary(&Filters::default());
                     }
                 }
             }

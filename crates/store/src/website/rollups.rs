@@ -175,24 +175,15 @@ pub fn previous_range(range: Range, tz: &TimeZone) -> Range {
 /// Visitors and pageviews per day of `range` by when each visit began, as `day_index_sql` counts
 /// them: local days when the range starts at a local midnight, else 24-hour steps.
 fn daily_buckets(range: Range, tz: &TimeZone, visits: &[Visited]) -> Vec<Bucket> {
-    let date_of = |ms: i64| {
-        jiff::Timestamp::from_millisecond(ms)
-            .ok()
-            .map(|t| t.to_zoned_datetime(tz.clone()).date())
-    };
-    let first = date_of(range.from).filter(|d| day_bounds(*d, tz).map(|b| b.0) == Some(range.from));
     let mut days: std::collections::BTreeMap<i64, (std::collections::HashSet<i64>, i64)> =
         Default::default();
-    // Visits read from a digest all start at their day's start: the day is worked out once.
+    // Runs of visits of one day: the day is worked out once per run.
     let mut last: Option<(i64, i64)> = None;
     for v in visits {
         let index = match last {
             Some((at, index)) if at == v.started_at => index,
             _ => {
-                let index = match (first, date_of(v.started_at)) {
-                    (Some(a), Some(b)) => day_number(b) - day_number(a),
-                    _ => (v.started_at - range.from).div_euclid(86_400_000),
-                };
+                let index = bucket_index(range, tz, v.started_at);
                 last = Some((v.started_at, index));
                 index
             }
@@ -208,6 +199,36 @@ fn daily_buckets(range: Range, tz: &TimeZone, visits: &[Visited]) -> Vec<Bucket>
             pageviews,
         })
         .collect()
+}
+
+/// The bucket of `daily_buckets` a visit that began at `at` falls in.
+fn bucket_index(range: Range, tz: &TimeZone, at: i64) -> i64 {
+    let date_of = |ms: i64| {
+        jiff::Timestamp::from_millisecond(ms)
+            .ok()
+            .map(|t| t.to_zoned_datetime(tz.clone()).date())
+    };
+    let first = date_of(range.from).filter(|d| day_bounds(*d, tz).map(|b| b.0) == Some(range.from));
+    match (first, date_of(at)) {
+        (Some(a), Some(b)) => day_number(b) - day_number(a),
+        _ => (at - range.from).div_euclid(86_400_000),
+    }
+}
+
+/// The bucket of `daily_buckets` of a day's visits that all began at `day_start` (read from a
+/// digest), from their summary; None without visits.
+fn day_bucket(
+    range: Range,
+    tz: &TimeZone,
+    day_start: i64,
+    summary: Option<Sums>,
+) -> Option<Bucket> {
+    let summary = summary.filter(|s| s.visits > 0)?;
+    Some(Bucket {
+        index: bucket_index(range, tz, day_start),
+        visitors: summary.visitors,
+        pageviews: summary.pageviews,
+    })
 }
 
 /// A visit row as `Store::load_day` reads it: id, visitor_id, started_at, pageviews, interactions,
@@ -307,12 +328,22 @@ fn sum_digest(
     to: i64,
     loaded: &Loaded,
     segmenting: Segmenting,
-) -> Option<(Vec<super::day_sums::Row>, Vec<Visited>)> {
+) -> Option<(Vec<super::day_sums::Row>, Option<Vec<Visited>>)> {
     let digest = digests::decode(visit_part, Some(event_part))?;
     let names = event_names(loaded);
+    if segmenting == Segmenting::Site {
+        let defs = Definitions {
+            goals: &loaded.goals,
+            funnels: loaded.funnels.clone(),
+            conditions: &loaded.conditions,
+            patterns: &[],
+            extras: &[],
+        };
+        return Some((digest.site_rows(filters, &names, &defs), None));
+    }
     let (visits, events) = digest.select(filters, &names, day_start);
     let rows = sum_loaded(&visits, &events, to, loaded, segmenting);
-    Some((rows, visits.iter().map(Visited::of).collect()))
+    Some((rows, Some(visits.iter().map(Visited::of).collect())))
 }
 
 /// A day digest's two parts as stored (see `digests::encode`): its visits, and its events.
@@ -703,22 +734,17 @@ impl Store {
     /// database.
     async fn day_summary(&self, day: &Scope, digest: Option<Vec<u8>>) -> StoreResult<Summary> {
         if let Some(data) = digest {
-            let (filters, start) = (day.filters.clone(), day.range.from);
+            let filters = day.filters.clone();
             let summary = blocking(move || {
                 // The visits part says which visits viewed each page: no events are needed.
-                let digest = digests::decode(&data, None)?;
-                let (visits, _) = digest.select(&filters, &[], start);
-                let visitors: foldhash::HashSet<i64> =
-                    visits.iter().map(|v| v.visitor_id).collect();
+                let s = digests::decode(&data, None)?.summary(&filters);
+                let (visits, pageviews) = (s.visits, s.pageviews);
                 Some(Summary::from_sums(
-                    visitors.len() as i64,
-                    visits.len() as i64,
-                    visits.iter().map(|v| v.pageviews).sum(),
-                    visits
-                        .iter()
-                        .filter(|v| v.pageviews <= 1 && v.interactions == 0)
-                        .count() as i64,
-                    visits.iter().map(|v| v.duration_ms).sum(),
+                    s.visitors,
+                    visits,
+                    pageviews,
+                    s.bounces,
+                    s.duration_ms,
                 ))
             })
             .await?;
@@ -748,11 +774,19 @@ impl Store {
                     .remove(&day.range.from)
                     .and_then(|(visits, events)| Some((visits, events?)));
                 let (rows, visits) = self.sum_day(day, Segmenting::Site, loaded, digest).await?;
+                match visits {
+                    Some(visits) => daily.extend(daily_buckets(scope.range, tz, &visits)),
+                    None => {
+                        // Summed from a digest: every visit began at the day's start.
+                        let summary = rows.iter().find(|r| r.1 == "summary").map(|r| r.3);
+                        let day_start = day.range.from;
+                        daily.extend(day_bucket(scope.range, tz, day_start, summary));
+                    }
+                }
                 for (_, metric, key, s) in rows {
                     let total = sums.entry((metric.to_string(), key)).or_default();
                     *total = total.plus(&s);
                 }
-                daily.extend(daily_buckets(scope.range, tz, &visits));
             }
         }
         Ok((sums, daily))
@@ -1319,13 +1353,15 @@ impl Store {
     /// `Scope::within_day`) and their events up to the day's end, loaded with the scope's filters
     /// (from the day's digest when the scope is a whole day that has one) and summed in memory
     /// (see `day_sums`): the rollup rows of the segments `segmenting` names (see `Segmenting`).
-    /// Also returns the visits.
+    /// Also returns the visits, or None when they were summed from a digest for the site alone:
+    /// they then all began at the day's start, and the summary row counts their visitors and
+    /// pageviews.
     async fn sum_scope(
         &self,
         scope: &Scope,
         segmenting: Segmenting,
         loaded: &Loaded,
-    ) -> StoreResult<(Vec<super::day_sums::Row>, Vec<Visited>)> {
+    ) -> StoreResult<(Vec<super::day_sums::Row>, Option<Vec<Visited>>)> {
         let digest = self.digest_of(scope, &event_names(loaded)).await?;
         self.sum_day(scope, segmenting, loaded, digest).await
     }
@@ -1337,7 +1373,7 @@ impl Store {
         segmenting: Segmenting,
         loaded: &Loaded,
         digest: Option<Parts>,
-    ) -> StoreResult<(Vec<super::day_sums::Row>, Vec<Visited>)> {
+    ) -> StoreResult<(Vec<super::day_sums::Row>, Option<Vec<Visited>>)> {
         if let Some(data) = digest {
             // Decoding and summing are all computation: off the async threads, so the parts
             // of a report (see `filtered_report`) use both cores.
@@ -1353,7 +1389,7 @@ impl Store {
         let raw = self.load_day(scope, Some(&event_names(loaded))).await?;
         let (visits, events) = raw.view();
         let rows = sum_loaded(&visits, &events, scope.range.to, loaded, segmenting);
-        Ok((rows, visits.iter().map(Visited::of).collect()))
+        Ok((rows, Some(visits.iter().map(Visited::of).collect())))
     }
 
     /// The digest of the scope's day, when the scope is that whole day without a filter on the one
