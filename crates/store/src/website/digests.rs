@@ -79,6 +79,8 @@ const NONE: u32 = u32::MAX;
 /// An event's own visitor and attributes (source, channel, campaign, device), where they are not
 /// its visit's (or its visit did not begin in the day).
 struct Own {
+    /// The event's index in `Digest::events`.
+    event: u32,
     visitor: u32,
     attrs: [u32; 4],
 }
@@ -329,7 +331,12 @@ pub(crate) fn decode<'a>(visit_part: &'a [u8], event_part: Option<&[u8]>) -> Opt
             for a in &mut attrs {
                 *a = known(r.get()?)?;
             }
-            digest.own.push(Own { visitor, attrs });
+            let event = u32::try_from(digest.events.len()).ok()?;
+            digest.own.push(Own {
+                event,
+                visitor,
+                attrs,
+            });
             OWN.checked_add(u32::try_from(digest.own.len() - 1).ok()?)?
         } else if index == NONE {
             return None;
@@ -402,60 +409,45 @@ impl Tally {
     }
 }
 
-/// Items grouped by visitor (a counting sort, stable): the items of visitor `v` are
-/// `order[starts[v]..starts[v + 1]]`.
-struct ByVisitor {
-    starts: Vec<u32>,
-    order: Vec<u32>,
+/// Items (visitor first) in order of visitor, in their order for each: a counting sort.
+fn by_visitor<T: Copy>(items: &[(u32, T, bool)], visitors: u32) -> Vec<(u32, T, bool)> {
+    let mut starts = vec![0usize; visitors as usize + 1];
+    for (visitor, ..) in items {
+        starts[*visitor as usize + 1] += 1;
+    }
+    for i in 1..starts.len() {
+        starts[i] += starts[i - 1];
+    }
+    let mut out = items.to_vec();
+    for item in items {
+        let at = &mut starts[item.0 as usize];
+        out[*at] = *item;
+        *at += 1;
+    }
+    out
 }
 
-impl ByVisitor {
-    fn of(visitors: u32, items: &[(u32, u32)]) -> ByVisitor {
-        let mut starts = vec![0u32; visitors as usize + 2];
-        for (visitor, _) in items {
-            starts[*visitor as usize + 2] += 1;
-        }
-        for i in 2..starts.len() {
-            starts[i] += starts[i - 1];
-        }
-        let mut order = vec![0u32; items.len()];
-        for (visitor, item) in items {
-            let at = &mut starts[*visitor as usize + 1];
-            order[*at as usize] = *item;
-            *at += 1;
-        }
-        starts.pop();
-        ByVisitor { starts, order }
-    }
-
-    fn of_visitor(&self, v: usize) -> &[u32] {
-        &self.order[self.starts[v] as usize..self.starts[v + 1] as usize]
-    }
-}
-
-/// Tallies by breakdown and value, each made when its value first comes.
+/// Tallies by breakdown and value, each numbered when its value first comes.
 struct Tallies {
-    /// Each tally's index by breakdown and value (`NONE`: none yet).
+    /// Each tally's number by breakdown and value (`NONE`: none yet).
     at: Vec<u32>,
     strings: usize,
-    /// Each tally's breakdown and value, and the tallies.
+    /// Each tally's breakdown and value.
     keys: Vec<(usize, u32)>,
-    list: Vec<Tally>,
 }
 
 impl Tallies {
     fn index(&mut self, metric: usize, value: u32) -> u32 {
         let at = &mut self.at[metric * self.strings + value as usize];
         if *at == NONE {
-            *at = self.list.len() as u32;
+            *at = self.keys.len() as u32;
             self.keys.push((metric, value));
-            self.list.push(Tally::default());
         }
         *at
     }
 }
 
-/// The kinds of event (see `Kind`) of a day, by index, with what the summing reads of them
+/// The kinds of event (see `Kind`) of a day, by number, with what the summing reads of them
 /// most laid out flat.
 #[derive(Default)]
 struct Kinds {
@@ -473,24 +465,64 @@ impl Kinds {
     fn add(&mut self, kind: Kind, page: u32) -> u32 {
         self.lead.push(kind.lead);
         self.page.push(page);
-        self.counted
-            .push(!kind.goals.is_empty() || !kind.conditions.is_empty());
+        (self.counted).push(!kind.goals.is_empty() || !kind.conditions.is_empty());
         self.steps.push(kind.steps.clone());
         self.list.push(kind);
         self.list.len() as u32 - 1
     }
 }
 
-/// An event a report counts.
-struct Chosen {
-    /// Its visit's rank, and index (as `Event`'s).
-    visit: u32,
-    index: u32,
-    /// Its index in `Kinds`.
-    kind: u32,
-    visitor: u32,
-    /// Its visit has an event among those chosen that completes a lead-action goal.
-    converts: bool,
+/// A day's sums for the site as `Digest::site_rows` adds them up, a visitor at a time: `stamp`
+/// is the visitor's number + 1.
+struct Summing {
+    summary: Sums,
+    /// The last visitor counted in the summary, as its stamp.
+    last_visitor: u32,
+    /// By the numbers of `Tallies`, made as they are first added to.
+    tallies: Vec<Tally>,
+    goals: Vec<Tally>,
+    condition_visitors: Vec<Tally>,
+}
+
+impl Summing {
+    fn tally(&mut self, at: u32) -> &mut Tally {
+        let at = at as usize;
+        if at >= self.tallies.len() {
+            self.tallies.resize(at + 1, Tally::default());
+        }
+        &mut self.tallies[at]
+    }
+
+    fn visit(&mut self, stamp: u32, visit: &Visit, tallies: &[u32; 7], converts: bool) {
+        let s = &mut self.summary;
+        if self.last_visitor != stamp {
+            self.last_visitor = stamp;
+            s.visitors += 1;
+        }
+        s.visits += 1;
+        s.pageviews += visit.pageviews;
+        s.bounces += i64::from(visit.pageviews <= 1 && visit.interactions == 0);
+        s.duration_ms += visit.duration_ms;
+        for &t in tallies.iter().filter(|t| **t != NONE) {
+            self.tally(t).add(stamp, converts);
+        }
+    }
+
+    fn event(&mut self, stamp: u32, kinds: &Kinds, kind: u32, converts: bool) {
+        let page = kinds.page[kind as usize];
+        if page != NONE {
+            self.tally(page).add(stamp, converts);
+        }
+        if kinds.counted[kind as usize] {
+            let kind = &kinds.list[kind as usize];
+            for &g in &kind.goals {
+                self.goals[g].add(stamp, false);
+            }
+            for &c in &kind.conditions {
+                self.condition_visitors[c].add(stamp, false);
+            }
+        }
+    }
 }
 
 impl<'a> Digest<'a> {
@@ -652,22 +684,18 @@ impl<'a> Digest<'a> {
         names: &[&str],
         defs: &Definitions,
     ) -> Vec<Row> {
-        let mut rows: Vec<Row> = Vec::new();
-        let mut summary = Sums::default();
         let Some(selection) = self.selection(filters) else {
-            rows.push((String::new(), "summary", String::new(), summary));
-            return rows;
+            return vec![(String::new(), "summary", String::new(), Sums::default())];
         };
+        let passes = &selection.passes;
         let steps = Steps::of(defs);
         let lists = steps.lists(defs);
         let strings = self.strings.len();
-        // Tallies by breakdown (the seven dimensions, then pages) and value.
         const PAGE: usize = 7;
         let mut tallies = Tallies {
             at: vec![NONE; (PAGE + 1) * strings],
             strings,
             keys: Vec::new(),
-            list: Vec::new(),
         };
         // Each profile's tallies (`NONE` for a blank value).
         let empty = self.id_of("");
@@ -680,153 +708,156 @@ impl<'a> Digest<'a> {
                 at
             })
             .collect();
-
-        // What each chosen event counts towards, worked out once per name and path.
         let mut name_slot = vec![NONE; strings];
         for (i, name) in names.iter().enumerate() {
             if let Some(id) = self.id_of(name) {
                 name_slot[id as usize] = i as u32;
             }
         }
+        let chosen =
+            |e: &Event| name_slot[e.name as usize] != NONE && self.event_passes(&selection, e);
+
+        // A visitor whose visits and events all come from one visit of the day (nearly all) is
+        // summed as that visit comes; the others (a second visit, an event whose visitor is not
+        // its visit's) are put apart and summed visitor by visitor at the end.
+        let mut sources = vec![0u8; self.visitors as usize];
+        for (v, _) in self.visits.iter().zip(passes).filter(|(_, pass)| **pass) {
+            sources[v.visitor as usize] = sources[v.visitor as usize].saturating_add(1);
+        }
+        for own in &self.own {
+            let e = &self.events[own.event as usize];
+            let with_visit = (self.visits.get(e.index as usize))
+                .is_some_and(|v| passes[e.index as usize] && v.visitor == own.visitor);
+            if chosen(e) && !with_visit {
+                let n = &mut sources[own.visitor as usize];
+                *n = n.saturating_add(1);
+            }
+        }
+        let apart = |visitor: u32| sources[visitor as usize] > 1;
+
+        let mut sums = Summing {
+            summary: Sums::default(),
+            last_visitor: 0,
+            tallies: Vec::new(),
+            goals: vec![Tally::default(); defs.goals.len()],
+            condition_visitors: vec![Tally::default(); defs.conditions.len()],
+        };
         let mut kind_at: Vec<Vec<u32>> = vec![Vec::new(); names.len()];
         let mut kinds = Kinds::default();
-        let mut chosen: Vec<Chosen> = Vec::new();
-        for e in &self.events {
-            let slot = name_slot[e.name as usize];
-            if slot == NONE || !self.event_passes(&selection, e) {
-                continue;
-            }
-            let at = &mut kind_at[slot as usize];
-            if at.is_empty() {
-                at.resize(strings, NONE);
-            }
-            let kind = &mut at[e.path as usize];
-            if *kind == NONE {
-                let (name, path) = (self.strings[e.name as usize], self.strings[e.path as usize]);
-                let of = Kind::of(name, path, defs, &lists);
-                let page = match of.pageview {
-                    true => tallies.index(PAGE, e.path),
-                    false => NONE,
-                };
-                *kind = kinds.add(of, page);
-            }
-            chosen.push(Chosen {
-                visit: e.visit,
-                index: e.index,
-                kind: *kind,
-                visitor: self.event_source(e).0,
-                converts: false,
-            });
-        }
-
-        // Chosen events come in visit order: per visit, whether it converts (and so each of its
-        // events does), which of them are its (by the visit's index, for those that began in the
-        // day), and per condition the converting visits with a pageview of it (its leads).
-        let mut visit_events = vec![(0u32, 0u32); self.visits.len()];
-        let mut visit_converts = vec![false; self.visits.len()];
+        // Per list of steps, how many visits got how far.
+        let mut reached: Vec<Vec<u64>> = lists.iter().map(|l| vec![0; l.len() + 1]).collect();
+        // Per condition, its leads (converting visits with a pageview of it) and the last one.
         let mut condition_leads = vec![(0i64, NONE); defs.conditions.len()];
-        let mut start = 0;
-        while start < chosen.len() {
-            let (visit, index) = (chosen[start].visit, chosen[start].index);
-            let mut end = start;
-            let mut converts = false;
-            while end < chosen.len() && chosen[end].visit == visit {
-                converts |= kinds.lead[chosen[end].kind as usize];
-                end += 1;
+        let mut apart_visits: Vec<(u32, u32, bool)> = Vec::new();
+        let mut apart_events: Vec<(u32, u32, bool)> = Vec::new();
+        // One visit's chosen events at a time, as (kind, visitor).
+        let mut run: Vec<(u32, u32)> = Vec::new();
+        let (mut next_event, mut next_visit) = (0, 0);
+        loop {
+            run.clear();
+            let rank = self.events.get(next_event).map_or(u32::MAX, |e| e.visit);
+            while let Some(e) = self.events.get(next_event).filter(|e| e.visit == rank) {
+                next_event += 1;
+                if !chosen(e) {
+                    continue;
+                }
+                let slot = name_slot[e.name as usize] as usize;
+                let at = &mut kind_at[slot];
+                if at.is_empty() {
+                    at.resize(strings, NONE);
+                }
+                let kind = &mut at[e.path as usize];
+                if *kind == NONE {
+                    let (name, path) =
+                        (self.strings[e.name as usize], self.strings[e.path as usize]);
+                    let of = Kind::of(name, path, defs, &lists);
+                    let page = match of.pageview {
+                        true => tallies.index(PAGE, e.path),
+                        false => NONE,
+                    };
+                    *kind = kinds.add(of, page);
+                }
+                run.push((*kind, self.event_source(e).0));
             }
-            if converts {
-                for c in &mut chosen[start..end] {
-                    c.converts = true;
-                    for &k in &kinds.list[c.kind as usize].conditions {
-                        let (leads, last) = &mut condition_leads[k];
-                        if *last != visit {
-                            *last = visit;
+            // The visits before this one, with no events chosen, then this one.
+            let converts = run.iter().any(|(kind, _)| kinds.lead[*kind as usize]);
+            while let Some(v) = self.visits.get(next_visit).filter(|v| v.rank <= rank) {
+                let (events, converts): (&[(u32, u32)], bool) = match v.rank == rank {
+                    true => (&run, converts),
+                    false => (&[], false),
+                };
+                if passes[next_visit] {
+                    for (k, steps) in lists.iter().enumerate() {
+                        let masks = events
+                            .iter()
+                            .map(|(kind, _)| kinds.steps[*kind as usize][k]);
+                        reached[k][funnel_reached(steps.len(), masks)] += 1;
+                    }
+                    let tallies = &profile_tallies[v.profile as usize];
+                    match apart(v.visitor) {
+                        true => apart_visits.push((v.visitor, next_visit as u32, converts)),
+                        false => sums.visit(v.visitor + 1, v, tallies, converts),
+                    }
+                }
+                next_visit += 1;
+            }
+            if rank == u32::MAX {
+                break;
+            }
+            for &(kind, visitor) in &run {
+                if converts {
+                    for &c in &kinds.list[kind as usize].conditions {
+                        let (leads, last) = &mut condition_leads[c];
+                        if *last != rank {
+                            *last = rank;
                             *leads += 1;
                         }
                     }
                 }
-            }
-            if index != NONE {
-                visit_events[index as usize] = (start as u32, end as u32);
-                visit_converts[index as usize] = converts;
-            }
-            start = end;
-        }
-
-        let passing: Vec<(u32, u32)> = (self.visits.iter().enumerate())
-            .filter(|(i, _)| selection.passes[*i])
-            .map(|(i, v)| (v.visitor, i as u32))
-            .collect();
-        let visits_of = ByVisitor::of(self.visitors, &passing);
-        let picked: Vec<(u32, u32)> = (chosen.iter().enumerate())
-            .map(|(i, c)| (c.visitor, i as u32))
-            .collect();
-        let events_of = ByVisitor::of(self.visitors, &picked);
-
-        let mut goals = vec![Tally::default(); defs.goals.len()];
-        let mut condition_visitors = vec![Tally::default(); defs.conditions.len()];
-        // Per list of steps, how many visits got how far.
-        let mut reached: Vec<Vec<u64>> = lists.iter().map(|l| vec![0; l.len() + 1]).collect();
-        let mut last_visitor = 0;
-        let list = &mut tallies.list;
-        for v in 0..self.visitors as usize {
-            let stamp = v as u32 + 1;
-            for &i in visits_of.of_visitor(v) {
-                let visit = &self.visits[i as usize];
-                if last_visitor != stamp {
-                    last_visitor = stamp;
-                    summary.visitors += 1;
-                }
-                summary.visits += 1;
-                summary.pageviews += visit.pageviews;
-                summary.bounces += i64::from(visit.pageviews <= 1 && visit.interactions == 0);
-                summary.duration_ms += visit.duration_ms;
-                let converts = visit_converts[i as usize];
-                for &t in &profile_tallies[visit.profile as usize] {
-                    if t != NONE {
-                        list[t as usize].add(stamp, converts);
-                    }
-                }
-                let (from, to) = visit_events[i as usize];
-                let events = &chosen[from as usize..to as usize];
-                for (k, steps) in lists.iter().enumerate() {
-                    let masks = events.iter().map(|c| kinds.steps[c.kind as usize][k]);
-                    reached[k][funnel_reached(steps.len(), masks)] += 1;
-                }
-            }
-            for &i in events_of.of_visitor(v) {
-                let c = &chosen[i as usize];
-                let page = kinds.page[c.kind as usize];
-                if page != NONE {
-                    list[page as usize].add(stamp, c.converts);
-                }
-                if kinds.counted[c.kind as usize] {
-                    let kind = &kinds.list[c.kind as usize];
-                    for &g in &kind.goals {
-                        goals[g].add(stamp, false);
-                    }
-                    for &k in &kind.conditions {
-                        condition_visitors[k].add(stamp, false);
-                    }
+                match apart(visitor) {
+                    true => apart_events.push((visitor, kind, converts)),
+                    false => sums.event(visitor + 1, &kinds, kind, converts),
                 }
             }
         }
+        // The visitors put apart, one after another: each visitor's visits, then its events.
+        let apart_visits = by_visitor(&apart_visits, self.visitors);
+        let apart_events = by_visitor(&apart_events, self.visitors);
+        let (mut a, mut b) = (0, 0);
+        while a < apart_visits.len() || b < apart_events.len() {
+            let visitor = match (apart_visits.get(a), apart_events.get(b)) {
+                (Some(x), Some(y)) => x.0.min(y.0),
+                (Some(x), None) => x.0,
+                (None, Some(y)) => y.0,
+                (None, None) => break,
+            };
+            while let Some(&(_, i, converts)) = apart_visits.get(a).filter(|x| x.0 == visitor) {
+                let v = &self.visits[i as usize];
+                let tallies = &profile_tallies[v.profile as usize];
+                sums.visit(visitor + 1, v, tallies, converts);
+                a += 1;
+            }
+            while let Some(&(_, kind, converts)) = apart_events.get(b).filter(|x| x.0 == visitor) {
+                sums.event(visitor + 1, &kinds, kind, converts);
+                b += 1;
+            }
+        }
 
-        rows.push((String::new(), "summary", String::new(), summary));
-        for ((metric, value), t) in tallies.keys.iter().zip(&tallies.list) {
+        let mut rows: Vec<Row> = vec![(String::new(), "summary", String::new(), sums.summary)];
+        for ((metric, value), t) in tallies.keys.iter().zip(&sums.tallies) {
             if t.n > 0 {
                 let metric = DIMENSIONS.get(*metric).copied().unwrap_or("page");
                 let key = self.strings[*value as usize].to_string();
                 rows.push((String::new(), metric, key, t.sums()));
             }
         }
-        for (goal, t) in defs.goals.iter().zip(&goals).filter(|(_, t)| t.n > 0) {
-            let sums = Sums {
+        for (goal, t) in defs.goals.iter().zip(&sums.goals).filter(|(_, t)| t.n > 0) {
+            let s = Sums {
                 visitors: i64::from(t.visitors),
                 visits: t.n,
                 ..Sums::default()
             };
-            rows.push((String::new(), "goal", goal.id.to_string(), sums));
+            rows.push((String::new(), "goal", goal.id.to_string(), s));
         }
         // How many visits reached each step: those that got at least one step further.
         let counts = reached.iter().map(|got| {
@@ -836,14 +867,14 @@ impl<'a> Digest<'a> {
         });
         steps.rows("", defs, counts, &mut rows);
         for (c, (condition, _)) in defs.conditions.iter().enumerate() {
-            let visitors = condition_visitors[c].visitors;
+            let visitors = sums.condition_visitors[c].visitors;
             if visitors > 0 {
-                let sums = Sums {
+                let s = Sums {
                     visitors: i64::from(visitors),
                     converting: condition_leads[c].0,
                     ..Sums::default()
                 };
-                rows.push((String::new(), "condition", condition.clone(), sums));
+                rows.push((String::new(), "condition", condition.clone(), s));
             }
         }
         rows
@@ -945,7 +976,7 @@ mod tests {
 
     /// Visitor ids are hashes (large, in no order); one visitor comes twice (and converts twice);
     /// one event carries attributes of its own, another a visitor not its visit's; two events'
-    /// visit began the day before.
+    /// visit began the day before; two visitors come once, one of them without events.
     fn day() -> (Vec<DayVisit<'static>>, Vec<DayEvent<'static>>) {
         let google = [
             "Google",
@@ -978,8 +1009,10 @@ mod tests {
             visit(40, 9_000_000_001, google, 3),
             visit(41, 7_123_456_789, ads, 1),
             visit(43, 9_000_000_001, bing, 2),
+            visit(44, 5_000_000_005, google, 2),
+            visit(46, 6_000_000_006, bing, 1),
         ];
-        let (a, b, c) = (&visits[0], &visits[1], &visits[2]);
+        let (a, b, c, d) = (&visits[0], &visits[1], &visits[2], &visits[3]);
         let mut own = event(b, 5, "Phone Call", "/back-pain");
         own.attrs[3] = "tablet";
         let earlier = DayVisit {
@@ -1003,6 +1036,9 @@ mod tests {
             event(c, 1, "pageview", "/knee"),
             event(c, 2, "pageview", "/conditions/knee-pain"),
             event(c, 3, "Appointment Request", "/conditions/knee-pain"),
+            event(d, 1, "pageview", "/"),
+            event(d, 2, "pageview", "/conditions/knee-pain"),
+            event(d, 3, "Appointment Request", "/conditions/knee-pain"),
         ];
         (visits, events)
     }
@@ -1169,7 +1205,7 @@ mod tests {
         }
         // No visitor hash is kept: a day's visitors become their rank.
         let (v, _) = digest.select(&Filters::default(), &NAMES, 0);
-        assert!(v.iter().all(|v| v.visitor_id < 3));
+        assert!(v.iter().all(|v| v.visitor_id < visits.len() as i64));
     }
 
     #[test]
