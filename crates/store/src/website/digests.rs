@@ -311,20 +311,25 @@ pub(crate) fn decode<'a>(visit_part: &'a [u8], event_part: Option<&[u8]>) -> Opt
     digest.events.reserve(count);
     let visits = &digest.visits;
     let mut rank = 0u32;
-    // Visits are in rank order, as are events: the visit of an event is found by walking along.
+    // Visits are in rank order, as are events: the visit of an event is found by walking along,
+    // when the event is the first of its visit.
     let mut next_visit = 0;
-    for _ in 0..count {
-        rank = rank.checked_add(u32::try_from(r.get()?).ok()?)?;
+    let mut index = NONE;
+    for i in 0..count {
+        let step = r.get()?;
+        if step > 0 || i == 0 {
+            rank = rank.checked_add(u32::try_from(step).ok()?)?;
+            while next_visit < visits.len() && visits[next_visit].rank < rank {
+                next_visit += 1;
+            }
+            index = match visits.get(next_visit) {
+                Some(v) if v.rank == rank => u32::try_from(next_visit).ok().filter(|i| *i < OWN)?,
+                _ => NONE,
+            };
+        }
         let head = r.get()?;
         let name = known(head >> 1)?;
         let path = known(r.get()?)?;
-        while next_visit < visits.len() && visits[next_visit].rank < rank {
-            next_visit += 1;
-        }
-        let index = match visits.get(next_visit) {
-            Some(v) if v.rank == rank => u32::try_from(next_visit).ok().filter(|i| *i < OWN)?,
-            _ => NONE,
-        };
         let from = if head & 1 == 1 {
             let visitor = visitor(&mut numbered, r.get()?)?;
             let mut attrs = [0; 4];
@@ -457,8 +462,8 @@ struct Kinds {
     page: Vec<u32>,
     /// It completes a goal or is a pageview of a condition page.
     counted: Vec<bool>,
-    /// Per list of steps, the steps it is, as bits.
-    steps: Vec<Vec<u64>>,
+    /// Per list of steps, the steps it is, as bits: each kind's, one list after another.
+    steps: Vec<u64>,
 }
 
 impl Kinds {
@@ -466,7 +471,7 @@ impl Kinds {
         self.lead.push(kind.lead);
         self.page.push(page);
         (self.counted).push(!kind.goals.is_empty() || !kind.conditions.is_empty());
-        self.steps.push(kind.steps.clone());
+        self.steps.extend(&kind.steps);
         self.list.push(kind);
         self.list.len() as u32 - 1
     }
@@ -480,6 +485,9 @@ struct Summing {
     last_visitor: u32,
     /// By the numbers of `Tallies`, made as they are first added to.
     tallies: Vec<Tally>,
+    /// Per profile, the visits of visitors seen once (so as many visitors), and how many of them
+    /// convert: added to the profile's tallies at the end, instead of seven tallies a visit.
+    profiles: Vec<(i64, u32)>,
     goals: Vec<Tally>,
     condition_visitors: Vec<Tally>,
 }
@@ -491,6 +499,19 @@ impl Summing {
             self.tallies.resize(at + 1, Tally::default());
         }
         &mut self.tallies[at]
+    }
+
+    /// The visit of a visitor seen once.
+    fn only_visit(&mut self, visit: &Visit, converts: bool) {
+        let s = &mut self.summary;
+        s.visitors += 1;
+        s.visits += 1;
+        s.pageviews += visit.pageviews;
+        s.bounces += i64::from(visit.pageviews <= 1 && visit.interactions == 0);
+        s.duration_ms += visit.duration_ms;
+        let profile = &mut self.profiles[visit.profile as usize];
+        profile.0 += 1;
+        profile.1 += u32::from(converts);
     }
 
     fn visit(&mut self, stamp: u32, visit: &Visit, tallies: &[u32; 7], converts: bool) {
@@ -738,7 +759,8 @@ impl<'a> Digest<'a> {
         let mut sums = Summing {
             summary: Sums::default(),
             last_visitor: 0,
-            tallies: Vec::new(),
+            tallies: vec![Tally::default(); tallies.keys.len()],
+            profiles: vec![(0, 0); self.profiles.len()],
             goals: vec![Tally::default(); defs.goals.len()],
             condition_visitors: vec![Tally::default(); defs.conditions.len()],
         };
@@ -790,13 +812,12 @@ impl<'a> Digest<'a> {
                     for (k, steps) in lists.iter().enumerate() {
                         let masks = events
                             .iter()
-                            .map(|(kind, _)| kinds.steps[*kind as usize][k]);
+                            .map(|(kind, _)| kinds.steps[*kind as usize * lists.len() + k]);
                         reached[k][funnel_reached(steps.len(), masks)] += 1;
                     }
-                    let tallies = &profile_tallies[v.profile as usize];
                     match apart(v.visitor) {
                         true => apart_visits.push((v.visitor, next_visit as u32, converts)),
-                        false => sums.visit(v.visitor + 1, v, tallies, converts),
+                        false => sums.only_visit(v, converts),
                     }
                 }
                 next_visit += 1;
@@ -840,6 +861,16 @@ impl<'a> Digest<'a> {
             while let Some(&(_, kind, converts)) = apart_events.get(b).filter(|x| x.0 == visitor) {
                 sums.event(visitor + 1, &kinds, kind, converts);
                 b += 1;
+            }
+        }
+
+        // The visits of visitors seen once, by profile, into their profile's tallies.
+        for (p, &(visits, converting)) in sums.profiles.iter().enumerate() {
+            for &t in profile_tallies[p].iter().filter(|t| **t != NONE) {
+                let t = &mut sums.tallies[t as usize];
+                t.visitors += visits as u32;
+                t.n += visits;
+                t.converting += converting;
             }
         }
 

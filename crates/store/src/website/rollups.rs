@@ -764,31 +764,53 @@ impl Store {
         tz: &TimeZone,
         loaded: &Loaded,
     ) -> StoreResult<(HashMap<(String, String), Sums>, Vec<Bucket>)> {
-        let mut sums: HashMap<(String, String), Sums> = HashMap::new();
+        let mut sums: HashMap<(&'static str, String), Sums> = HashMap::new();
         let mut daily = Vec::new();
         let names = event_names(loaded);
-        for month in days.chunks(DIGESTS_AT_ONCE) {
-            let mut digests = self.digests_of(month, &names, true).await?;
-            for day in month {
-                let digest = digests
-                    .remove(&day.range.from)
-                    .and_then(|(visits, events)| Some((visits, events?)));
-                let (rows, visits) = self.sum_day(day, Segmenting::Site, loaded, digest).await?;
-                match visits {
-                    Some(visits) => daily.extend(daily_buckets(scope.range, tz, &visits)),
-                    None => {
-                        // Summed from a digest: every visit began at the day's start.
-                        let summary = rows.iter().find(|r| r.1 == "summary").map(|r| r.3);
-                        let day_start = day.range.from;
-                        daily.extend(day_bucket(scope.range, tz, day_start, summary));
+        let months: Vec<&[Scope]> = days.chunks(DIGESTS_AT_ONCE).collect();
+        let mut fetched = HashMap::new();
+        if let Some(first) = months.first() {
+            fetched = self.digests_of(first, &names, true).await?;
+        }
+        for (i, month) in months.iter().enumerate() {
+            let mut digests = std::mem::take(&mut fetched);
+            // The next month's digests are read while this month's are summed.
+            let next = async {
+                match months.get(i + 1) {
+                    Some(next) => self.digests_of(next, &names, true).await,
+                    None => Ok(HashMap::new()),
+                }
+            };
+            let sum = async {
+                for day in month.iter() {
+                    let digest = digests
+                        .remove(&day.range.from)
+                        .and_then(|(visits, events)| Some((visits, events?)));
+                    let (rows, visits) =
+                        self.sum_day(day, Segmenting::Site, loaded, digest).await?;
+                    match visits {
+                        Some(visits) => daily.extend(daily_buckets(scope.range, tz, &visits)),
+                        None => {
+                            // Summed from a digest: every visit began at the day's start.
+                            let summary = rows.iter().find(|r| r.1 == "summary").map(|r| r.3);
+                            let day_start = day.range.from;
+                            daily.extend(day_bucket(scope.range, tz, day_start, summary));
+                        }
+                    }
+                    for (_, metric, key, s) in rows {
+                        let total = sums.entry((metric, key)).or_default();
+                        *total = total.plus(&s);
                     }
                 }
-                for (_, metric, key, s) in rows {
-                    let total = sums.entry((metric.to_string(), key)).or_default();
-                    *total = total.plus(&s);
-                }
-            }
+                StoreResult::Ok(())
+            };
+            let (next, summed) = tokio::join!(next, sum);
+            summed?;
+            fetched = next?;
         }
+        let sums = (sums.into_iter())
+            .map(|((metric, key), s)| ((metric.to_string(), key), s))
+            .collect();
         Ok((sums, daily))
     }
 
