@@ -172,6 +172,39 @@ pub fn previous_range(range: Range, tz: &TimeZone) -> Range {
     range.previous()
 }
 
+/// The period a report of `range` is compared with at `now`: `previous_range`, and when `range` is
+/// under way (it began before `now` and ends after), only as much of it as has passed of `range`:
+/// up to the same time of day as `now`, as many days before. A period that ends with today so
+/// far is then compared with the same stretch of time before it, not with a whole last day.
+pub fn compared_range(range: Range, tz: &TimeZone, now: i64) -> Range {
+    let before = previous_range(range, tz);
+    if !(range.from < now && now < range.to) {
+        return before;
+    }
+    let zoned = |ms: i64| {
+        jiff::Timestamp::from_millisecond(ms)
+            .ok()
+            .map(|t| t.to_zoned_datetime(tz.clone()))
+    };
+    // Whole local days back when both periods start at a local midnight (across a DST change a
+    // day is not 24 hours), else as many milliseconds as the periods are apart.
+    let midnight =
+        |ms: i64| zoned(ms).is_some_and(|z| day_bounds(z.date(), tz).map(|b| b.0) == Some(ms));
+    let by_days = (midnight(range.from) && midnight(before.from))
+        .then(|| {
+            let days =
+                day_number(zoned(range.from)?.date()) - day_number(zoned(before.from)?.date());
+            let then = zoned(now)?.checked_sub(jiff::Span::new().days(days)).ok()?;
+            Some(then.timestamp().as_millisecond())
+        })
+        .flatten();
+    let to = by_days.unwrap_or(now - (range.from - before.from));
+    Range {
+        from: before.from,
+        to: to.clamp(before.from, before.to),
+    }
+}
+
 /// Visitors and pageviews per day of `range` by when each visit began, as `day_index_sql` counts
 /// them: local days when the range starts at a local midnight, else 24-hour steps.
 fn daily_buckets(range: Range, tz: &TimeZone, visits: &[Visited]) -> Vec<Bucket> {
@@ -617,7 +650,7 @@ impl Store {
         // The previous period in full where rollups serve it, so each goal and row can be compared;
         // otherwise (filters not rolled up yet, read raw) only its summary, so as not to double a
         // slow report. Both periods are read at once.
-        let earlier = scope.over(previous_range(scope.range, &tz));
+        let earlier = scope.over(compared_range(scope.range, &tz, now_ms()));
         let in_full = self.rollup_segment(&earlier).await?.is_some();
         let (mut report, before) = tokio::try_join!(self.combined_report(scope), async {
             match in_full {
@@ -2050,6 +2083,34 @@ mod tests {
         // Not on day boundaries: the same length just before.
         let odd = Range { from: 5, to: 15 };
         assert_eq!(previous_range(odd, &tz), Range { from: -5, to: 5 });
+    }
+
+    #[test]
+    fn a_period_under_way_is_compared_with_as_much_time_before_it() {
+        let tz = TimeZone::get("America/Chicago").unwrap();
+        let at = |y, m, d, h, min| {
+            (Date::constant(y, m, d)
+                .at(h, min, 0, 0)
+                .to_zoned_datetime(tz.clone()))
+            .unwrap()
+            .timestamp()
+            .as_millisecond()
+        };
+        // Nov 1-7, 2026 (clocks went back on Nov 1), at 10:30 on Nov 7: the week before up to
+        // 10:30 on Oct 31, by the clock on the wall.
+        let (from, _) = day_bounds(Date::constant(2026, 11, 1), &tz).unwrap();
+        let (to, _) = day_bounds(Date::constant(2026, 11, 8), &tz).unwrap();
+        let week = Range { from, to };
+        let compared = compared_range(week, &tz, at(2026, 11, 7, 10, 30));
+        assert_eq!(compared.from, previous_range(week, &tz).from);
+        assert_eq!(compared.to, at(2026, 10, 31, 10, 30));
+        // Once the period is over, or before it begins: the whole period before.
+        for now in [to, to + 1, from - 1] {
+            assert_eq!(compared_range(week, &tz, now), previous_range(week, &tz));
+        }
+        // Not on day boundaries: as far into the period before.
+        let odd = Range { from: 5, to: 15 };
+        assert_eq!(compared_range(odd, &tz, 8), Range { from: -5, to: -2 });
     }
 
     #[test]

@@ -1297,6 +1297,71 @@ async fn rolled_up_days_give_the_same_reports_as_the_raw_data() {
     assert_eq!(view(&s.website_report(&scopes[2]).await.unwrap()), raw_year);
 }
 
+#[tokio::test]
+async fn a_day_under_way_is_compared_with_as_much_of_the_day_before() {
+    let app = TestApp::spawn().await;
+    let s = &app.store;
+    let practice = app.practice("alpha").await;
+    let site = s
+        .create_site(practice.id, "alphapt.example", &[], false)
+        .await
+        .unwrap();
+    let zone = s.practice_time_zone(practice.id).await.unwrap();
+    let now = jiff::Timestamp::now().to_zoned_datetime(zone.clone());
+    let ms = |z: &jiff::ZonedDateTime| z.timestamp().as_millisecond();
+    let midnight = |d: jiff::civil::Date| ms(&d.to_zoned_datetime(zone.clone()).unwrap());
+    let today = now.date();
+    let yesterday = today.yesterday().unwrap();
+    // This time of day, yesterday; one visitor came earlier than that, one later.
+    let same_time = ms(&now.checked_sub(jiff::Span::new().days(1)).unwrap());
+    let earlier = same_time - (same_time - midnight(yesterday)) / 2;
+    let later = same_time + (midnight(today) - same_time) / 2;
+    let mut events = Vec::new();
+    for (visitor, at) in [(1, earlier), (2, later)] {
+        let mut v = Visit {
+            site: &site,
+            visitor,
+            source: "Google",
+            channel: "organic_search",
+            device: "mobile",
+            // Its pageview comes a minute after this.
+            at: at - 60_000,
+        };
+        events.push(v.event("pageview", "/"));
+    }
+    s.insert_events(&events, &mut VisitCache::default())
+        .await
+        .unwrap();
+    let day = |d: jiff::civil::Date| Range {
+        from: midnight(d),
+        to: midnight(d.tomorrow().unwrap()),
+    };
+    // Today so far is compared with yesterday up to this time of day: the earlier visitor only.
+    let report = s
+        .website_report(&Scope::new(practice.id, site.id, day(today)))
+        .await
+        .unwrap();
+    assert_eq!(report.previous.visitors, 1, "yesterday up to now's time");
+    // Yesterday, a whole day, is compared with the whole day before it, and has both.
+    let report = s
+        .website_report(&Scope::new(practice.id, site.id, day(yesterday)))
+        .await
+        .unwrap();
+    assert_eq!(report.summary.visitors, 2);
+    // The dashboard says so.
+    let owner = app.user(&practice, Role::Owner).await;
+    let b = app.login(&owner).await;
+    let (_, page) = b
+        .text(&format!(
+            "/app/website?period=custom&from={today}&to={today}"
+        ))
+        .await;
+    assert!(
+        page.contains("(today so far)</strong>") && page.contains("(up to the same time of day)"),
+        "{page}"
+    );
+}
+
 /// A site "alphapt.example" with a lead-action goal, "Call tap" (the event "Phone Call"), and
 /// `visitors` phone visitors yesterday, from Google but for the third (Facebook); the first tapped
 /// to call.

@@ -732,7 +732,7 @@ async fn visits_goals_and_reports_add_up() {
     );
     assert_eq!(compared(&ahead), compared(&week));
     assert!(
-        ahead.contains("still ahead: the period is counted through today"),
+        ahead.contains("still ahead: the period is counted up to now"),
         "{ahead}"
     );
     assert!(week.contains("over 7 days: 3 in all"), "{week}");

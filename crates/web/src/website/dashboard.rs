@@ -776,8 +776,9 @@ pub async fn dashboard(
         }
     }
     page.shown_range = days_in_words(range, &zone);
-    if !page.future && range.to > jiff::Timestamp::now().as_millisecond() {
-        // Its last day is today, still under way; the period before it ends with a whole day.
+    let now_ms = jiff::Timestamp::now().as_millisecond();
+    let under_way = !page.future && range.to > now_ms;
+    if under_way {
         page.shown_range.push_str(" (today so far)");
     }
     if range != whole {
@@ -789,10 +790,15 @@ pub async fn dashboard(
             &zone,
         );
     }
+    // A period under way is compared with the same stretch of time before it.
     page.previous_range = days_in_words(
-        stride_store::website::rollups::previous_range(range, &zone),
+        stride_store::website::rollups::compared_range(range, &zone, now_ms),
         &zone,
     );
+    if under_way {
+        page.previous_range
+            .push_str(" (up to the same time of day)");
+    }
     // The period's values without the filters, for suggestions: the filtered report has only
     // those that match.
     let all = if scope.filters.is_empty() {
