@@ -229,7 +229,7 @@ pub const OPERATIONS: &[Operation] = &[
     op(
         "get",
         "/api/v1/sites/{id}/report",
-        "Visitors, visits, pageviews, bounce rate, duration, daily series, goals with conversion rates, bands and clicked-vs-confirmed gaps, sources, channels, campaigns, pages, devices, funnels and condition pages ranked by leads; ?period=7d|30d|90d|12mo or ?from=YYYY-MM-DD&to=YYYY-MM-DD; filter with ?source=, ?channel=, ?campaign=, ?page= (a pattern, * for anything) and ?device=; ?limit=1..500 rows per breakdown. Breakdown rows carry visitors, visits, converting (visitors with a lead action) and conversion_rate; channel rows also their label and direction (inbound or outbound). Goals and rows carry `previous` (visitors and converting visitors in the period just before) when it can be compared",
+        "Visitors, visits, pageviews, bounce rate, duration, daily series, goals with conversion rates, bands and clicked-vs-confirmed gaps, sources, channels, campaigns, pages, devices, funnels and condition pages ranked by leads; ?period=7d|30d|90d|12mo or ?from=YYYY-MM-DD&to=YYYY-MM-DD; filter with ?source=, ?channel=, ?campaign=, ?page= (a pattern, * for anything) and ?device=; ?limit=1..500 rows per breakdown. Breakdown rows carry visitors, visits, converting (visitors with a lead action) and conversion_rate; channel rows also their label and direction (inbound or outbound). The period compared with is `previous_range` (from and to in milliseconds: as many local days just before, and for a period still under way only up to the same time of day). Goals and rows carry `previous` (visitors and converting visitors in the period just before) when it can be compared",
         "view_aggregates",
         None,
         200,

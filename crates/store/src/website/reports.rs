@@ -623,6 +623,10 @@ pub struct Report {
     pub range: Range,
     pub summary: Summary,
     pub previous: Summary,
+    /// The period `previous` (and each goal's and row's `previous`) covers: as many local days
+    /// just before `range`, and when `range` is under way only up to the same time of day (see
+    /// `rollups::compared_range`). None where nothing was compared.
+    pub previous_range: Option<Range>,
     pub daily: Vec<Bucket>,
     pub goals: Vec<GoalResult>,
     pub sources: Vec<BreakdownRow>,
@@ -668,6 +672,7 @@ impl Store {
             range: scope.range,
             summary: self.website_summary(scope).await?,
             previous: Summary::default(),
+            previous_range: None,
             daily: self.website_daily(scope).await?,
             goals: self.goal_results(scope).await?,
             sources: by("source").await?,

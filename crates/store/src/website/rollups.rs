@@ -614,6 +614,7 @@ fn merge(a: Report, b: Report) -> Report {
         },
         summary: a.summary.add(&b.summary),
         previous: a.previous,
+        previous_range: None,
         daily,
         goals,
         sources: merge_rows(a.sources, b.sources),
@@ -651,6 +652,7 @@ impl Store {
         // otherwise (filters not rolled up yet, read raw) only its summary, so as not to double a
         // slow report. Both periods are read at once.
         let earlier = scope.over(compared_range(scope.range, &tz, now_ms()));
+        let previous_range = earlier.range;
         let in_full = self.rollup_segment(&earlier).await?.is_some();
         let (mut report, before) = tokio::try_join!(self.combined_report(scope), async {
             match in_full {
@@ -665,6 +667,7 @@ impl Store {
         if let Some(summary) = before.1 {
             report.previous = summary;
         }
+        report.previous_range = Some(previous_range);
         for (rows, n) in [
             (&mut report.sources, 10),
             (&mut report.channels, 10),
@@ -1298,6 +1301,7 @@ impl Store {
                 total.duration_ms,
             ),
             previous: Summary::default(),
+            previous_range: None,
             daily,
             goals,
             sources: rows_of(sums, "source"),

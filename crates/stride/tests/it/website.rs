@@ -838,6 +838,14 @@ async fn sites_goals_and_reports_through_the_api() {
     assert_eq!(report["data"]["goals"][0]["converting_visitors"], 1);
     assert_eq!(report["conversion_rates"][0]["conversion_rate"], 50.0);
     assert_eq!(report["conversion_rates"][0]["band"], "high_performing");
+    // The period compared with: the days before, only as far as this period has got (today is
+    // under way); an hour either way where a clock change falls in between.
+    let (range, before) = (&report["data"]["range"], &report["data"]["previous_range"]);
+    let ms = |v: &serde_json::Value| v.as_i64().unwrap();
+    let so_far = stride_store::now_ms() - ms(&range["from"]);
+    let compared = ms(&before["to"]) - ms(&before["from"]);
+    assert!(ms(&before["to"]) <= ms(&range["from"]), "{report}");
+    assert!((compared - so_far).abs() <= 3_660_000, "{report}");
     // Every breakdown row has its conversion rate; channels their name and direction.
     for row in report["data"]["sources"].as_array().unwrap() {
         let (visitors, converting) = (

@@ -791,10 +791,9 @@ pub async fn dashboard(
         );
     }
     // A period under way is compared with the same stretch of time before it.
-    page.previous_range = days_in_words(
-        stride_store::website::rollups::compared_range(range, &zone, now_ms),
-        &zone,
-    );
+    let compared = (report.previous_range)
+        .unwrap_or_else(|| stride_store::website::rollups::compared_range(range, &zone, now_ms));
+    page.previous_range = days_in_words(compared, &zone);
     if under_way {
         page.previous_range
             .push_str(" (up to the same time of day)");

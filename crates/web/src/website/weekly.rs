@@ -290,6 +290,7 @@ mod tests {
     fn a_summary_reads_like_a_short_letter() {
         let report = Report {
             range: Range { from: 0, to: 1 },
+            previous_range: Some(Range { from: -1, to: 0 }),
             summary: Summary {
                 visitors: 1_240,
                 visits: 1_400,
