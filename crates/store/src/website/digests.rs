@@ -226,8 +226,12 @@ pub(crate) fn decode<'a>(visit_part: &'a [u8], event_part: Option<&[u8]>) -> Opt
     let mut strings = Vec::with_capacity(count);
     for _ in 0..count {
         let n = r.len()?;
-        let s = visit_part.get(r.at..r.at.checked_add(n)?)?;
-        strings.push(std::str::from_utf8(s).ok()?);
+        let s = std::str::from_utf8(visit_part.get(r.at..r.at.checked_add(n)?)?).ok()?;
+        // Sorted and each once, as `encode` writes them: a value is one number.
+        if strings.last().is_some_and(|last| *last >= s) {
+            return None;
+        }
+        strings.push(s);
         r.at += n;
     }
     let words = strings.len() as u64;
@@ -747,12 +751,18 @@ impl<'a> Digest<'a> {
         }
         for own in &self.own {
             let e = &self.events[own.event as usize];
-            let with_visit = (self.visits.get(e.index as usize))
-                .is_some_and(|v| passes[e.index as usize] && v.visitor == own.visitor);
-            if chosen(e) && !with_visit {
-                let n = &mut sources[own.visitor as usize];
-                *n = n.saturating_add(1);
+            if !chosen(e) {
+                continue;
             }
+            let n = &mut sources[own.visitor as usize];
+            *n = match (self.visits.get(e.index as usize)).filter(|_| passes[e.index as usize]) {
+                // With its visit's visitor: summed with that visit.
+                Some(v) if v.visitor == own.visitor => *n,
+                // Within another visitor's visit: put apart, or it would come between that
+                // visitor's events.
+                Some(_) => 2,
+                None => n.saturating_add(1),
+            };
         }
         let apart = |visitor: u32| sources[visitor as usize] > 1;
 
@@ -777,6 +787,7 @@ impl<'a> Digest<'a> {
         let (mut next_event, mut next_visit) = (0, 0);
         loop {
             run.clear();
+            let done = next_event >= self.events.len();
             let rank = self.events.get(next_event).map_or(u32::MAX, |e| e.visit);
             while let Some(e) = self.events.get(next_event).filter(|e| e.visit == rank) {
                 next_event += 1;
@@ -822,7 +833,7 @@ impl<'a> Digest<'a> {
                 }
                 next_visit += 1;
             }
-            if rank == u32::MAX {
+            if done {
                 break;
             }
             for &(kind, visitor) in &run {
@@ -1007,7 +1018,8 @@ mod tests {
 
     /// Visitor ids are hashes (large, in no order); one visitor comes twice (and converts twice);
     /// one event carries attributes of its own, another a visitor not its visit's; two events'
-    /// visit began the day before; two visitors come once, one of them without events.
+    /// visit began the day before; two visitors come once, one of them without events; one
+    /// visitor is seen only in another's visit.
     fn day() -> (Vec<DayVisit<'static>>, Vec<DayEvent<'static>>) {
         let google = [
             "Google",
@@ -1050,9 +1062,12 @@ mod tests {
             id: 12,
             ..c.clone()
         };
-        // An event whose visitor is not its visit's.
+        // Events whose visitor is not their visit's: one seen in a visit of their own, one not
+        // (between two pageviews of the same page by its visit's visitor).
         let mut other = event(a, 5, "pageview", "/conditions/knee-pain");
         other.visitor_id = b.visitor_id;
+        let mut stranger = event(d, 2, "pageview", "/");
+        stranger.visitor_id = 8_000_000_008;
         let events = vec![
             event(&earlier, 1, "pageview", "/thank-you"),
             event(&earlier, 2, "Appointment Request", "/thank-you"),
@@ -1068,8 +1083,10 @@ mod tests {
             event(c, 2, "pageview", "/conditions/knee-pain"),
             event(c, 3, "Appointment Request", "/conditions/knee-pain"),
             event(d, 1, "pageview", "/"),
-            event(d, 2, "pageview", "/conditions/knee-pain"),
-            event(d, 3, "Appointment Request", "/conditions/knee-pain"),
+            stranger,
+            event(d, 3, "pageview", "/"),
+            event(d, 4, "pageview", "/conditions/knee-pain"),
+            event(d, 5, "Appointment Request", "/conditions/knee-pain"),
         ];
         (visits, events)
     }

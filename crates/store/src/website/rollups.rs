@@ -653,7 +653,16 @@ impl Store {
         // slow report. Both periods are read at once.
         let earlier = scope.over(compared_range(scope.range, &tz, now_ms()));
         let previous_range = earlier.range;
-        let in_full = self.rollup_segment(&earlier).await?.is_some();
+        let in_full = match self.rollup_segment(&earlier).await? {
+            Some(_) => true,
+            // A day or less before a period under way (today so far: yesterday up to this time of
+            // day, which rollups do not cover as they are whole days) is read in full when rollups
+            // serve these filters, as the period's own part-day is.
+            None => {
+                earlier.range.to - earlier.range.from <= 25 * 3_600_000
+                    && self.rollup_segment(scope).await?.is_some()
+            }
+        };
         let (mut report, before) = tokio::try_join!(self.combined_report(scope), async {
             match in_full {
                 true => Ok((Some(self.combined_report(&earlier).await?), None)),
@@ -712,8 +721,8 @@ impl Store {
 
     /// A report with filters no rollup segment serves (three filters, an undefined page pattern), and the
     /// parts of a range not rolled up: the matching visits and their events, loaded one local day
-    /// at a time (a month of digests at a time: memory stays bounded by a month's digests per
-    /// part, about 5 MB at 10 million events a year) and summed in memory by the rules
+    /// at a time (a month of digests at a time, the next read while one is summed: memory stays
+    /// bounded by two months' digests per part, about 10 MB at 10 million events a year) and summed in memory by the rules
     /// rollups follow. Per-day sums add up exactly because visitor ids rotate at local midnight.
     async fn filtered_report(&self, scope: &Scope) -> StoreResult<Report> {
         let tz = self.practice_time_zone(scope.practice_id).await?;

@@ -1316,8 +1316,10 @@ async fn a_day_under_way_is_compared_with_as_much_of_the_day_before() {
     let same_time = ms(&now.checked_sub(jiff::Span::new().days(1)).unwrap());
     let earlier = same_time - (same_time - midnight(yesterday)) / 2;
     let later = same_time + (midnight(today) - same_time) / 2;
+    // And one visitor today so far.
+    let this_morning = midnight(today) + (ms(&now) - midnight(today)) / 2;
     let mut events = Vec::new();
-    for (visitor, at) in [(1, earlier), (2, later)] {
+    for (visitor, at) in [(1, earlier), (2, later), (3, this_morning)] {
         let mut v = Visit {
             site: &site,
             visitor,
@@ -1337,11 +1339,19 @@ async fn a_day_under_way_is_compared_with_as_much_of_the_day_before() {
         to: midnight(d.tomorrow().unwrap()),
     };
     // Today so far is compared with yesterday up to this time of day: the earlier visitor only.
-    let report = s
-        .website_report(&Scope::new(practice.id, site.id, day(today)))
-        .await
-        .unwrap();
-    assert_eq!(report.previous.visitors, 1, "yesterday up to now's time");
+    // With today rolled up so far, rows are compared too, though yesterday's part is read raw.
+    let today_so_far = Scope::new(practice.id, site.id, day(today));
+    for rolled_up in [false, true] {
+        if rolled_up {
+            s.refresh_rollups(30).await.unwrap();
+        }
+        let report = s.website_report(&today_so_far).await.unwrap();
+        assert_eq!(report.previous.visitors, 1, "yesterday up to now's time");
+        if rolled_up && s.rolled_up_part(&today_so_far).await.unwrap().is_some() {
+            let google = report.sources.iter().find(|r| r.key == "Google");
+            assert_eq!(google.and_then(|r| r.previous).map(|p| p.visitors), Some(1));
+        }
+    }
     // Yesterday, a whole day, is compared with the whole day before it, and has both.
     let report = s
         .website_report(&Scope::new(practice.id, site.id, day(yesterday)))
