@@ -761,7 +761,7 @@ pub(crate) fn day_rows(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     fn visit<'a>(
@@ -801,7 +801,8 @@ mod tests {
         }
     }
 
-    fn goal(id: i64, kind: GoalKind, pattern: &str, confirmed_by: Option<i64>) -> Goal {
+    /// A lead-action goal whose name is its pattern.
+    pub(crate) fn goal(id: i64, kind: GoalKind, pattern: &str, confirmed_by: Option<i64>) -> Goal {
         Goal {
             id,
             site_id: 1,

@@ -990,6 +990,7 @@ impl Reader<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::website::day_sums::tests::goal;
     use crate::website::day_sums::{Definitions, Segmenting, day_rows};
     use crate::website::reports::{Goal, GoalCategory, GoalKind};
 
@@ -1089,18 +1090,6 @@ mod tests {
             event(d, 5, "Appointment Request", "/conditions/knee-pain"),
         ];
         (visits, events)
-    }
-
-    fn goal(id: i64, kind: GoalKind, pattern: &str, confirmed_by: Option<i64>) -> Goal {
-        Goal {
-            id,
-            site_id: 1,
-            name: pattern.into(),
-            kind,
-            pattern: pattern.into(),
-            category: GoalCategory::LeadAction,
-            confirmed_by,
-        }
     }
 
     /// Goals (the appointment request confirmed by the thank-you page; the call only early

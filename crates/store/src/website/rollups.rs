@@ -722,8 +722,8 @@ impl Store {
     /// A report with filters no rollup segment serves (three filters, an undefined page pattern), and the
     /// parts of a range not rolled up: the matching visits and their events, loaded one local day
     /// at a time (a month of digests at a time, the next read while one is summed: memory stays
-    /// bounded by two months' digests per part, about 10 MB at 10 million events a year) and summed in memory by the rules
-    /// rollups follow. Per-day sums add up exactly because visitor ids rotate at local midnight.
+    /// bounded by two months' digests per part, about 10 MB at 10 million events a year) and
+    /// summed in memory by the rules rollups follow. Per-day sums add up exactly because visitor ids rotate at local midnight.
     async fn filtered_report(&self, scope: &Scope) -> StoreResult<Report> {
         let tz = self.practice_time_zone(scope.practice_id).await?;
         let loaded = self.definitions(scope.practice_id, scope.site_id).await?;

@@ -790,10 +790,10 @@ pub async fn dashboard(
             &zone,
         );
     }
-    // A period under way is compared with the same stretch of time before it.
-    let compared = (report.previous_range)
-        .unwrap_or_else(|| stride_store::website::rollups::compared_range(range, &zone, now_ms));
-    page.previous_range = days_in_words(compared, &zone);
+    // The period the store compared with: for one under way, the same stretch of time before it.
+    if let Some(compared) = report.previous_range {
+        page.previous_range = days_in_words(compared, &zone);
+    }
     if under_way {
         page.previous_range
             .push_str(" (up to the same time of day)");
